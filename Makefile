@@ -1,0 +1,55 @@
+# SDD CRM — `make run` serves the app, `make test` runs the suite. Both set everything up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+FLASK := $(BIN)/flask --app wsgi
+VENDOR := sdd_crm/static/vendor
+
+.PHONY: run test install assets translations db seed worker bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed assets translations
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Static assets come from npm packages at install time; nothing vendored is committed.
+assets: node_modules/.installed
+	mkdir -p $(VENDOR)/fonts
+	cp node_modules/@utrecht/component-library-css/dist/index.css $(VENDOR)/utrecht.css
+	cp node_modules/@nl-design-system-unstable/voorbeeld-design-tokens/dist/theme.css $(VENDOR)/voorbeeld-theme.css
+	cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/chart.umd.min.js
+	for w in 400 600 700; do cp node_modules/@fontsource/noto-sans/files/noto-sans-latin-$$w-normal.woff2 $(VENDOR)/fonts/; done
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -d sdd_crm/translations -f >/dev/null 2>&1 || $(BIN)/pybabel compile -d sdd_crm/translations
+
+db: install
+	$(FLASK) db upgrade
+	$(FLASK) seed reference
+	@if [ ! -f instance/.demo-seeded ]; then $(FLASK) seed demo && touch instance/.demo-seeded; fi
+
+run: db
+	SDD_CRM_SESSION_COOKIE_SECURE=false SDD_CRM_REMEMBER_COOKIE_SECURE=false \
+	  $(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+worker: install
+	$(FLASK) rq worker
+
+bench: install
+	$(BIN)/python -m benchmarks.org_list
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache

@@ -1,0 +1,98 @@
+"""SDD CRM: stakeholder CRM and strategic account management for Smart Delta Drechtsteden."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+__all__ = ["create_app"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Application factory (``flask --app wsgi``)."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    if config and config.get("TESTING"):
+        app.testing = True
+    from .config import load_config
+
+    load_config(app, config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_template_helpers(app)
+    register_security(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401  (every model on the metadata, for Alembic)
+    from .audit.listeners import register_audit_listeners
+    from .auth.services import load_user
+    from .db import register_sqlite_pragmas
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate, rq
+    from .i18n import select_locale, select_timezone
+
+    db.init_app(app)
+    register_sqlite_pragmas()
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
+    login_manager.user_loader(load_user)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
+                   default_translation_directories=str(Path(__file__).parent / "translations"))
+    limiter.init_app(app)
+    rq.init_app(app)
+    register_audit_listeners()
+
+
+def register_blueprints(app: Flask) -> None:
+    from .admin import bp as admin_bp
+    from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .contacts import bp as contacts_bp
+    from .main import bp as main_bp
+    from .organisations import bp as organisations_bp
+
+    for bp in (main_bp, auth_bp, organisations_bp, contacts_bp, admin_bp, api_bp):
+        app.register_blueprint(bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from . import labels
+    from .i18n import register_filters
+    from .permissions import register_template_globals
+
+    register_filters(app)
+    labels.register(app)
+    register_template_globals(app)
+
+
+def register_security(app: Flask) -> None:
+    from .security import register
+
+    register(app)

@@ -1,0 +1,24 @@
+"""The audit log: who changed which record when, before → after."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import utcnow
+from ..extensions import db
+
+
+class AuditEvent(db.Model):
+    __table_args__ = (sa.Index("ix_audit_event_entity", "entity_type", "entity_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(16))  # create, update, delete, restore
+    entity_type: Mapped[str] = mapped_column(sa.String(50))
+    entity_id: Mapped[str] = mapped_column(sa.String(40))
+    changes: Mapped[dict] = mapped_column(sa.JSON, default=dict)  # {field: [before, after]}
+    source: Mapped[str | None] = mapped_column(sa.String(20))  # web, api, cli, job

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..extensions import db, limiter
+from . import bp
+from .forms import LoginForm
+from .services import authenticate, normalise_email
+
+
+def _login_failed(response) -> bool:
+    return bool(g.get("login_failed"))
+
+
+def _account_key() -> str:
+    return "account:" + normalise_email(request.form.get("email", ""))
+
+
+def _failure_limit() -> str:
+    from flask import current_app
+
+    return current_app.config["LOGIN_FAILURE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_failure_limit, methods=["POST"], deduct_when=_login_failed)
+@limiter.limit(_failure_limit, methods=["POST"], key_func=_account_key, deduct_when=_login_failed)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.email.data, form.password.data)
+        if user is not None:
+            session.clear()
+            login_user(user)
+            db.session.commit()
+            return redirect(_safe_next(request.args.get("next")))
+        g.login_failed = True
+        db.session.rollback()
+        form.password.errors.append(_("Onbekend e-mailadres of onjuist wachtwoord."))
+    return render_template("auth/login.html", form=form), 200
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative paths: no open redirect."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("main.dashboard")
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    logout_user()
+    session.clear()
+    flash(_("U bent uitgelogd."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/language/<lang>", methods=["POST"])
+def set_language(lang: str):
+    from flask import current_app
+
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+        if current_user.is_authenticated:
+            current_user.locale = lang
+            db.session.commit()
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.route("/account")
+@login_required
+def account():
+    return render_template("auth/account.html")

@@ -1,0 +1,105 @@
+"""Command-line interface (``flask --app wsgi …``), as DESIGN 5 promises other programs."""
+
+from __future__ import annotations
+
+import click
+from flask import g
+from flask.cli import AppGroup
+
+from .extensions import db
+from .services import ValidationError
+
+users_cli = AppGroup("users", help="Gebruikers beheren.")
+seed_cli = AppGroup("seed", help="Referentie- en demogegevens laden.")
+
+
+def _as_cli():
+    g.audit_source = "cli"
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", required=True,
+              type=click.Choice(["admin", "regional_account_manager", "local_account_manager",
+                                 "business_developer", "viewer"]))
+@click.option("--municipality", default=None, help="CBS-code, bv. GM0505 (lokaal accountmanager).")
+@click.option("--password", required=True)
+def users_create(email, name, role, municipality, password):
+    """Create a user."""
+    from .auth.services import create_user
+
+    _as_cli()
+    try:
+        user = create_user(email=email, name=name, role=role, password=password,
+                           municipality_code=municipality)
+        db.session.commit()
+    except ValidationError as e:
+        db.session.rollback()
+        for field, message in e.errors.items():
+            click.echo(f"{field}: {message}", err=True)
+        raise SystemExit(2)
+    click.echo(f"Gebruiker {user.email} aangemaakt (id {user.id}).")
+
+
+@users_cli.command("token")
+@click.argument("email")
+@click.option("--name", default="cli", help="Naam van het token.")
+def users_token(email, name):
+    """Print a new API token for EMAIL."""
+    from .auth.services import create_token, get_user_by_email
+
+    _as_cli()
+    user = get_user_by_email(email)
+    if user is None or not user.active:
+        click.echo(f"Geen actieve gebruiker met e-mailadres {email}.", err=True)
+        raise SystemExit(2)
+    token = create_token(user, name)
+    db.session.commit()
+    click.echo(token)
+
+
+@users_cli.command("revoke-tokens")
+@click.argument("email")
+def users_revoke_tokens(email):
+    """Revoke every API token of EMAIL."""
+    from .auth.services import get_user_by_email, revoke_tokens
+
+    _as_cli()
+    user = get_user_by_email(email)
+    if user is None:
+        click.echo(f"Geen gebruiker met e-mailadres {email}.", err=True)
+        raise SystemExit(2)
+    n = revoke_tokens(user)
+    db.session.commit()
+    click.echo(f"{n} token(s) ingetrokken.")
+
+
+@seed_cli.command("reference")
+def seed_reference_cmd():
+    """Municipalities, places, focus SBI codes, clusters and programmes (idempotent)."""
+    from .reference.services import seed_reference
+
+    _as_cli()
+    counts = seed_reference()
+    db.session.commit()
+    click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+@seed_cli.command("demo")
+@click.option("--organisations", "n", default=320, show_default=True)
+def seed_demo_cmd(n):
+    """A deterministic fictional region for demos and screenshots."""
+    from .reference.services import seed_reference
+    from .seeds.demo import seed_demo
+
+    _as_cli()
+    seed_reference()
+    counts = seed_demo(n_organisations=n)
+    db.session.commit()
+    click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+def register(app) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(seed_cli)

@@ -1,0 +1,100 @@
+"""Configuration: safe defaults, then the instance folder, then the environment.
+
+Embedded default: SQLite in the instance folder and jobs run in-process on a fakeredis
+connection, so one machine and one command serve a small team. Production sets
+``DATABASE_URL`` (PostgreSQL) and ``REDIS_URL`` (Redis with RQ workers).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from pathlib import Path
+
+ENV_PREFIX = "SDD_CRM_"
+
+
+class DefaultConfig:
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+    # Flask's defaults are not production-safe (FACTS.md): harden the session cookie.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "sdd_crm_session"
+    REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = dt.timedelta(hours=10)
+    MAX_CONTENT_LENGTH = 50 * 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+    BABEL_DEFAULT_LOCALE = "nl"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Amsterdam"
+    LANGUAGES = ("nl", "en")
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_FAILURE_LIMIT = "10 per minute"
+    PAGE_SIZE = 50
+    API_MAX_PAGE_SIZE = 200
+    RQ_QUEUES = ["default"]
+    # The reference CSVs (municipalities, places, SBI focus codes) ship with the project.
+    REFERENCE_DIR = str(Path(__file__).parent / "reference" / "data")
+
+
+def load_config(app, config: dict | None = None) -> None:
+    """Fill ``app.config``: defaults < instance/config.py < environment < explicit ``config``."""
+    app.config.from_object(DefaultConfig)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env(ENV_PREFIX.rstrip("_"))
+
+    env = os.environ
+    if env.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(env["DATABASE_URL"])
+    if env.get("REDIS_URL"):
+        app.config["REDIS_URL"] = env["REDIS_URL"]
+    if config:
+        app.config.update(config)
+
+    app.config.setdefault(
+        "SQLALCHEMY_DATABASE_URI",
+        "sqlite:///" + os.path.join(app.instance_path, "sdd_crm.sqlite3"),
+    )
+    app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
+
+    redis_url = app.config.get("REDIS_URL")
+    if redis_url:
+        app.config.setdefault("RQ_CONNECTION", redis_url)
+        app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url)
+        if app.config["RATELIMIT_STORAGE_URI"] == "memory://" and not app.testing:
+            app.config["RATELIMIT_STORAGE_URI"] = redis_url
+    else:
+        # No Redis: RQ still needs a connection, so jobs run synchronously on fakeredis.
+        app.config.setdefault("RQ_CONNECTION_CLASS", "fakeredis.FakeRedis")
+        app.config.setdefault("RQ_CONNECTION", {})
+        app.config.setdefault("RQ_ASYNC", False)
+
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+
+
+def _normalise_db_url(url: str) -> str:
+    # Heroku-style URLs and plain postgresql:// select psycopg 3, the driver we install.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A secret key kept in the instance folder (created once, never in the repository)."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

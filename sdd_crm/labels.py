@@ -1,0 +1,54 @@
+"""Dutch labels (translated through Babel) for the domain's code values."""
+
+from __future__ import annotations
+
+from flask_babel import get_locale, lazy_gettext as _l
+
+ROLE = {
+    "admin": _l("Functioneel beheerder"),
+    "regional_account_manager": _l("Regionaal accountmanager"),
+    "local_account_manager": _l("Lokaal accountmanager"),
+    "business_developer": _l("Business developer"),
+    "viewer": _l("Raadpleger"),
+}
+ORG_TYPE = {
+    "company": _l("Bedrijf"),
+    "knowledge_institution": _l("Kennisinstelling"),
+    "education": _l("Onderwijs"),
+    "government": _l("Overheid"),
+    "other": _l("Overig"),
+}
+ORG_STATUS = {"active": _l("Actief"), "inactive": _l("Inactief"), "dissolved": _l("Opgeheven")}
+SIZE_CLASS = {
+    "micro": _l("Micro (< 10)"),
+    "small": _l("Klein (< 50)"),
+    "medium": _l("Middelgroot (< 250)"),
+    "large": _l("Groot (250+)"),
+    "unknown": _l("Onbekend"),
+}
+TEAM_ROLE = {"strategic": _l("Strategisch accountmanager"), "local": _l("Lokaal accountmanager")}
+LAWFUL_BASIS = {"public_task": _l("Publieke taak"), "consent": _l("Toestemming")}
+LANGUAGE = {"nl": _l("Nederlands"), "en": _l("Engels")}
+
+
+def label(mapping: dict, value) -> str:
+    if value is None:
+        return ""
+    return str(mapping.get(str(value), value))
+
+
+def choices(mapping: dict) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in mapping.items()]
+
+
+def register(app) -> None:
+    app.jinja_env.globals.update(
+        current_locale=lambda: str(get_locale() or "nl"),
+        role_label=lambda v: label(ROLE, v),
+        org_type_label=lambda v: label(ORG_TYPE, v),
+        org_status_label=lambda v: label(ORG_STATUS, v),
+        size_class_label=lambda v: label(SIZE_CLASS, v),
+        team_role_label=lambda v: label(TEAM_ROLE, v),
+        lawful_basis_label=lambda v: label(LAWFUL_BASIS, v),
+        language_label=lambda v: label(LANGUAGE, v),
+    )

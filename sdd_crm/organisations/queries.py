@@ -1,0 +1,128 @@
+"""Queries for organisations. They return ``Select`` objects so views and the API can paginate."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import abort
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..pagination import Page, paginate  # noqa: F401  (re-exported for views)
+from ..permissions import can_edit_organisation
+from .models import AccountTeamMember, Establishment, Organisation, OrganisationSbi
+
+SORTS = {
+    "name": (Organisation.name, Organisation.id),
+    "-name": (Organisation.name.desc(), Organisation.id.desc()),
+    "city": (Organisation.city, Organisation.name, Organisation.id),
+    "employees": (Organisation.employees.desc().nulls_last(), Organisation.id),
+    "-employees": (Organisation.employees.asc().nulls_last(), Organisation.id),
+    "updated": (Organisation.updated_at.desc(), Organisation.id.desc()),
+}
+
+
+@dataclass
+class OrganisationFilters:
+    q: str | None = None
+    kvk: str | None = None
+    municipality: str | None = None
+    cluster_id: int | None = None
+    org_type: str | None = None
+    size_class: str | None = None
+    critical: bool | None = None
+    status: str | None = None
+    sort: str = "name"
+
+    @classmethod
+    def from_args(cls, args) -> OrganisationFilters:
+        def _int(v):
+            try:
+                return int(v) if v not in (None, "") else None
+            except ValueError:
+                return None
+
+        critical = args.get("critical")
+        return cls(
+            q=(args.get("q") or "").strip()[:200] or None,
+            kvk=(args.get("kvk") or "").strip()[:20] or None,
+            municipality=(args.get("municipality") or "").strip().upper()[:6] or None,
+            cluster_id=_int(args.get("cluster")),
+            org_type=args.get("type") or args.get("org_type") or None,
+            size_class=args.get("size") or args.get("size_class") or None,
+            critical={"1": True, "true": True, "0": False, "false": False}.get(str(critical).lower()) if critical not in (None, "") else None,
+            status=args.get("status") or None,
+            sort=args.get("sort") if args.get("sort") in SORTS else "name",
+        )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def organisation_list(filters: OrganisationFilters) -> sa.Select:
+    """Live (not deleted, not merged) organisations matching ``filters``, sorted."""
+    stmt = sa.select(Organisation).where(
+        Organisation.deleted_at.is_(None), Organisation.merged_into_id.is_(None)
+    )
+    if filters.q:
+        digits = re.sub(r"[\s.\-]", "", filters.q)
+        if re.fullmatch(r"\d{8}", digits):
+            stmt = stmt.where(Organisation.kvk_number == digits)
+        else:
+            pattern = f"%{_escape_like(filters.q.lower())}%"
+            stmt = stmt.where(
+                sa.or_(
+                    sa.func.lower(Organisation.name).like(pattern, escape="\\"),
+                    sa.func.lower(Organisation.city).like(pattern, escape="\\"),
+                )
+            )
+    if filters.kvk:
+        stmt = stmt.where(Organisation.kvk_number == re.sub(r"[\s.\-]", "", filters.kvk))
+    if filters.municipality:
+        stmt = stmt.where(Organisation.municipality_code == filters.municipality)
+    if filters.cluster_id:
+        from ..valuechains.models import OrganisationCluster
+
+        stmt = stmt.where(
+            sa.exists().where(
+                OrganisationCluster.organisation_id == Organisation.id,
+                OrganisationCluster.cluster_id == filters.cluster_id,
+            )
+        )
+    if filters.org_type:
+        stmt = stmt.where(Organisation.org_type == filters.org_type)
+    if filters.size_class:
+        stmt = stmt.where(Organisation.size_class == filters.size_class)
+    if filters.critical is not None:
+        stmt = stmt.where(Organisation.is_critical.is_(filters.critical))
+    if filters.status:
+        stmt = stmt.where(Organisation.status == filters.status)
+    return stmt.order_by(*SORTS.get(filters.sort, SORTS["name"]))
+
+
+def with_list_relations(stmt: sa.Select) -> sa.Select:
+    """Eager-load what list rows show, so a page costs a fixed number of queries (no N+1)."""
+    return stmt.options(selectinload(Organisation.sbi_codes))
+
+
+def get_organisation(org_id: int, *, for_edit: bool = False, user=None,
+                     include_deleted: bool = False) -> Organisation:
+    """Load an organisation or 404; with ``for_edit`` the user must be allowed to edit it (403)."""
+    org = db.session.scalar(
+        sa.select(Organisation)
+        .where(Organisation.id == org_id)
+        .options(
+            selectinload(Organisation.sbi_codes),
+            selectinload(Organisation.tags),
+            selectinload(Organisation.team).joinedload(AccountTeamMember.user),
+            selectinload(Organisation.establishments),
+        )
+    )
+    if org is None or (org.deleted_at is not None and not include_deleted):
+        abort(404)
+    if for_edit and user is not None and not can_edit_organisation(user, org):
+        abort(403)
+    return org

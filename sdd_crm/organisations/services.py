@@ -1,0 +1,479 @@
+"""Business rules for organisations: validation, normalisation, size class, create/update/delete.
+
+Called alike by the HTML views, the API, the CLI and jobs. Services flush; the caller commits.
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from .. import normalise
+from ..db import utcnow
+from ..extensions import db
+from ..permissions import can_create_organisation, can_edit_organisation, is_in_account_team
+from ..reference.models import Municipality, Place
+from ..services import ConflictError, ValidationError
+from .models import (
+    AccountTeamMember,
+    Establishment,
+    Organisation,
+    OrganisationSbi,
+    OrgStatus,
+    OrgType,
+    SizeClass,
+    Tag,
+    TeamRole,
+)
+
+
+class PermissionDenied(Exception):
+    """The actor may not do this (DESIGN 4.4)."""
+
+
+# Field name → maximum length, checked here so SQLite refuses what PostgreSQL would (DESIGN 6).
+MAX_LENGTHS = {
+    "name": 200, "legal_form": 100, "street": 200, "city": 100, "website": 255,
+    "email": 254, "description": 5000, "source": 200,
+}
+TEXT_FIELDS = ("name", "legal_form", "street", "city", "description", "source")
+MAX_EMPLOYEES = 10_000_000
+MAX_AMOUNT = decimal.Decimal("9999999999999.99")  # Numeric(15, 2)
+EDITABLE_FIELDS = (
+    "name", "org_type", "kvk_number", "establishment_number", "legal_form", "sbi_codes",
+    "employees", "annual_turnover_eur", "balance_sheet_total_eur", "street", "postcode",
+    "city", "municipality", "website", "phone", "email", "description", "parent_id",
+    "status", "tags",
+)
+
+
+def size_class(employees: int | None, turnover, balance) -> str:
+    """EU size class (Recommendation 2003/361/EC, art. 2): headcount plus turnover OR balance.
+
+    With unknown financial figures the headcount decides (shown as unverified elsewhere).
+    """
+    if employees is None:
+        return SizeClass.UNKNOWN
+    limits = (
+        (SizeClass.MICRO, 10, 2_000_000, 2_000_000),
+        (SizeClass.SMALL, 50, 10_000_000, 10_000_000),
+        (SizeClass.MEDIUM, 250, 50_000_000, 43_000_000),
+    )
+    for cls, max_staff, max_turnover, max_balance in limits:
+        if employees < max_staff:
+            if turnover is None and balance is None:
+                return cls
+            if (turnover is not None and turnover <= max_turnover) or (
+                balance is not None and balance <= max_balance
+            ):
+                return cls
+    return SizeClass.LARGE
+
+
+def municipality_for_place(place: str | None) -> str | None:
+    """The CBS code of the municipality a place (woonplaats) lies in, or None."""
+    if not place:
+        return None
+    return db.session.scalar(
+        sa.select(Place.municipality_code).where(sa.func.lower(Place.name) == place.strip().lower())
+    )
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _int(value, field, errors, *, minimum=0, maximum=MAX_EMPLOYEES):
+    if _blank(value):
+        return None
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError
+        number = int(str(value).strip().replace(".", "")) if isinstance(value, str) else int(value)
+    except (TypeError, ValueError):
+        errors[field] = _("Vul een heel getal in.")
+        return None
+    if number < minimum or number > maximum:
+        errors[field] = _("Vul een getal tussen %(lo)s en %(hi)s in.", lo=minimum, hi=maximum)
+        return None
+    return number
+
+
+def _amount(value, field, errors):
+    if _blank(value):
+        return None
+    try:
+        if isinstance(value, bool):
+            raise decimal.InvalidOperation
+        if isinstance(value, str):
+            text = value.strip().replace("€", "").replace(" ", "")
+            # Dutch notation 1.250.000,00 as well as 1250000.00
+            if "," in text:
+                text = text.replace(".", "").replace(",", ".")
+            number = decimal.Decimal(text)
+        else:
+            number = decimal.Decimal(str(value))
+        if not number.is_finite():
+            raise decimal.InvalidOperation
+    except (decimal.InvalidOperation, ValueError):
+        errors[field] = _("Vul een bedrag in euro in, zoals 1250000 of 1.250.000,00.")
+        return None
+    if number < 0 or number > MAX_AMOUNT:
+        errors[field] = _("Vul een bedrag tussen 0 en 9.999.999.999.999 in.")
+        return None
+    return number.quantize(decimal.Decimal("0.01"))
+
+
+def clean_organisation_data(data: Mapping[str, Any], *, organisation: Organisation | None = None,
+                            partial: bool = False) -> dict[str, Any]:
+    """Validate and normalise organisation input; raises ValidationError with Dutch messages.
+
+    ``partial``: only the keys present are checked (PATCH); otherwise every field is taken.
+    """
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    unknown = set(data) - set(EDITABLE_FIELDS) - {"version"}
+    if unknown:
+        for key in sorted(unknown):
+            errors[key] = _("Onbekend veld.")
+
+    def present(key):
+        return (key in data) if partial else True
+
+    for key in TEXT_FIELDS:
+        if present(key):
+            value = data.get(key)
+            if value is not None and not isinstance(value, str):
+                errors[key] = _("Vul tekst in.")
+                continue
+            value = (value or "").strip() or None
+            if value and len(value) > MAX_LENGTHS[key]:
+                errors[key] = _("Hoogstens %(n)s tekens.", n=MAX_LENGTHS[key])
+                continue
+            out[key] = value
+    if present("name") and not out.get("name") and "name" not in errors:
+        errors["name"] = _("Vul de naam van de organisatie in.")
+
+    if present("org_type"):
+        value = data.get("org_type") or OrgType.COMPANY
+        if value not in {t.value for t in OrgType}:
+            errors["org_type"] = _("Kies een geldig type organisatie.")
+        out["org_type"] = value
+    if present("status"):
+        value = data.get("status") or OrgStatus.ACTIVE
+        if value not in {s.value for s in OrgStatus}:
+            errors["status"] = _("Kies een geldige status.")
+        out["status"] = value
+
+    normalisers = {
+        "kvk_number": normalise.kvk_number,
+        "establishment_number": normalise.establishment_number,
+        "postcode": normalise.postcode,
+        "phone": normalise.phone,
+        "email": normalise.email,
+        "website": normalise.website,
+    }
+    for key, fn in normalisers.items():
+        if present(key):
+            value = data.get(key)
+            if _blank(value):
+                out[key] = None
+                continue
+            if not isinstance(value, (str, int)) or isinstance(value, bool):
+                errors[key] = _("Vul tekst in.")
+                continue
+            if len(str(value)) > MAX_LENGTHS.get(key, 100):
+                errors[key] = _("Hoogstens %(n)s tekens.", n=MAX_LENGTHS.get(key, 100))
+                continue
+            try:
+                out[key] = fn(str(value))
+            except ValueError as e:
+                errors[key] = str(e)
+
+    if present("employees"):
+        out["employees"] = _int(data.get("employees"), "employees", errors)
+    for key in ("annual_turnover_eur", "balance_sheet_total_eur"):
+        if present(key):
+            out[key] = _amount(data.get(key), key, errors)
+
+    if present("municipality"):
+        code = data.get("municipality")
+        if _blank(code):
+            out["municipality_code"] = None
+        elif not isinstance(code, str) or db.session.get(Municipality, code.strip().upper()) is None:
+            errors["municipality"] = _("Onbekende gemeente; gebruik de CBS-code, zoals GM0505.")
+        else:
+            out["municipality_code"] = code.strip().upper()
+
+    if present("parent_id"):
+        parent_id = data.get("parent_id")
+        if _blank(parent_id):
+            out["parent_id"] = None
+        else:
+            try:
+                parent_id = int(parent_id)
+            except (TypeError, ValueError):
+                errors["parent_id"] = _("Kies een bestaande organisatie.")
+            else:
+                parent = db.session.get(Organisation, parent_id)
+                if parent is None or parent.deleted_at is not None:
+                    errors["parent_id"] = _("Kies een bestaande organisatie.")
+                elif organisation is not None and _would_cycle(organisation.id, parent):
+                    errors["parent_id"] = _("Een organisatie kan niet onder zichzelf vallen.")
+                else:
+                    out["parent_id"] = parent_id
+
+    if present("sbi_codes"):
+        codes = data.get("sbi_codes") or []
+        if isinstance(codes, str):
+            codes = [c for c in codes.replace(";", ",").split(",") if c.strip()]
+        if not isinstance(codes, list) or len(codes) > 20:
+            errors["sbi_codes"] = _("Geef een lijst van hoogstens 20 SBI-codes.")
+        else:
+            parsed = []
+            for item in codes:
+                try:
+                    if isinstance(item, Mapping):
+                        code, version = normalise.sbi_code(item.get("code"))
+                        version = str(item.get("version") or version)
+                        if version not in ("2008", "2025"):
+                            raise ValueError(_("SBI-versie is 2008 of 2025."))
+                    else:
+                        code, version = normalise.sbi_code(item)
+                except ValueError as e:
+                    errors["sbi_codes"] = str(e)
+                    break
+                if (code, version) not in parsed:
+                    parsed.append((code, version))
+            out["sbi_codes"] = parsed
+
+    if present("tags"):
+        tags = data.get("tags") or []
+        if isinstance(tags, str):
+            tags = [t for t in tags.split(",")]
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            errors["tags"] = _("Geef een lijst met labels.")
+        else:
+            tags = sorted({t.strip() for t in tags if t.strip()})
+            if any(len(t) > 60 for t in tags) or len(tags) > 30:
+                errors["tags"] = _("Hoogstens 30 labels van elk hoogstens 60 tekens.")
+            out["tags"] = tags
+
+    # The municipality follows from the place when it is not given (DESIGN 4.5).
+    if "municipality" not in errors and not out.get("municipality_code") and "city" in out:
+        out["municipality_code"] = municipality_for_place(out["city"])
+
+    if "kvk_number" in out and out["kvk_number"] and "kvk_number" not in errors:
+        existing = db.session.scalar(
+            sa.select(Organisation).where(Organisation.kvk_number == out["kvk_number"])
+        )
+        if existing is not None and existing is not organisation:
+            if existing.deleted_at is not None:
+                errors["kvk_number"] = _(
+                    "Dit KvK-nummer hoort bij een verwijderde organisatie (%(name)s); een beheerder kan die herstellen.",
+                    name=existing.name)
+            else:
+                errors["kvk_number"] = _("Dit KvK-nummer is al geregistreerd bij %(name)s.", name=existing.name)
+    if out.get("establishment_number") and "establishment_number" not in errors:
+        existing = db.session.scalar(
+            sa.select(Establishment).where(
+                Establishment.establishment_number == out["establishment_number"])
+        )
+        if existing is not None and (organisation is None or existing.organisation_id != organisation.id):
+            errors["establishment_number"] = _("Dit vestigingsnummer is al geregistreerd.")
+
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+def _would_cycle(org_id: int, parent: Organisation) -> bool:
+    seen = set()
+    node = parent
+    while node is not None and node.id not in seen:
+        if node.id == org_id:
+            return True
+        seen.add(node.id)
+        node = node.parent
+    return False
+
+
+def _apply(org: Organisation, clean: dict[str, Any]) -> None:
+    for key, value in clean.items():
+        if key in ("sbi_codes", "tags", "establishment_number"):
+            continue
+        setattr(org, key, value)
+    if "sbi_codes" in clean:
+        wanted = clean["sbi_codes"]
+        current = {(s.code, s.version): s for s in org.sbi_codes}
+        org.sbi_codes = [
+            current.get((code, version)) or OrganisationSbi(code=code, version=version)
+            for code, version in wanted
+        ]
+        for i, s in enumerate(org.sbi_codes):
+            s.is_main = i == 0
+    if "tags" in clean:
+        org.tags = [_get_or_create_tag(name) for name in clean["tags"]]
+    org.size_class = size_class(org.employees, org.annual_turnover_eur, org.balance_sheet_total_eur)
+    if "establishment_number" in clean:
+        _set_main_establishment(org, clean["establishment_number"])
+    else:
+        main = main_establishment(org)
+        if main is not None:
+            _copy_address(org, main)
+
+
+def _get_or_create_tag(name: str) -> Tag:
+    tag = db.session.scalar(sa.select(Tag).where(sa.func.lower(Tag.name) == name.lower()))
+    if tag is None:
+        tag = Tag(name=name)
+        db.session.add(tag)
+    return tag
+
+
+def main_establishment(org: Organisation) -> Establishment | None:
+    for est in org.establishments:
+        if est.is_main and est.deleted_at is None:
+            return est
+    return None
+
+
+def _copy_address(org: Organisation, est: Establishment) -> None:
+    est.street, est.postcode, est.city = org.street, org.postcode, org.city
+    est.municipality_code = org.municipality_code
+
+
+def _set_main_establishment(org: Organisation, number: str | None) -> None:
+    main = main_establishment(org)
+    if number is None:
+        if main is not None:
+            main.establishment_number = None
+            _copy_address(org, main)
+        return
+    existing = next((e for e in org.establishments if e.establishment_number == number), None)
+    if existing is not None and existing is not main:
+        if main is not None:
+            main.is_main = False
+        existing.is_main = True
+        _copy_address(org, existing)
+        return
+    if main is None:
+        main = Establishment(is_main=True, organisation=org)
+        db.session.add(main)
+    main.establishment_number = number
+    _copy_address(org, main)
+
+
+def create_organisation(data: Mapping[str, Any], *, actor) -> Organisation:
+    """Create an organisation; raises ValidationError or PermissionDenied."""
+    clean = clean_organisation_data(data)
+    if not can_create_organisation(actor, clean.get("municipality_code")):
+        if actor.role == "local_account_manager":
+            raise ValidationError({"municipality": _(
+                "U kunt alleen organisaties in uw eigen gemeente toevoegen.")})
+        raise PermissionDenied()
+    org = Organisation(source=clean.pop("source", None) or f"gebruiker:{actor.email}")
+    db.session.add(org)
+    _apply(org, clean)
+    db.session.flush()
+    return org
+
+
+def check_version(record, expected_version) -> None:
+    """Raise ConflictError if the record changed since the user loaded ``expected_version``."""
+    if expected_version is None:
+        return
+    try:
+        expected = int(expected_version)
+    except (TypeError, ValueError):
+        raise ValidationError({"version": _("Ongeldige versie.")}) from None
+    if expected != record.version:
+        raise ConflictError()
+
+
+def update_organisation(org: Organisation, data: Mapping[str, Any], *, actor,
+                        expected_version=None, partial: bool = False) -> Organisation:
+    """Update an organisation the actor may edit, refusing a stale version (409)."""
+    if not can_edit_organisation(actor, org):
+        raise PermissionDenied()
+    check_version(org, expected_version)
+    clean = clean_organisation_data(data, organisation=org, partial=partial)
+    clean.pop("source", None)
+    if (
+        actor.role == "local_account_manager"
+        and "municipality_code" in clean
+        and clean["municipality_code"] != org.municipality_code
+        and clean["municipality_code"] != actor.municipality_code
+        and not is_in_account_team(actor, org.id)
+    ):
+        raise ValidationError({"municipality": _(
+            "U kunt een organisatie niet naar een andere gemeente verplaatsen.")})
+    _apply(org, clean)
+    db.session.flush()
+    return org
+
+
+def delete_organisation(org: Organisation, *, actor, expected_version=None) -> None:
+    """Soft delete: hidden everywhere, restorable by an admin."""
+    if not can_edit_organisation(actor, org):
+        raise PermissionDenied()
+    check_version(org, expected_version)
+    org.deleted_at = utcnow()
+    org.deleted_by_id = actor.id
+    db.session.flush()
+
+
+def restore_organisation(org: Organisation, *, actor) -> None:
+    if not actor.is_admin:
+        raise PermissionDenied()
+    if org.kvk_number:
+        clash = db.session.scalar(sa.select(Organisation.id).where(
+            Organisation.kvk_number == org.kvk_number, Organisation.id != org.id,
+            Organisation.deleted_at.is_(None)))
+        if clash:
+            raise ValidationError(_("Een andere organisatie heeft dit KvK-nummer inmiddels."))
+    org.deleted_at = None
+    org.deleted_by_id = None
+    db.session.flush()
+
+
+def set_account_team_member(org: Organisation, user, team_role: str, *, actor) -> AccountTeamMember:
+    """Add a user to the account team; a new strategic manager replaces the previous one."""
+    if not can_edit_organisation(actor, org):
+        raise PermissionDenied()
+    if team_role not in {r.value for r in TeamRole}:
+        raise ValidationError({"team_role": _("Kies een geldige rol in het accountteam.")})
+    if team_role == TeamRole.STRATEGIC and user.role not in ("regional_account_manager", "admin"):
+        raise ValidationError({"user_id": _(
+            "De strategisch accountmanager is een regionaal accountmanager.")})
+    if team_role == TeamRole.LOCAL and user.role not in ("local_account_manager", "regional_account_manager", "admin"):
+        raise ValidationError({"user_id": _("Kies een accountmanager.")})
+    member = next((m for m in org.team if m.user_id == user.id), None)
+    if team_role == TeamRole.STRATEGIC:
+        for m in list(org.team):
+            if m.team_role == TeamRole.STRATEGIC and m.user_id != user.id:
+                org.team.remove(m)
+        db.session.flush()
+    if member is None:
+        member = AccountTeamMember(user_id=user.id, team_role=team_role)
+        org.team.append(member)
+    else:
+        member.team_role = team_role
+    db.session.flush()
+    return member
+
+
+def remove_account_team_member(org: Organisation, member_id: int, *, actor) -> None:
+    if not can_edit_organisation(actor, org):
+        raise PermissionDenied()
+    member = next((m for m in org.team if m.id == member_id), None)
+    if member is None:
+        raise ValidationError(_("Dit teamlid bestaat niet."))
+    org.team.remove(member)
+    db.session.flush()

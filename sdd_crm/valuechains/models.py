@@ -1,0 +1,125 @@
+"""Clusters, value chains with ordered stages, roles, supply links and criticality (DESIGN 2, 4.3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import AuditedMixin, SoftDeleteMixin, TimestampMixin, VersionedMixin, utcnow
+from ..extensions import db
+
+
+class ChainRoleType(enum.StrEnum):
+    OEM = "oem"  # OEM / system integrator
+    TIER1 = "tier1"
+    TIER2 = "tier2"
+    SERVICE_PROVIDER = "service_provider"
+    KNOWLEDGE_PARTNER = "knowledge_partner"
+    CUSTOMER = "customer"
+
+
+class Cluster(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    description: Mapped[str | None] = mapped_column(sa.String(2000))
+
+    value_chains: Mapped[list[ValueChain]] = relationship(
+        back_populates="cluster", order_by="ValueChain.name"
+    )
+
+
+class OrganisationCluster(AuditedMixin, db.Model):
+    """Membership of a cluster; one of an organisation's clusters is its primary one."""
+
+    __table_args__ = (
+        sa.Index(
+            "uq_organisation_cluster_one_primary",
+            "organisation_id",
+            unique=True,
+            sqlite_where=sa.text("is_primary"),
+            postgresql_where=sa.text("is_primary"),
+        ),
+    )
+
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(sa.ForeignKey("cluster.id"), primary_key=True, index=True)
+    is_primary: Mapped[bool] = mapped_column(default=False)
+
+    cluster = relationship("Cluster", lazy="joined")
+
+
+class ValueChain(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(sa.ForeignKey("cluster.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    description: Mapped[str | None] = mapped_column(sa.String(2000))
+
+    cluster: Mapped[Cluster] = relationship(back_populates="value_chains")
+    stages: Mapped[list[ValueChainStage]] = relationship(
+        back_populates="value_chain", order_by="ValueChainStage.position", cascade="all, delete-orphan"
+    )
+
+
+class ValueChainStage(AuditedMixin, db.Model):
+    __table_args__ = (sa.UniqueConstraint("value_chain_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value_chain_id: Mapped[int] = mapped_column(sa.ForeignKey("value_chain.id"))
+    position: Mapped[int]
+    name: Mapped[str] = mapped_column(sa.String(100))
+
+    value_chain: Mapped[ValueChain] = relationship(back_populates="stages")
+
+
+class ChainRole(AuditedMixin, SoftDeleteMixin, TimestampMixin, db.Model):
+    """The role an organisation plays in a value chain, at a stage."""
+
+    __table_args__ = (sa.Index("ix_chain_role_chain_stage", "value_chain_id", "stage_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), index=True)
+    value_chain_id: Mapped[int] = mapped_column(sa.ForeignKey("value_chain.id"))
+    stage_id: Mapped[int | None] = mapped_column(sa.ForeignKey("value_chain_stage.id"))
+    role: Mapped[str] = mapped_column(sa.String(24))
+
+    organisation = relationship("Organisation")
+    value_chain = relationship("ValueChain")
+    stage = relationship("ValueChainStage")
+
+
+class SupplyLink(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixin, db.Model):
+    """Supplier → customer within a value chain; ``sole_source``: the customer has no alternative."""
+
+    __table_args__ = (
+        sa.CheckConstraint("supplier_id <> customer_id", name="not_self"),
+        sa.Index("ix_supply_link_chain", "value_chain_id", "supplier_id", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supplier_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), index=True)
+    value_chain_id: Mapped[int | None] = mapped_column(sa.ForeignKey("value_chain.id"))
+    supplied: Mapped[str | None] = mapped_column(sa.String(500))
+    sole_source: Mapped[bool] = mapped_column(default=False)
+
+    supplier = relationship("Organisation", foreign_keys=[supplier_id])
+    customer = relationship("Organisation", foreign_keys=[customer_id])
+    value_chain = relationship("ValueChain")
+
+
+class CriticalityAssessment(db.Model):
+    """One computed assessment, kept for history; ``factors`` holds name, value, weight, contribution."""
+
+    __table_args__ = (sa.Index("ix_criticality_assessment_org_at", "organisation_id", "computed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"))
+    computed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    score: Mapped[float]
+    threshold: Mapped[float]
+    critical: Mapped[bool]
+    factors: Mapped[list] = mapped_column(sa.JSON, default=list)
+    job_id: Mapped[str | None] = mapped_column(sa.ForeignKey("job.id"))
