@@ -113,8 +113,14 @@ def _db(request, app):
     connection = db.engine.connect()
     transaction = connection.begin()
     original = db.session
-    db.session = db._make_scoped_session(
-        {"bind": connection, "join_transaction_mode": "create_savepoint"})
+    # A plain Session bound to the test's connection: Flask-SQLAlchemy's own Session.get_bind
+    # would ignore the bind and reach for the engine (a second connection that really commits).
+    from flask_sqlalchemy.session import _app_ctx_id
+    from sqlalchemy.orm import scoped_session, sessionmaker
+
+    db.session = scoped_session(
+        sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
+        scopefunc=_app_ctx_id)
     limiter.reset()
     try:
         yield
