@@ -37,13 +37,21 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs REDIS_URL (Redis)"))
 
 
-def _reset_database(url: str) -> None:
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
+def _private_postgres_database(url: str):
+    """A fresh database of our own next to TEST_DATABASE_URL's, so parallel runs never collide."""
+    base = sa.engine.make_url(url)
+    name = f"{base.database}_{os.getpid()}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    return base.set(database=name).render_as_string(hide_password=False), drop
 
 
 def test_config(tmp_path_factory, database_url: str | None = None) -> dict:
@@ -76,11 +84,12 @@ def app(tmp_path_factory):
     auth_services._DUMMY_HASH = fast.hash("dummy")
 
     config = test_config(tmp_path_factory)
+    drop_database = None
     if config["SQLALCHEMY_DATABASE_URI"].startswith("postgres"):
         from sdd_crm.config import _normalise_db_url
 
-        config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(config["SQLALCHEMY_DATABASE_URI"])
-        _reset_database(config["SQLALCHEMY_DATABASE_URI"])
+        url = _normalise_db_url(config["SQLALCHEMY_DATABASE_URI"])
+        config["SQLALCHEMY_DATABASE_URI"], drop_database = _private_postgres_database(url)
     app = create_app(config)
 
     @app.teardown_request
@@ -100,6 +109,8 @@ def app(tmp_path_factory):
     yield app
     with app.app_context():
         db.engine.dispose()
+    if drop_database:
+        drop_database()
 
 
 @pytest.fixture(autouse=True)
