@@ -34,6 +34,8 @@ class DefaultConfig:
     LANGUAGES = ("nl", "en")
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Behind a reverse proxy: trust this many X-Forwarded-* hops (client address for throttling).
+    PROXY_FIX_HOPS = 0
     LOGIN_FAILURE_LIMIT = "10 per minute"
     PAGE_SIZE = 50
     API_MAX_PAGE_SIZE = 200
@@ -65,7 +67,7 @@ def load_config(app, config: dict | None = None) -> None:
     redis_url = app.config.get("REDIS_URL")
     if redis_url:
         app.config.setdefault("RQ_CONNECTION", redis_url)
-        app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url)
+        # Login throttling must be shared by every web process: keep its counters in Redis.
         if app.config["RATELIMIT_STORAGE_URI"] == "memory://" and not app.testing:
             app.config["RATELIMIT_STORAGE_URI"] = redis_url
     else:
