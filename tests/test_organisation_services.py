@@ -210,3 +210,42 @@ def test_parent_cycle_is_refused(make_user, make_org):
     with pytest.raises(ValidationError) as exc:
         update_organisation(group, {"parent_id": child.id}, actor=rm, partial=True)
     assert "onder zichzelf" in exc.value.errors["parent_id"]
+
+
+def _events(org):
+    return db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.entity_type == "organisation",
+                                    AuditEvent.entity_id == str(org.id)).order_by(AuditEvent.id)
+    ).all()
+
+
+def test_create_with_collections_is_one_version_and_one_audit_event(make_user):
+    rm = make_user()
+    org = create_organisation({"name": "Tagged", "tags": "maritiem, scale", "employees": 12,
+                               "sbi_codes": ["3011"]}, actor=rm)
+    db.session.commit()
+    assert org.version == 1
+    assert [e.action for e in _events(org)] == ["create"]
+    # Two organisations sharing a new tag in one transaction do not create it twice.
+    a = create_organisation({"name": "A", "tags": ["nieuw-label"]}, actor=rm)
+    b = create_organisation({"name": "B", "tags": ["Nieuw-label"]}, actor=rm)
+    db.session.commit()
+    assert a.tags[0].id == b.tags[0].id
+
+
+def test_changing_only_tags_or_sbi_codes_bumps_version_and_is_audited(make_user, make_org):
+    rm = make_user()
+    org = make_org(actor=rm, tags=["a"], sbi_codes=["3011"])
+    update_organisation(org, {"tags": ["a", "b"]}, actor=rm, expected_version=1, partial=True)
+    db.session.commit()
+    assert org.version == 2
+    update_organisation(org, {"sbi_codes": ["3315"]}, actor=rm, expected_version=2, partial=True)
+    db.session.commit()
+    assert org.version == 3
+    changes = [e.changes for e in _events(org)][1:]
+    assert changes[0]["tags"] == [["a"], ["a", "b"]]
+    assert changes[1]["sbi_codes"] == [["3011 (2008)"], ["3315 (2008)"]]
+    # Re-sending the same values changes nothing.
+    update_organisation(org, {"tags": ["b", "a"], "sbi_codes": ["3315"]}, actor=rm, partial=True)
+    db.session.commit()
+    assert org.version == 3

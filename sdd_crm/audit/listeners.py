@@ -89,6 +89,9 @@ def _before_flush(session: Session, _ctx, _instances) -> None:
     session.info.setdefault("audit_pending", [])
     for obj, action in pending:
         changes = _column_changes(obj, new=(action == "create"))
+        extra = obj.__dict__.pop("_audit_extra", None)  # collection changes set by services
+        if extra:
+            changes.update(extra)
         if action == "update":
             if not changes:
                 continue

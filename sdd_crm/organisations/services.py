@@ -279,7 +279,7 @@ def clean_organisation_data(data: Mapping[str, Any], *, organisation: Organisati
                     "Dit KvK-nummer hoort bij een verwijderde organisatie (%(name)s); een beheerder kan die herstellen.",
                     name=existing.name)
             else:
-                errors["kvk_number"] = _("Dit KvK-nummer is al geregistreerd bij %(name)s.", name=existing.name)
+                errors["kvk_number"] = _("Dit KvK-nummer is al geregistreerd (%(name)s).", name=existing.name)
     if out.get("establishment_number") and "establishment_number" not in errors:
         existing = db.session.scalar(
             sa.select(Establishment).where(
@@ -305,32 +305,52 @@ def _would_cycle(org_id: int, parent: Organisation) -> bool:
 
 
 def _apply(org: Organisation, clean: dict[str, Any]) -> None:
-    for key, value in clean.items():
-        if key in ("sbi_codes", "tags", "establishment_number"):
-            continue
-        setattr(org, key, value)
-    if "sbi_codes" in clean:
-        wanted = clean["sbi_codes"]
-        current = {(s.code, s.version): s for s in org.sbi_codes}
-        org.sbi_codes = [
-            current.get((code, version)) or OrganisationSbi(code=code, version=version)
-            for code, version in wanted
-        ]
-        for i, s in enumerate(org.sbi_codes):
-            s.is_main = i == 0
-    if "tags" in clean:
-        org.tags = [_get_or_create_tag(name) for name in clean["tags"]]
-    org.size_class = size_class(org.employees, org.annual_turnover_eur, org.balance_sheet_total_eur)
-    if "establishment_number" in clean:
-        _set_main_establishment(org, clean["establishment_number"])
-    else:
-        main = main_establishment(org)
-        if main is not None:
-            _copy_address(org, main)
+    # No autoflush: a half-applied organisation must not be flushed by the tag lookup
+    # (that would bump its version twice and write a spurious audit event).
+    with db.session.no_autoflush:
+        for key, value in clean.items():
+            if key in ("sbi_codes", "tags", "establishment_number"):
+                continue
+            setattr(org, key, value)
+        extra: dict[str, list] = {}
+        if "sbi_codes" in clean:
+            before = [f"{s.code} ({s.version})" for s in org.sbi_codes]
+            wanted = clean["sbi_codes"]
+            current = {(s.code, s.version): s for s in org.sbi_codes}
+            org.sbi_codes = [
+                current.get((code, version)) or OrganisationSbi(code=code, version=version)
+                for code, version in wanted
+            ]
+            for i, s in enumerate(org.sbi_codes):
+                s.is_main = i == 0
+            after = [f"{code} ({version})" for code, version in wanted]
+            if before != after:
+                extra["sbi_codes"] = [before, after]
+        if "tags" in clean:
+            before = [t.name for t in org.tags]
+            org.tags = [_get_or_create_tag(name) for name in clean["tags"]]
+            after = [t.name for t in org.tags]
+            if sorted(before) != sorted(after):
+                extra["tags"] = [before, after]
+        org.size_class = size_class(org.employees, org.annual_turnover_eur, org.balance_sheet_total_eur)
+        if "establishment_number" in clean:
+            _set_main_establishment(org, clean["establishment_number"])
+        else:
+            main = main_establishment(org)
+            if main is not None:
+                _copy_address(org, main)
+        if extra and org.id is not None:
+            # Collections are not columns: touch the row so its version rises (stale edits are
+            # caught) and hand the audit log what changed.
+            org.updated_at = utcnow()
+            org._audit_extra = extra
 
 
 def _get_or_create_tag(name: str) -> Tag:
     tag = db.session.scalar(sa.select(Tag).where(sa.func.lower(Tag.name) == name.lower()))
+    if tag is None:  # created earlier in this transaction but not flushed yet?
+        tag = next((t for t in db.session.new
+                    if isinstance(t, Tag) and t.name.lower() == name.lower()), None)
     if tag is None:
         tag = Tag(name=name)
         db.session.add(tag)
