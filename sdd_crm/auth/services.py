@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 MIN_PASSWORD_LENGTH = 12
+TOKEN_USE_RESOLUTION = dt.timedelta(minutes=5)
 LOCAL_ROLES_NEED_MUNICIPALITY = {Role.LOCAL_ACCOUNT_MANAGER}
 
 
@@ -140,7 +142,10 @@ def user_for_token(token: str) -> User | None:
     record = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(token)))
     if record is None or not record.is_valid:
         return None
-    record.last_used_at = utcnow()
+    now = utcnow()
+    # Record use at most every few minutes: not a database write on every API call.
+    if record.last_used_at is None or now - record.last_used_at > TOKEN_USE_RESOLUTION:
+        record.last_used_at = now
     return record.user
 
 
