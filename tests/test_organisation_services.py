@@ -249,3 +249,16 @@ def test_changing_only_tags_or_sbi_codes_bumps_version_and_is_audited(make_user,
     update_organisation(org, {"tags": ["b", "a"], "sbi_codes": ["3315"]}, actor=rm, partial=True)
     db.session.commit()
     assert org.version == 3
+
+
+def test_audit_keeps_the_old_value_after_a_commit_in_the_same_session(make_user, make_org):
+    rm = make_user()
+    org = make_org(actor=rm, name="Oude Naam", employees=4)
+    db.session.commit()  # expires every attribute
+    update_organisation(org, {"name": "Nieuwe Naam", "employees": 60}, actor=rm, partial=True)
+    db.session.commit()
+    events = _events(org)
+    assert [e.action for e in events] == ["create", "update"]
+    assert events[1].changes["name"] == ["Oude Naam", "Nieuwe Naam"]
+    assert events[1].changes["employees"] == [4, 60]
+    assert events[1].changes["size_class"] == ["micro", "medium"]

@@ -13,7 +13,7 @@ import enum
 import sqlalchemy as sa
 from flask import g, has_app_context, has_request_context
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapper, Session
 
 from .models import AuditEvent
 
@@ -130,3 +130,16 @@ def register_audit_listeners() -> None:
     _registered = True
     event.listen(Session, "before_flush", _before_flush)
     event.listen(Session, "after_flush", _after_flush)
+    event.listen(Mapper, "mapper_configured", _keep_old_values)
+
+
+def _noop(target, value, oldvalue, initiator):
+    return value
+
+
+def _keep_old_values(mapper, cls) -> None:
+    """Load the old value before a change, even on an expired instance (after a commit), so the
+    audit log always has its 'before'."""
+    if getattr(cls, "__audited__", False):
+        for attr in mapper.column_attrs:
+            event.listen(getattr(cls, attr.key), "set", _noop, active_history=True, retval=True)
