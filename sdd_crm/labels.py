@@ -28,7 +28,7 @@ SIZE_CLASS = {
 }
 TEAM_ROLE = {"strategic": _l("Strategisch accountmanager"), "local": _l("Lokaal accountmanager")}
 LAWFUL_BASIS = {"public_task": _l("Publieke taak"), "consent": _l("Toestemming")}
-LANGUAGE = {"nl": _l("Nederlands"), "en": _l("Engels")}
+LANGUAGE = {"nl": _l("Nederlands"), "en": _l("Engels"), "de": _l("Duits"), "fr": _l("Frans")}
 
 
 def label(mapping: dict, value) -> str:

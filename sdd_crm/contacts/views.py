@@ -1,9 +1,167 @@
-from flask_login import login_required
+"""Browser screens for contact persons. Viewers never see personal data (DESIGN 4.4): 403."""
 
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..extensions import db
+from ..organisations.forms import VersionForm, apply_service_errors
+from ..organisations.queries import get_organisation
+from ..organisations.services import PermissionDenied
+from ..pagination import paginate
+from ..permissions import can_edit_organisation, can_view_contacts
+from ..services import ConflictError, ValidationError
 from . import bp
+from .forms import ContactForm
+from .queries import contact_list, get_contact
+from .services import clean_contact_data, create_contact, delete_contact, update_contact
+
+INVALID = 422
+CONFLICT = 409
+
+
+def _require_contact_access() -> None:
+    if not can_view_contacts(current_user):
+        abort(403)
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 10 else None
 
 
 @bp.route("/")
 @login_required
 def index():
-    return ""
+    _require_contact_access()
+    q = (request.args.get("q") or "").strip()[:200] or None
+    organisation = None
+    organisation_id = _int_arg("organisation_id")
+    if organisation_id:
+        organisation = get_organisation(organisation_id)
+    try:
+        number = max(1, min(int(request.args.get("page", 1)), 100_000))
+    except ValueError:
+        number = 1
+    page = paginate(contact_list(q, organisation_id), number, current_app.config["PAGE_SIZE"])
+    kept = {k: v for k, v in (("q", q), ("organisation_id", organisation_id)) if v}
+
+    def page_url(n: int) -> str:
+        return url_for("contacts.index", **kept, page=n)
+
+    return render_template("contacts/index.html", page=page, q=q or "",
+                           organisation=organisation, page_url=page_url)
+
+
+@bp.route("/<int:contact_id>")
+@login_required
+def detail(contact_id: int):
+    contact = get_contact(contact_id, user=current_user)
+    return render_template("contacts/detail.html", contact=contact,
+                           may_edit=can_edit_organisation(current_user, contact.organisation))
+
+
+def _render_form(form, organisation, contact=None, status=200):
+    return render_template("contacts/form.html", form=form, organisation=organisation,
+                           contact=contact), status
+
+
+def _refuse(form, organisation, contact=None):
+    """Show the form's own messages plus the service's for the fields that passed them."""
+    try:
+        clean_contact_data({**form.service_data(), "organisation_id": organisation.id})
+    except ValidationError as e:
+        apply_service_errors(form, {k: v for k, v in e.errors.items()
+                                    if not (k in form._fields and form._fields[k].errors)})
+    db.session.rollback()
+    return _render_form(form, organisation, contact, INVALID)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():
+    """A new contact person, always at an organisation (``?organisation_id=``)."""
+    _require_contact_access()
+    organisation_id = _int_arg("organisation_id")
+    if organisation_id is None:
+        flash(_("Open eerst de organisatie waar de contactpersoon werkt."), "info")
+        return redirect(url_for("organisations.index"))
+    organisation = get_organisation(organisation_id, for_edit=True, user=current_user)
+    form = ContactForm()
+    if not form.is_submitted():
+        return _render_form(form, organisation)
+    if not form.validate():
+        return _refuse(form, organisation)
+    try:
+        contact = create_contact({**form.service_data(), "organisation_id": organisation.id},
+                                 actor=current_user)
+    except ValidationError as e:
+        db.session.rollback()
+        apply_service_errors(form, e.errors)
+        return _render_form(form, organisation, status=INVALID)
+    except PermissionDenied:
+        db.session.rollback()
+        abort(403)
+    db.session.commit()
+    flash(_("Contactpersoon %(name)s is toegevoegd.", name=contact.full_name), "success")
+    return redirect(url_for("contacts.detail", contact_id=contact.id))
+
+
+@bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(contact_id: int):
+    contact = get_contact(contact_id, user=current_user, for_edit=True)
+    organisation = contact.organisation
+    if request.method == "GET":
+        return _render_form(ContactForm.from_contact(contact), organisation, contact)
+    form = ContactForm()
+    if not form.validate():
+        return _refuse(form, organisation, contact)
+    try:
+        update_contact(contact, {**form.service_data(), "organisation_id": organisation.id},
+                       actor=current_user, expected_version=form.version.data or None)
+    except ConflictError:
+        db.session.rollback()
+        form.form_errors.append(_(
+            "Iemand anders heeft deze contactpersoon intussen gewijzigd. Uw invoer staat hieronder "
+            "nog; controleer de huidige gegevens en sla opnieuw op om ze te overschrijven."))
+        form.version.data = str(contact.version)
+        return _render_form(form, organisation, contact, CONFLICT)
+    except ValidationError as e:
+        db.session.rollback()
+        apply_service_errors(form, e.errors)
+        return _render_form(form, organisation, contact, INVALID)
+    except PermissionDenied:
+        db.session.rollback()
+        abort(403)
+    db.session.commit()
+    flash(_("De wijzigingen in %(name)s zijn opgeslagen.", name=contact.full_name), "success")
+    return redirect(url_for("contacts.detail", contact_id=contact.id))
+
+
+@bp.route("/<int:contact_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(contact_id: int):
+    """Soft delete after a confirmation page; an admin can restore the contact."""
+    contact = get_contact(contact_id, user=current_user, for_edit=True)
+    form = VersionForm(data={"version": str(contact.version)})
+    if not form.validate_on_submit():
+        return render_template("contacts/delete.html", contact=contact, form=form)
+    try:
+        delete_contact(contact, actor=current_user, expected_version=form.version.data or None)
+    except (ConflictError, ValidationError):
+        db.session.rollback()
+        form.form_errors.append(_(
+            "Iemand anders heeft deze contactpersoon intussen gewijzigd. Bekijk de huidige "
+            "gegevens voordat u haar of hem verwijdert."))
+        form.version.data = str(contact.version)
+        return render_template("contacts/delete.html", contact=contact, form=form), CONFLICT
+    except PermissionDenied:
+        db.session.rollback()
+        abort(403)
+    name, org_id = contact.full_name, contact.organisation_id
+    db.session.commit()
+    flash(_("Contactpersoon %(name)s is verwijderd.", name=name), "success")
+    return redirect(url_for("organisations.detail", org_id=org_id))

@@ -1,16 +1,331 @@
-from flask import render_template
-from flask_login import login_required
+"""Browser screens for organisations: list, detail, create, edit, soft delete, account team.
 
+Views stay thin: they parse the form, call the services (which hold the rules and flush), and
+commit once; on any refusal they roll back and re-render the form with the user's input.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from .. import labels
+from ..audit.models import AuditEvent
+from ..auth.models import Role, User
+from ..contacts.queries import contact_list
+from ..extensions import db
+from ..pagination import paginate
+from ..permissions import can_create_organisation, can_edit_organisation, can_view_contacts
+from ..reference.models import Municipality
+from ..services import ConflictError, ValidationError
+from ..valuechains.models import Cluster, OrganisationCluster
 from . import bp
+from .forms import (
+    AccountTeamForm,
+    OrganisationFilterForm,
+    OrganisationForm,
+    VersionForm,
+    apply_service_errors,
+    options,
+)
+from .models import Organisation
+from .queries import OrganisationFilters, get_organisation, organisation_list
+from .services import (
+    PermissionDenied,
+    clean_organisation_data,
+    create_organisation,
+    delete_organisation,
+    remove_account_team_member,
+    set_account_team_member,
+    update_organisation,
+)
+
+INVALID = 422  # a form re-rendered with messages; nothing was saved
+CONFLICT = 409  # someone else saved the record since this user loaded it
+CONFLICT_MESSAGE = _l(
+    "Iemand anders heeft deze organisatie intussen gewijzigd. Uw invoer staat hieronder nog; "
+    "controleer de huidige gegevens en sla opnieuw op om ze te overschrijven.")
+LIST_ARGS = ("q", "municipality", "cluster", "type", "size", "critical", "status", "sort")
+# Sortable column headers: column → (sort key, reverse sort key or None).
+SORT_COLUMNS = {"name": ("name", "-name"), "city": ("city", None),
+                "employees": ("employees", "-employees")}
+CHANGE_LABELS = {
+    "name": _l("Naam"), "org_type": _l("Type"), "kvk_number": _l("KvK-nummer"),
+    "legal_form": _l("Rechtsvorm"), "employees": _l("Werkzame personen"),
+    "annual_turnover_eur": _l("Jaaromzet"), "balance_sheet_total_eur": _l("Balanstotaal"),
+    "size_class": _l("Grootteklasse"), "street": _l("Straat"), "postcode": _l("Postcode"),
+    "city": _l("Plaats"), "municipality_code": _l("Gemeente"), "website": _l("Website"),
+    "phone": _l("Telefoon"), "email": _l("E-mailadres"), "description": _l("Omschrijving"),
+    "parent_id": _l("Moederorganisatie"), "status": _l("Status"), "is_critical": _l("Kritisch"),
+    "deleted_at": _l("Verwijderd"), "source": _l("Bron"),
+}
+ACTION_LABELS = {"create": _l("aangemaakt"), "update": _l("gewijzigd"),
+                 "delete": _l("verwijderd"), "restore": _l("hersteld")}
+VALUE_LABELS = {"org_type": labels.ORG_TYPE, "status": labels.ORG_STATUS,
+                "size_class": labels.SIZE_CLASS}
+
+
+def change_value(key: str, value) -> str:
+    """An audited value as the user reads it: Dutch labels for codes, ja/nee, — for empty."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("ja") if value else _("nee")
+    if key in VALUE_LABELS:
+        return labels.label(VALUE_LABELS[key], value)
+    text = str(value)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _municipalities():
+    return db.session.scalars(sa.select(Municipality).order_by(Municipality.name)).all()
+
+
+def _page_number() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", 1)), 100_000))
+    except ValueError:
+        return 1
 
 
 @bp.route("/")
 @login_required
 def index():
-    return render_template("organisations/index.html")
+    """The list: search, filters, sorting and pagination without a COUNT(*)."""
+    filters = OrganisationFilters.from_args(request.args)
+    form = OrganisationFilterForm(request.args)
+    clusters = db.session.scalars(
+        sa.select(Cluster).where(Cluster.deleted_at.is_(None)).order_by(Cluster.name)).all()
+    form.set_choices(_municipalities(), clusters)
+    form.sort.data = filters.sort
+    page = paginate(organisation_list(filters), _page_number(), current_app.config["PAGE_SIZE"])
+    kept = {k: request.args[k] for k in LIST_ARGS if request.args.get(k)}
+
+    def page_url(number: int) -> str:
+        return url_for("organisations.index", **kept, page=number)
+
+    def sort_url(column: str) -> str:
+        key, reverse = SORT_COLUMNS[column]
+        target = reverse if (filters.sort == key and reverse) else key
+        return url_for("organisations.index", **{**kept, "sort": target})
+
+    def sort_state(column: str) -> str | None:
+        key, reverse = SORT_COLUMNS[column]
+        if filters.sort == key:
+            return "descending" if column == "employees" else "ascending"
+        if reverse and filters.sort == reverse:
+            return "ascending" if column == "employees" else "descending"
+        return None
+
+    return render_template("organisations/index.html", page=page, form=form, filters=filters,
+                           page_url=page_url, sort_url=sort_url, sort_state=sort_state,
+                           filtered=bool(kept.keys() - {"sort"}))
 
 
-@bp.route("/new")
+def _recent_changes(org_id: int, limit: int = 10):
+    stmt = (
+        sa.select(AuditEvent, User.name)
+        .outerjoin(User, AuditEvent.user_id == User.id)
+        .where(AuditEvent.entity_type == "organisation", AuditEvent.entity_id == str(org_id))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    )
+    return db.session.execute(stmt).all()
+
+
+def _team_candidates():
+    return db.session.scalars(
+        sa.select(User)
+        .where(User.active.is_(True), User.role.in_(
+            [Role.ADMIN, Role.REGIONAL_ACCOUNT_MANAGER, Role.LOCAL_ACCOUNT_MANAGER]))
+        .order_by(User.name)
+    ).all()
+
+
+def _render_detail(org: Organisation, team_form: AccountTeamForm | None = None, status=200):
+    may_edit = can_edit_organisation(current_user, org)
+    if may_edit and team_form is None:
+        team_form = AccountTeamForm(formdata=None)
+    if team_form is not None:
+        team_form.user_id.choices = options([("", _("— kies een accountmanager —"))] + [
+            (str(u.id), f"{u.name} ({u.municipality.name if u.municipality else _('regio')})")
+            for u in _team_candidates()])
+    contacts = None
+    if can_view_contacts(current_user):
+        contacts = db.session.scalars(contact_list(organisation_id=org.id).limit(51)).all()
+    clusters = db.session.execute(
+        sa.select(Cluster.name, OrganisationCluster.is_primary)
+        .join(OrganisationCluster, OrganisationCluster.cluster_id == Cluster.id)
+        .where(OrganisationCluster.organisation_id == org.id)
+        .order_by(OrganisationCluster.is_primary.desc(), Cluster.name)
+    ).all()
+    subsidiaries = db.session.scalars(
+        sa.select(Organisation)
+        .where(Organisation.parent_id == org.id, Organisation.deleted_at.is_(None))
+        .order_by(Organisation.name).limit(50)
+    ).all()
+    team = sorted(org.team, key=lambda m: (m.team_role != "strategic", m.user.name))
+    return render_template(
+        "organisations/detail.html", org=org, may_edit=may_edit, team=team,
+        team_form=team_form, contacts=contacts, clusters=clusters, subsidiaries=subsidiaries,
+        changes=_recent_changes(org.id), change_labels=CHANGE_LABELS,
+        action_labels=ACTION_LABELS, change_value=change_value,
+        establishments=[e for e in org.establishments if e.deleted_at is None],
+    ), status
+
+
+@bp.route("/<int:org_id>")
+@login_required
+def detail(org_id: int):
+    return _render_detail(get_organisation(org_id))
+
+
+def _render_form(form, org=None, status=200):
+    return render_template("organisations/form.html", form=form, org=org), status
+
+
+def _refuse(form, org=None):
+    """Re-render an invalid form with every message at once: the form's own (lengths,
+    required) plus the service's rules for the fields that passed those checks."""
+    try:
+        clean_organisation_data(form.service_data(), organisation=org)
+    except ValidationError as e:
+        apply_service_errors(form, {k: v for k, v in e.errors.items()
+                                    if not (k in form._fields and form._fields[k].errors)})
+    db.session.rollback()
+    return _render_form(form, org, INVALID)
+
+
+@bp.route("/new", methods=["GET", "POST"])
 @login_required
 def create():
-    return ""
+    if not can_create_organisation(current_user):
+        abort(403)
+    form = OrganisationForm()
+    form.set_municipality_choices(_municipalities())
+    if not form.is_submitted():
+        return _render_form(form)
+    if not form.validate():
+        return _refuse(form)
+    try:
+        org = create_organisation(form.service_data(), actor=current_user)
+    except ValidationError as e:
+        db.session.rollback()
+        apply_service_errors(form, e.errors)
+        return _render_form(form, status=INVALID)
+    except PermissionDenied:
+        db.session.rollback()
+        abort(403)
+    db.session.commit()
+    flash(_("Organisatie %(name)s is toegevoegd.", name=org.name), "success")
+    return redirect(url_for("organisations.detail", org_id=org.id))
+
+
+@bp.route("/<int:org_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(org_id: int):
+    org = get_organisation(org_id, for_edit=True, user=current_user)
+    if request.method == "GET":
+        form = OrganisationForm.from_organisation(org)
+        form.set_municipality_choices(_municipalities())
+        return _render_form(form, org)
+    form = OrganisationForm()
+    form.set_municipality_choices(_municipalities())
+    if not form.validate():
+        return _refuse(form, org)
+    try:
+        update_organisation(org, form.service_data(), actor=current_user,
+                            expected_version=form.version.data or None)
+    except ConflictError:
+        db.session.rollback()
+        form.form_errors.append(str(CONFLICT_MESSAGE))
+        form.version.data = str(org.version)  # a second save overwrites knowingly
+        return _render_form(form, org, CONFLICT)
+    except ValidationError as e:
+        db.session.rollback()
+        apply_service_errors(form, e.errors)
+        return _render_form(form, org, INVALID)
+    except PermissionDenied:
+        db.session.rollback()
+        abort(403)
+    db.session.commit()
+    flash(_("De wijzigingen in %(name)s zijn opgeslagen.", name=org.name), "success")
+    return redirect(url_for("organisations.detail", org_id=org.id))
+
+
+@bp.route("/<int:org_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(org_id: int):
+    """Soft delete after a confirmation page; an admin can restore it."""
+    org = get_organisation(org_id, for_edit=True, user=current_user)
+    form = VersionForm(data={"version": str(org.version)})
+    if not form.validate_on_submit():
+        return render_template("organisations/delete.html", org=org, form=form)
+    try:
+        delete_organisation(org, actor=current_user, expected_version=form.version.data or None)
+    except (ConflictError, ValidationError):
+        db.session.rollback()
+        form.form_errors.append(_(
+            "Iemand anders heeft deze organisatie intussen gewijzigd. Bekijk de huidige gegevens "
+            "voordat u haar verwijdert."))
+        form.version.data = str(org.version)
+        return render_template("organisations/delete.html", org=org, form=form), CONFLICT
+    except PermissionDenied:
+        db.session.rollback()
+        abort(403)
+    name = org.name
+    db.session.commit()
+    flash(_("Organisatie %(name)s is verwijderd. Een beheerder kan haar herstellen.", name=name),
+          "success")
+    return redirect(url_for("organisations.index"))
+
+
+@bp.route("/<int:org_id>/team", methods=["POST"])
+@login_required
+def team_add(org_id: int):
+    """Add a user to the account team (a new strategic manager replaces the previous one)."""
+    org = get_organisation(org_id, for_edit=True, user=current_user)
+    form = AccountTeamForm()
+    form.validate()
+    user = None
+    if (form.user_id.data or "").isdigit() and len(form.user_id.data) < 10:
+        user = db.session.get(User, int(form.user_id.data))
+    if user is None or not user.active:
+        apply_service_errors(form, {"user_id": _("Kies een accountmanager.")})
+    if form.errors:
+        return _render_detail(org, form, INVALID)
+    try:
+        set_account_team_member(org, user, form.team_role.data, actor=current_user)
+    except ValidationError as e:
+        db.session.rollback()
+        apply_service_errors(form, e.errors)
+        return _render_detail(org, form, INVALID)
+    except PermissionDenied:
+        db.session.rollback()
+        abort(403)
+    db.session.commit()
+    flash(_("%(name)s is toegevoegd aan het accountteam.", name=user.name), "success")
+    return redirect(url_for("organisations.detail", org_id=org.id, _anchor="accountteam"))
+
+
+@bp.route("/<int:org_id>/team/<int:member_id>/remove", methods=["POST"])
+@login_required
+def team_remove(org_id: int, member_id: int):
+    org = get_organisation(org_id, for_edit=True, user=current_user)
+    form = VersionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        remove_account_team_member(org, member_id, actor=current_user)
+    except ValidationError:
+        db.session.rollback()
+        abort(404)
+    except PermissionDenied:
+        db.session.rollback()
+        abort(403)
+    db.session.commit()
+    flash(_("Het teamlid is uit het accountteam verwijderd."), "success")
+    return redirect(url_for("organisations.detail", org_id=org.id, _anchor="accountteam"))
