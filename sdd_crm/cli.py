@@ -91,13 +91,20 @@ def seed_reference_cmd():
 def seed_demo_cmd(n):
     """A deterministic fictional region for demos and screenshots."""
     from .reference.services import seed_reference
-    from .seeds.demo import seed_demo
+    from .seeds.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
 
     _as_cli()
     seed_reference()
     counts = seed_demo(n_organisations=n)
     db.session.commit()
+    if counts.get("skipped"):
+        click.echo(f"De demoregio is al geladen ({counts['organisations']} organisaties); "
+                   "er is niets toegevoegd.")
+        return
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+    click.echo(f"Demogebruikers (wachtwoord: {DEMO_PASSWORD}):")
+    for _key, email, _name, role, municipality in DEMO_USERS:
+        click.echo(f"  {email}  {role}" + (f" {municipality}" if municipality else ""))
 
 
 def register(app) -> None:

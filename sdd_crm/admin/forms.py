@@ -1,0 +1,131 @@
+"""Forms of the admin screens: users, API tokens, the audit-log filter.
+
+The forms check shape and length; the user rules (unique e-mail, municipality for local
+account managers, password length) live in ``auth.services.validate_user_fields`` and their
+messages are put back on the fields with ``apply_service_errors``.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
+
+try:
+    from wtforms.fields import SelectChoice
+except ImportError:  # pragma: no cover - WTForms < 3.3
+    SelectChoice = None
+
+from .. import labels
+from ..auth.services import MIN_PASSWORD_LENGTH
+from ..extensions import db
+from ..reference.models import Municipality
+
+PASSWORD_TOO_SHORT = _l("Het wachtwoord moet minstens %(n)s tekens lang zijn.", n=MIN_PASSWORD_LENGTH)
+
+
+def options(pairs) -> list:
+    """Select options as WTForms 3.3 wants them (tuples are deprecated there)."""
+    if SelectChoice is None:  # pragma: no cover - WTForms < 3.3
+        return list(pairs)
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class ServiceErrorsMixin:
+    """Form-level messages appear under ``form.errors['_']``, where ``form_errors`` shows them."""
+
+    @property
+    def errors(self):
+        errors = {name: f.errors for name, f in self._fields.items() if f.errors}
+        if self.form_errors:
+            errors["_"] = list(self.form_errors)
+        return errors
+
+
+def apply_service_errors(form, errors: dict[str, str]) -> None:
+    """Put a service ``ValidationError``'s messages on the form (unknown keys: form level)."""
+    for key, message in errors.items():
+        field = form._fields.get(key)
+        if field is None or isinstance(field, HiddenField):
+            if message not in form.form_errors:
+                form.form_errors.append(message)
+        elif message not in field.errors:
+            field.errors = [*field.errors, message]
+
+
+def municipality_options() -> list:
+    rows = db.session.execute(sa.select(Municipality.code, Municipality.name)
+                              .order_by(Municipality.name)).all()
+    return options([("", _l("Geen (regionaal)")), *rows])
+
+
+class _UserFields(ServiceErrorsMixin, FlaskForm):
+    name = StringField(_l("Naam"), validators=[
+        InputRequired(message=_l("Vul een naam in.")),
+        Length(max=200, message=_l("Hoogstens %(max)d tekens."))],
+        render_kw={"autocomplete": "off"})
+    role = SelectField(_l("Rol"), choices=options(labels.choices(labels.ROLE)),
+                       validators=[InputRequired(message=_l("Kies een rol."))])
+    municipality = SelectField(_l("Gemeente"), choices=[], validate_choice=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.municipality.choices = municipality_options()
+
+    def validate_municipality(self, field):
+        if field.data and field.data not in {c.value if SelectChoice else c[0]
+                                             for c in self.municipality.choices}:
+            raise ValidationError(_l("Onbekende gemeente."))
+        if not field.data and self.role.data == "local_account_manager":
+            raise ValidationError(_l("Een lokaal accountmanager hoort bij een gemeente."))
+
+
+class UserCreateForm(_UserFields):
+    email = EmailField(_l("E-mailadres"), validators=[
+        InputRequired(message=_l("Vul een e-mailadres in.")),
+        Length(max=254, message=_l("Hoogstens %(max)d tekens.")),
+        Email(message=_l("Vul een geldig e-mailadres in."), check_deliverability=False)],
+        render_kw={"autocomplete": "off"})
+    password = PasswordField(_l("Wachtwoord"), validators=[
+        InputRequired(message=_l("Vul een wachtwoord in.")),
+        Length(min=MIN_PASSWORD_LENGTH, max=1000, message=PASSWORD_TOO_SHORT)],
+        render_kw={"autocomplete": "new-password"})
+
+
+class UserEditForm(_UserFields):
+    active = BooleanField(_l("Actief (kan inloggen en de API gebruiken)"))
+    password = PasswordField(_l("Nieuw wachtwoord"), validators=[
+        Optional(), Length(min=MIN_PASSWORD_LENGTH, max=1000, message=PASSWORD_TOO_SHORT)],
+        render_kw={"autocomplete": "new-password"})
+    version = HiddenField()
+
+
+class TokenForm(ServiceErrorsMixin, FlaskForm):
+    name = StringField(_l("Naam van het token"), default="api", validators=[
+        InputRequired(message=_l("Geef het token een naam.")),
+        Length(max=100, message=_l("Hoogstens %(max)d tekens."))])
+
+
+AUDIT_ACTIONS = {"create": _l("Aangemaakt"), "update": _l("Gewijzigd"),
+                 "delete": _l("Verwijderd"), "restore": _l("Hersteld")}
+ENTITY_TYPES = {
+    "organisation": _l("Organisatie"), "contact": _l("Contactpersoon"), "user": _l("Gebruiker"),
+    "establishment": _l("Vestiging"), "account_team_member": _l("Accountteam"),
+    "interaction": _l("Contactmoment"), "task": _l("Taak"), "lead": _l("Signaal"),
+    "programme": _l("Programma"), "programme_target": _l("Programmadoel"),
+    "participation": _l("Deelname"), "cluster": _l("Cluster"),
+    "organisation_cluster": _l("Clusterlidmaatschap"), "value_chain": _l("Waardeketen"),
+    "value_chain_stage": _l("Ketenschakel"), "chain_role": _l("Ketenrol"),
+    "supply_link": _l("Leveringsrelatie"), "setting": _l("Instelling"),
+}
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter changes nothing
+
+    entity_type = SelectField(_l("Soort record"), validate_choice=False, choices=options(
+        [("", _l("Alle soorten")), *sorted(ENTITY_TYPES.items(), key=lambda kv: str(kv[1]))]))
+    entity_id = StringField(_l("Recordnummer"), validators=[Optional(), Length(max=40)])
