@@ -61,6 +61,9 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     rq.init_app(app)
     register_audit_listeners()
+    from .jobs.queue import register_queue_hooks
+
+    register_queue_hooks()
 
 
 def register_blueprints(app: Flask) -> None:

@@ -31,6 +31,27 @@ LAWFUL_BASIS = {"public_task": _l("Publieke taak"), "consent": _l("Toestemming")
 LANGUAGE = {"nl": _l("Nederlands"), "en": _l("Engels"), "de": _l("Duits"), "fr": _l("Frans")}
 
 
+LEAD_STATUS = {
+    "new": _l("Nieuw"), "accepted": _l("Geaccepteerd"), "in_progress": _l("In behandeling"),
+    "won": _l("Gewonnen"), "lost": _l("Verloren"), "declined": _l("Afgewezen"),
+}
+LEAD_TYPE = {
+    "expansion": _l("Uitbreiding"), "relocation": _l("Verplaatsing"),
+    "workforce": _l("Personeel"), "innovation": _l("Innovatie"), "subsidy": _l("Subsidie"),
+    "risk": _l("Risico (sluiting)"),
+}
+SHARED_WITH = {"regional_team": _l("Regionaal team"), "user": _l("Collega"),
+               "municipality": _l("Gemeente")}
+INTERACTION_TYPE = {"visit": _l("Bedrijfsbezoek"), "call": _l("Telefoongesprek"),
+                    "meeting": _l("Overleg"), "email": _l("E-mail"), "event": _l("Evenement")}
+TOPIC = {
+    "expansion": _l("Uitbreiding"), "workforce": _l("Personeel"), "innovation": _l("Innovatie"),
+    "subsidy": _l("Subsidie"), "accommodation": _l("Huisvesting"), "mobility": _l("Bereikbaarheid"),
+    "energy": _l("Energie"), "risk": _l("Risico"),
+}
+TASK_STATUS = {"open": _l("Open"), "done": _l("Afgerond"), "cancelled": _l("Vervallen")}
+
+
 def label(mapping: dict, value) -> str:
     if value is None:
         return ""
@@ -51,4 +72,10 @@ def register(app) -> None:
         team_role_label=lambda v: label(TEAM_ROLE, v),
         lawful_basis_label=lambda v: label(LAWFUL_BASIS, v),
         language_label=lambda v: label(LANGUAGE, v),
+        lead_status_label=lambda v: label(LEAD_STATUS, v),
+        lead_type_label=lambda v: label(LEAD_TYPE, v),
+        shared_with_label=lambda v: label(SHARED_WITH, v),
+        interaction_type_label=lambda v: label(INTERACTION_TYPE, v),
+        topic_label=lambda v: label(TOPIC, v),
+        task_status_label=lambda v: label(TASK_STATUS, v),
     )

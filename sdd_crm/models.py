@@ -7,6 +7,7 @@ from .contacts.models import Contact  # noqa: F401
 from .interactions.models import Interaction, InteractionTopic, Task  # noqa: F401
 from .jobs.models import Job  # noqa: F401
 from .leads.models import Lead, LeadComment, LeadEvent  # noqa: F401
+from .notifications.models import Notification  # noqa: F401
 from .organisations.models import (  # noqa: F401
     AccountTeamMember,
     Establishment,

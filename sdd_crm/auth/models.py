@@ -23,7 +23,7 @@ class Role(enum.StrEnum):
 
 
 class User(AuditedMixin, VersionedMixin, TimestampMixin, UserMixin, db.Model):
-    __audit_exclude__ = {"password_hash", "last_login_at"}
+    __audit_exclude__ = {"password_hash", "last_login_at", "calendar_token_hash"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
@@ -36,6 +36,8 @@ class User(AuditedMixin, VersionedMixin, TimestampMixin, UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     locale: Mapped[str] = mapped_column(sa.String(5), default="nl")
     last_login_at: Mapped[dt.datetime | None]
+    # The personal calendar feed (ICS) URL carries a secret; only its SHA-256 is stored.
+    calendar_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 
     municipality = relationship("Municipality", lazy="joined")
 

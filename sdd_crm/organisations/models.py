@@ -56,6 +56,7 @@ class Tag(db.Model):
 
 
 class Organisation(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixin, db.Model):
+    __audit_exclude__ = {"last_contact_on"}
     __table_args__ = (
         # A KvK number is unique when known; NULLs (unknown) may repeat.
         sa.Index("ix_organisation_kvk_number", "kvk_number", unique=True),
@@ -91,6 +92,9 @@ class Organisation(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixin
     # Merged duplicates point to the surviving record and count once (DESIGN 4.2).
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisation.id"), index=True)
     source: Mapped[str | None] = mapped_column(sa.String(200))
+    # Date of the latest contact moment, kept by the interaction services (lists sort and
+    # filter on it without scanning a million interactions).
+    last_contact_on: Mapped[dt.date | None] = mapped_column(index=True)
 
     municipality = relationship("Municipality", lazy="joined")
     parent = relationship("Organisation", remote_side=[id], foreign_keys=[parent_id])

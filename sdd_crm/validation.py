@@ -1,0 +1,99 @@
+"""Small input checks shared by the services; each adds a Dutch message to ``errors``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask_babel import gettext as _
+
+
+def blank(value) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def text(data, key, errors, *, limit: int, required: bool = False, message=None) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        errors[key] = _("Vul tekst in.")
+        return None
+    value = (value or "").strip() or None
+    if value and "\x00" in value:
+        errors[key] = _("De tekst bevat ongeldige tekens.")
+        return None
+    if value and len(value) > limit:
+        errors[key] = _("Hoogstens %(n)s tekens.", n=limit)
+        return None
+    if required and not value:
+        errors[key] = message or _("Dit veld is verplicht.")
+    return value
+
+
+def choice(data, key, errors, allowed, *, default=None, message=None) -> str | None:
+    value = data.get(key)
+    if blank(value):
+        value = default
+    if value is None or value not in allowed:
+        errors[key] = message or _("Kies een geldige waarde.")
+        return None
+    return value
+
+
+def date(data, key, errors, *, required=False, message=None) -> dt.date | None:
+    value = data.get(key)
+    if blank(value):
+        if required:
+            errors[key] = message or _("Vul een datum in.")
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        errors[key] = _("Vul een datum in als JJJJ-MM-DD.")
+        return None
+
+
+def boolean(data, key, errors, *, default=False) -> bool:
+    value = data.get(key)
+    if blank(value):
+        return default
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("y", "yes", "on", "true", "1", "ja"):
+        return True
+    if str(value).lower() in ("n", "no", "off", "false", "0", "nee"):
+        return False
+    errors[key] = _("Kies ja of nee.")
+    return default
+
+
+def integer(value) -> int | None:
+    """An int from user input, or None (never raises); refuses bools and absurd sizes."""
+    if isinstance(value, bool) or blank(value):
+        return None
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if -2**31 < number < 2**31 else None
+
+
+def id_list(data, key, errors) -> list[int]:
+    raw: Any = data.get(key) or []
+    if isinstance(raw, (str, int)) and not isinstance(raw, bool):
+        raw = [raw]
+    if not isinstance(raw, (list, tuple)):
+        errors[key] = _("Geef een lijst.")
+        return []
+    ids = []
+    for item in raw:
+        number = integer(item)
+        if number is None or number < 1:
+            errors[key] = _("Ongeldige keuze.")
+            return []
+        if number not in ids:
+            ids.append(number)
+    return ids

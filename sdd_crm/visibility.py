@@ -1,0 +1,107 @@
+"""Who sees which interaction and lead (DESIGN 4.4), as SQL conditions and as Python checks.
+
+Lists, details, timelines, search, exports and the API all filter through these, so a
+confidential note can never leak through one path that forgot the rule.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from .auth.models import Role
+from .interactions.models import Interaction, Task
+from .leads.models import Lead, SharedWith
+from .organisations.models import AccountTeamMember
+
+
+def _in_team(user, organisation_id_col):
+    return sa.exists().where(
+        AccountTeamMember.organisation_id == organisation_id_col,
+        AccountTeamMember.user_id == user.id,
+    )
+
+
+def can_see_interactions(user) -> bool:
+    """Viewers read dashboards and lists, never interaction notes."""
+    return user.role != Role.VIEWER
+
+
+def interaction_visible(user):
+    """SQL condition: interactions this user may see."""
+    if user.role == Role.ADMIN:
+        return sa.true()
+    if not can_see_interactions(user):
+        return sa.false()
+    return sa.or_(
+        Interaction.confidential.is_(False),
+        Interaction.author_id == user.id,
+        _in_team(user, Interaction.organisation_id),
+    )
+
+
+def can_see_interaction(user, interaction: Interaction) -> bool:
+    if user.role == Role.ADMIN:
+        return True
+    if not can_see_interactions(user):
+        return False
+    if not interaction.confidential or interaction.author_id == user.id:
+        return True
+    from .permissions import is_in_account_team
+
+    return is_in_account_team(user, interaction.organisation_id)
+
+
+def task_visible(user):
+    """SQL condition: tasks this user may see — not those following a confidential interaction
+    the user may not see (their titles tend to repeat the confidential subject)."""
+    if user.role == Role.ADMIN:
+        return sa.true()
+    if not can_see_interactions(user):
+        return sa.false()
+    hidden = sa.exists().where(
+        Interaction.id == Task.interaction_id,
+        Interaction.confidential.is_(True),
+        Interaction.author_id != user.id,
+        ~_in_team(user, Interaction.organisation_id),
+    )
+    return sa.or_(Task.assignee_id == user.id, Task.created_by_id == user.id, ~hidden)
+
+
+def lead_visible(user):
+    """SQL condition: the author, the receiving user or municipality, regional AMs and admins."""
+    if user.role in (Role.ADMIN, Role.REGIONAL_ACCOUNT_MANAGER):
+        return sa.true()
+    conditions = [Lead.author_id == user.id, Lead.shared_with_user_id == user.id]
+    if user.role == Role.LOCAL_ACCOUNT_MANAGER and user.municipality_code:
+        conditions.append(sa.and_(Lead.shared_with == SharedWith.MUNICIPALITY,
+                                  Lead.shared_with_municipality_code == user.municipality_code))
+    return sa.or_(*conditions)
+
+
+def can_see_lead(user, lead: Lead) -> bool:
+    if user.role in (Role.ADMIN, Role.REGIONAL_ACCOUNT_MANAGER):
+        return True
+    return lead.author_id == user.id or is_receiver(user, lead)
+
+
+def is_receiver(user, lead: Lead) -> bool:
+    """The receiving side — the only one that moves a lead on from ``new`` (DESIGN 4.4)."""
+    if lead.shared_with == SharedWith.USER:
+        return lead.shared_with_user_id == user.id
+    if lead.shared_with == SharedWith.MUNICIPALITY:
+        return (user.role == Role.LOCAL_ACCOUNT_MANAGER
+                and user.municipality_code == lead.shared_with_municipality_code)
+    if lead.shared_with == SharedWith.REGIONAL_TEAM:
+        return user.role == Role.REGIONAL_ACCOUNT_MANAGER
+    return False
+
+
+def lead_receivers_condition(user):
+    """SQL condition: leads for which this user is on the receiving side (the inbox)."""
+    conditions = [sa.and_(Lead.shared_with == SharedWith.USER, Lead.shared_with_user_id == user.id)]
+    if user.role == Role.LOCAL_ACCOUNT_MANAGER and user.municipality_code:
+        conditions.append(sa.and_(Lead.shared_with == SharedWith.MUNICIPALITY,
+                                  Lead.shared_with_municipality_code == user.municipality_code))
+    if user.role == Role.REGIONAL_ACCOUNT_MANAGER:
+        conditions.append(Lead.shared_with == SharedWith.REGIONAL_TEAM)
+    return sa.or_(*conditions)
