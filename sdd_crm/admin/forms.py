@@ -13,46 +13,13 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
 
-try:
-    from wtforms.fields import SelectChoice
-except ImportError:  # pragma: no cover - WTForms < 3.3
-    SelectChoice = None
-
 from .. import labels
+from ..forms import ServiceErrorsMixin, apply_service_errors, max_length, options  # noqa: F401
 from ..auth.services import MIN_PASSWORD_LENGTH
 from ..extensions import db
 from ..reference.models import Municipality
 
 PASSWORD_TOO_SHORT = _l("Het wachtwoord moet minstens %(n)s tekens lang zijn.", n=MIN_PASSWORD_LENGTH)
-
-
-def options(pairs) -> list:
-    """Select options as WTForms 3.3 wants them (tuples are deprecated there)."""
-    if SelectChoice is None:  # pragma: no cover - WTForms < 3.3
-        return list(pairs)
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
-class ServiceErrorsMixin:
-    """Form-level messages appear under ``form.errors['_']``, where ``form_errors`` shows them."""
-
-    @property
-    def errors(self):
-        errors = {name: f.errors for name, f in self._fields.items() if f.errors}
-        if self.form_errors:
-            errors["_"] = list(self.form_errors)
-        return errors
-
-
-def apply_service_errors(form, errors: dict[str, str]) -> None:
-    """Put a service ``ValidationError``'s messages on the form (unknown keys: form level)."""
-    for key, message in errors.items():
-        field = form._fields.get(key)
-        if field is None or isinstance(field, HiddenField):
-            if message not in form.form_errors:
-                form.form_errors.append(message)
-        elif message not in field.errors:
-            field.errors = [*field.errors, message]
 
 
 def municipality_options() -> list:
@@ -64,7 +31,7 @@ def municipality_options() -> list:
 class _UserFields(ServiceErrorsMixin, FlaskForm):
     name = StringField(_l("Naam"), validators=[
         InputRequired(message=_l("Vul een naam in.")),
-        Length(max=200, message=_l("Hoogstens %(max)d tekens."))],
+        max_length(200)],
         render_kw={"autocomplete": "off"})
     role = SelectField(_l("Rol"), choices=options(labels.choices(labels.ROLE)),
                        validators=[InputRequired(message=_l("Kies een rol."))])
@@ -75,7 +42,7 @@ class _UserFields(ServiceErrorsMixin, FlaskForm):
         self.municipality.choices = municipality_options()
 
     def validate_municipality(self, field):
-        if field.data and field.data not in {c.value if SelectChoice else c[0]
+        if field.data and field.data not in {c.value if hasattr(c, "value") else c[0]
                                              for c in self.municipality.choices}:
             raise ValidationError(_l("Onbekende gemeente."))
         if not field.data and self.role.data == "local_account_manager":
@@ -85,7 +52,7 @@ class _UserFields(ServiceErrorsMixin, FlaskForm):
 class UserCreateForm(_UserFields):
     email = EmailField(_l("E-mailadres"), validators=[
         InputRequired(message=_l("Vul een e-mailadres in.")),
-        Length(max=254, message=_l("Hoogstens %(max)d tekens.")),
+        max_length(254),
         Email(message=_l("Vul een geldig e-mailadres in."), check_deliverability=False)],
         render_kw={"autocomplete": "off"})
     password = PasswordField(_l("Wachtwoord"), validators=[

@@ -8,7 +8,7 @@ from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAre
 from wtforms.validators import InputRequired, Length
 
 from .. import labels
-from ..organisations.forms import TOO_LONG, ServiceErrorsMixin, options
+from ..forms import ServiceErrorsMixin, max_length, options
 from .services import MAX_LENGTHS
 
 # The keys the service takes from this form; organisation_id comes from the page, not the form.
@@ -17,8 +17,7 @@ SERVICE_FIELDS = ("first_name", "last_name", "function", "email", "phone", "mobi
                   "review_due", "notes")
 
 
-def _max(n: int) -> Length:
-    return Length(max=n, message=TOO_LONG)
+_max = max_length
 
 
 class ContactForm(ServiceErrorsMixin, FlaskForm):
