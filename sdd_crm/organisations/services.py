@@ -38,9 +38,9 @@ class PermissionDenied(Exception):
 # Field name → maximum length, checked here so SQLite refuses what PostgreSQL would (DESIGN 6).
 MAX_LENGTHS = {
     "name": 200, "legal_form": 100, "street": 200, "city": 100, "website": 255,
-    "email": 254, "description": 5000, "source": 200,
+    "email": 254, "description": 5000,
 }
-TEXT_FIELDS = ("name", "legal_form", "street", "city", "description", "source")
+TEXT_FIELDS = ("name", "legal_form", "street", "city", "description")
 MAX_EMPLOYEES = 10_000_000
 MAX_AMOUNT = decimal.Decimal("9999999999999.99")  # Numeric(15, 2)
 EDITABLE_FIELDS = (
@@ -390,15 +390,17 @@ def _set_main_establishment(org: Organisation, number: str | None) -> None:
     _copy_address(org, main)
 
 
-def create_organisation(data: Mapping[str, Any], *, actor) -> Organisation:
-    """Create an organisation; raises ValidationError or PermissionDenied."""
+def create_organisation(data: Mapping[str, Any], *, actor, source: str | None = None) -> Organisation:
+    """Create an organisation; raises ValidationError or PermissionDenied.
+
+    ``source`` records where the data came from (an import, a user); people cannot set it."""
     clean = clean_organisation_data(data)
     if not can_create_organisation(actor, clean.get("municipality_code")):
         if actor.role == "local_account_manager":
             raise ValidationError({"municipality": _(
                 "U kunt alleen organisaties in uw eigen gemeente toevoegen.")})
         raise PermissionDenied()
-    org = Organisation(source=clean.pop("source", None) or f"gebruiker:{actor.email}")
+    org = Organisation(source=(source or f"gebruiker:{actor.email}")[:200])
     db.session.add(org)
     _apply(org, clean)
     db.session.flush()
@@ -424,7 +426,6 @@ def update_organisation(org: Organisation, data: Mapping[str, Any], *, actor,
         raise PermissionDenied()
     check_version(org, expected_version)
     clean = clean_organisation_data(data, organisation=org, partial=partial)
-    clean.pop("source", None)
     if (
         actor.role == "local_account_manager"
         and "municipality_code" in clean
