@@ -71,10 +71,15 @@ def register_blueprints(app: Flask) -> None:
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .contacts import bp as contacts_bp
+    from .interactions import bp as interactions_bp
+    from .leads import bp as leads_bp
     from .main import bp as main_bp
+    from .notifications import bp as notifications_bp
     from .organisations import bp as organisations_bp
+    from .tasks import bp as tasks_bp
 
-    for bp in (main_bp, auth_bp, organisations_bp, contacts_bp, admin_bp, api_bp):
+    for bp in (main_bp, auth_bp, organisations_bp, contacts_bp, interactions_bp, tasks_bp,
+               leads_bp, notifications_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
 
 
