@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 VENDOR := sdd_crm/static/vendor
+TRANSLATIONS := sdd_crm/translations
 
-.PHONY: run test install assets translations db seed worker bench lint clean
+.PHONY: run test install assets translations messages db seed worker bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +31,20 @@ assets: node_modules/.installed
 	cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/chart.umd.min.js
 	for w in 400 600 700; do cp node_modules/@fontsource/noto-sans/files/noto-sans-latin-$$w-normal.woff2 $(VENDOR)/fonts/; done
 
+# The English catalogue (.po) is committed; its compiled .mo is built here and gitignored.
+# Without a .mo the interface is simply Dutch (the msgids).
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -d sdd_crm/translations -f >/dev/null 2>&1 || $(BIN)/pybabel compile -d sdd_crm/translations
+	$(BIN)/pybabel compile -d $(TRANSLATIONS)
+	@test -f $(TRANSLATIONS)/en/LC_MESSAGES/messages.mo || { echo "translations: en catalogue not compiled" >&2; exit 1; }
+
+# Re-extract the Dutch msgids from Python and templates, merge them into the English catalogue,
+# and list what still needs translating.
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k N_ --ignore-dirs='.* ._ node_modules' \
+	  --add-location=file --sort-by-file --project=sdd-crm --copyright-holder='Smart Delta Drechtsteden' \
+	  -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --ignore-obsolete
+	-$(BIN)/python scripts/check_translations.py
 
 db: install
 	$(FLASK) db upgrade

@@ -10,18 +10,24 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .extensions import db
 
+
+def N_(message: str) -> str:
+    """Mark a message for extraction (``pybabel -k N_``); it is translated when shown."""
+    return message
+
+
 MESSAGES = {
-    400: "De aanvraag is ongeldig.",
-    401: "U moet eerst inloggen.",
-    403: "U heeft geen toegang tot deze pagina.",
-    404: "Deze pagina of dit record bestaat niet (meer).",
-    405: "Deze actie is hier niet toegestaan.",
-    409: "Iemand anders heeft dit record intussen gewijzigd. Laad het opnieuw en probeer het nog eens.",
-    413: "Het bestand is te groot.",
-    415: "Dit type inhoud wordt niet ondersteund.",
-    422: "De gegevens zijn niet geldig.",
-    429: "Te veel pogingen. Wacht even en probeer het opnieuw.",
-    500: "Er ging iets mis aan onze kant. Probeer het later opnieuw.",
+    400: N_("De aanvraag is ongeldig."),
+    401: N_("U moet eerst inloggen."),
+    403: N_("U heeft geen toegang tot deze pagina."),
+    404: N_("Deze pagina of dit record bestaat niet (meer)."),
+    405: N_("Deze actie is hier niet toegestaan."),
+    409: N_("Iemand anders heeft dit record intussen gewijzigd. Laad het opnieuw en probeer het nog eens."),
+    413: N_("Het bestand is te groot."),
+    415: N_("Dit type inhoud wordt niet ondersteund."),
+    422: N_("De gegevens zijn niet geldig."),
+    429: N_("Te veel pogingen. Wacht even en probeer het opnieuw."),
+    500: N_("Er ging iets mis aan onze kant. Probeer het later opnieuw."),
 }
 
 CODES = {
