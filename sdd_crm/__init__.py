@@ -67,6 +67,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .accounts import bp as accounts_bp
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .auth import bp as auth_bp
@@ -79,7 +80,7 @@ def register_blueprints(app: Flask) -> None:
     from .tasks import bp as tasks_bp
 
     for bp in (main_bp, auth_bp, organisations_bp, contacts_bp, interactions_bp, tasks_bp,
-               leads_bp, notifications_bp, admin_bp, api_bp):
+               leads_bp, notifications_bp, accounts_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
 
 

@@ -38,6 +38,8 @@ class DefaultConfig:
     PROXY_FIX_HOPS = 0
     LOGIN_FAILURE_LIMIT = "10 per minute"
     PAGE_SIZE = 50
+    # An account without a contact moment for this many months needs attention (issue 3).
+    ATTENTION_MONTHS = 6
     API_MAX_PAGE_SIZE = 200
     RQ_QUEUES = ["default"]
     # The reference CSVs (municipalities, places, SBI focus codes) ship with the project.

@@ -81,12 +81,15 @@ def integer(value) -> int | None:
     return number if -2**31 < number < 2**31 else None
 
 
-def id_list(data, key, errors) -> list[int]:
+def id_list(data, key, errors, *, limit: int = 50) -> list[int]:
     raw: Any = data.get(key) or []
     if isinstance(raw, (str, int)) and not isinstance(raw, bool):
         raw = [raw]
     if not isinstance(raw, (list, tuple)):
         errors[key] = _("Geef een lijst.")
+        return []
+    if len(raw) > limit:
+        errors[key] = _("Kies hoogstens %(n)s.", n=limit)
         return []
     ids = []
     for item in raw:

@@ -8,11 +8,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from .auth.models import Role
-from .interactions.models import Interaction, Task
-from .leads.models import Lead, SharedWith
-from .organisations.models import AccountTeamMember
-
 
 def _in_team(user, organisation_id_col):
     return sa.exists().where(
@@ -105,3 +100,12 @@ def lead_receivers_condition(user):
     if user.role == Role.REGIONAL_ACCOUNT_MANAGER:
         conditions.append(Lead.shared_with == SharedWith.REGIONAL_TEAM)
     return sa.or_(*conditions)
+
+
+# Imported last, on purpose: importing a feature's models runs that package's __init__, which
+# imports its views, which import this module. With the functions above already defined, such a
+# circular import finds them whichever module happened to be imported first.
+from .auth.models import Role  # noqa: E402
+from .interactions.models import Interaction, Task  # noqa: E402
+from .leads.models import Lead, SharedWith  # noqa: E402
+from .organisations.models import AccountTeamMember  # noqa: E402

@@ -151,8 +151,10 @@ class _FormReader(HTMLParser):
         if tag == "select":
             self._select = None
         elif tag == "textarea":
-            if self._textarea and self.data[self._textarea].startswith("\n"):
-                self.data[self._textarea] = self.data[self._textarea][1:]
+            # A browser drops one newline right after <textarea> (WTForms writes "\r\n").
+            if self._textarea and self.data[self._textarea].startswith(("\r\n", "\n")):
+                value = self.data[self._textarea]
+                self.data[self._textarea] = value[2:] if value.startswith("\r\n") else value[1:]
             self._textarea = None
         elif tag == "form" and self.active:
             self.active, self.done = False, True

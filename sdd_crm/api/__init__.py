@@ -10,3 +10,4 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 from . import auth, contacts, errors, openapi, organisations  # noqa: E402,F401
+from . import interactions, leads, tasks  # noqa: E402,F401

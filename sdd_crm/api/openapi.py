@@ -132,7 +132,9 @@ def _list_schema(item: str) -> dict:
 
 
 def _schemas() -> dict:
-    return {
+    from .openapi_accounts import account_schemas
+
+    return account_schemas() | {
         "Error": _obj({"error": _obj({
             "status": {"type": "integer"},
             "code": {"type": "string", "examples": ["validation_error"]},
@@ -186,7 +188,8 @@ RESPONSES = {
     "BadRequest": _error("Malformed JSON, a body that is not an object, or a bad query parameter."),
     "Unauthorized": _error("No token, or an invalid or revoked one.",
                            {"WWW-Authenticate": {"schema": {"type": "string"}}}),
-    "Forbidden": _error("Your role may not do this (viewers read organisations only)."),
+    "Forbidden": _error("Your role may not do this (viewers read organisations only), or you "
+                        "are not the author, assignee or receiving side this change needs."),
     "NotFound": _error("No such record, or it was deleted."),
     "Conflict": _error("The record changed since you fetched it (stale version), or it clashes "
                        "with another record."),
@@ -215,7 +218,9 @@ def _query(name: str, schema: dict, description: str) -> dict:
 
 
 def _parameters(max_page_size: int, page_size: int) -> dict:
-    return {
+    from .openapi_accounts import account_parameters
+
+    return account_parameters() | {
         "page": _query("page", {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1},
                        "Page number, from 1."),
         "per_page": _query("per_page", {"type": "integer", "minimum": 1, "default": page_size},
@@ -246,6 +251,12 @@ def _created(schema_name: str) -> dict:
 
 
 def _paths() -> dict:
+    from .openapi_accounts import account_paths
+
+    return _core_paths() | account_paths()
+
+
+def _core_paths() -> dict:
     org_filters = [
         _p("q"),
         _query("kvk", {"type": "string"}, "KvK number (8 digits)."),
@@ -345,6 +356,11 @@ Lists return `items`, `page`, `per_page`, `has_next` and the `next`/`prev` URLs;
 total count (it would cost a COUNT over every row).
 Viewers read organisations only; local account managers change the organisations of their own
 municipality and those whose account team they are in (DESIGN 4.4).
+A confidential interaction is visible to its author, the organisation's account team and admins
+only; a lead to its author, the user or municipality it is shared with, regional account
+managers and admins. Outside that circle a record is absent from lists and 404 on its own URL.
+A lead moves on by `PATCH {"status": ...}`, only by the receiving side and only along
+new → accepted → in_progress → won | lost, or new → declined (with `decline_reason`).
 """
 
 
@@ -356,7 +372,8 @@ def openapi_document() -> dict:
                  "license": {"name": "EUPL-1.2", "identifier": "EUPL-1.2"}},
         "servers": [{"url": bp.url_prefix}],
         "security": [{"bearerAuth": []}],
-        "tags": [{"name": "organisations"}, {"name": "contacts"}, {"name": "meta"}],
+        "tags": [{"name": "organisations"}, {"name": "contacts"}, {"name": "interactions"},
+                 {"name": "tasks"}, {"name": "leads"}, {"name": "meta"}],
         "paths": _paths(),
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",

@@ -141,6 +141,8 @@ def contact_to_dict(contact: Contact) -> dict[str, Any]:
 
 TEXT, INTEGER, NUMBER, ID, BOOLEAN, LIST_OR_TEXT = (
     "text", "integer", "number", "id", "boolean", "list_or_text")
+# Kinds of the account-management resources (interactions, tasks, leads).
+RECORD_ID, TEXT_LIST, ID_LIST, OBJECT_LIST = "record_id", "text_list", "id_list", "object_list"
 
 ORGANISATION_INPUT = {
     "name": TEXT, "org_type": TEXT, "kvk_number": TEXT, "establishment_number": TEXT,
@@ -166,6 +168,12 @@ def _type_error(kind: str, value) -> str | None:
         return None
     if kind == TEXT:
         return None if isinstance(value, str) else _("Vul tekst in.")
+    if kind in (TEXT_LIST, ID_LIST, OBJECT_LIST):
+        return _list_error(kind, value)
+    if kind == RECORD_ID:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+            return _("Vul een id (een heel getal) in.")
+        return None
     if kind == BOOLEAN:
         return None if isinstance(value, bool) else _("Vul true of false in.")
     if isinstance(value, bool):  # JSON true is not the number 1
@@ -181,6 +189,18 @@ def _type_error(kind: str, value) -> str | None:
     if kind == LIST_OR_TEXT:
         return None if isinstance(value, (list, str)) else _("Geef een lijst.")
     return None
+
+
+def _list_error(kind: str, value) -> str | None:
+    if kind == TEXT_LIST:
+        ok = isinstance(value, list) and all(isinstance(i, str) for i in value)
+        return None if ok else _("Geef een lijst met teksten.")
+    if kind == ID_LIST:
+        ok = isinstance(value, list) and all(
+            isinstance(i, int) and not isinstance(i, bool) and 1 <= i <= MAX_ID for i in value)
+        return None if ok else _("Geef een lijst met id's (hele getallen).")
+    ok = isinstance(value, list) and all(isinstance(i, Mapping) for i in value)
+    return None if ok else _("Geef een lijst met objecten.")
 
 
 def _bad_text(value) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from .. import validation as v
 from ..auth.models import Role, User
@@ -127,17 +128,29 @@ def clean_interaction_data(data: Mapping[str, Any], *, interaction: Interaction 
 
 
 def _apply_interaction(interaction: Interaction, clean: dict[str, Any]) -> None:
+    extra = {}
     with db.session.no_autoflush:
         for key in ("organisation_id", "type", "date", "subject", "notes", "confidential"):
             if key in clean:
                 setattr(interaction, key, clean[key])
         if "topics" in clean:
             current = {t.topic: t for t in interaction.topics}
+            before = sorted(current)
             interaction.topics = [current.get(t) or InteractionTopic(topic=t) for t in clean["topics"]]
-        if "contacts" in clean:
-            interaction.contacts = clean["contacts"]
-        if "users" in clean:
-            interaction.users = clean["users"]
+            if before != sorted(clean["topics"]):
+                extra["topics"] = [before, sorted(clean["topics"])]
+        for key, ids_key in (("contacts", "contact_ids"), ("users", "user_ids")):
+            if key in clean:
+                before = sorted(r.id for r in getattr(interaction, key))
+                setattr(interaction, key, clean[key])
+                after = sorted(r.id for r in clean[key])
+                if before != after:
+                    extra[ids_key] = [before, after]
+    if extra and interaction.id is not None:
+        # Collections are not columns: touch the row so its version rises (a stale edit of
+        # only the topics or people is still caught) and hand the audit log what changed.
+        interaction.updated_at = utcnow()
+        interaction._audit_extra = extra
 
 
 def refresh_last_contact(*organisation_ids: int) -> None:
@@ -274,23 +287,40 @@ def _create_task_from_clean(clean: dict[str, Any], *, actor) -> Task:
     db.session.add(task)
     db.session.flush()
     if task.assignee_id != actor.id:
-        from ..notifications.services import notify
-
-        notify([task.assignee_id], "task_assigned",
-               _("%(name)s gaf u een taak: %(title)s", name=actor.name, title=task.title),
-               task_id=task.id)
+        _notify_assignee(task, actor)
     return task
+
+
+def _notify_assignee(task: Task, actor) -> None:
+    from ..notifications.services import notify
+
+    # Lazy: each receiver reads the notification in their own language.
+    notify([task.assignee_id], "task_assigned",
+           _l("%(name)s gaf u een taak: %(title)s", name=actor.name, title=task.title),
+           link=f"/tasks/{task.id}", task_id=task.id)
 
 
 def create_task(data: Mapping[str, Any], *, actor) -> Task:
     if not can_see_interactions(actor):
         raise PermissionDenied()
     clean = clean_task_data(data)
+    _check_task_links(clean, actor)
+    return _create_task_from_clean(clean, actor=actor)
+
+
+def _check_task_links(clean: dict[str, Any], actor) -> None:
+    """A task may only point at an interaction or lead its creator may see (DESIGN 4.4):
+    otherwise its ``interaction_id``/``lead_id`` would confirm that a hidden record exists."""
+    from ..leads.models import Lead
+    from ..visibility import can_see_lead
+
     if clean.get("interaction_id"):
         interaction = db.session.get(Interaction, clean["interaction_id"])
         if not can_see_interaction(actor, interaction):
             raise ValidationError({"interaction_id": _("Kies een bestaand record.")})
-    return _create_task_from_clean(clean, actor=actor)
+    if clean.get("lead_id"):
+        if not can_see_lead(actor, db.session.get(Lead, clean["lead_id"])):
+            raise ValidationError({"lead_id": _("Kies een bestaand record.")})
 
 
 def can_edit_task(user, task: Task) -> bool:
@@ -303,6 +333,8 @@ def update_task(task: Task, data: Mapping[str, Any], *, actor, expected_version=
         raise PermissionDenied()
     check_version(task, expected_version)
     clean = clean_task_data(data, partial=partial, require_title=not partial or "title" in data)
+    _check_task_links({k: clean.get(k) for k in ("interaction_id", "lead_id")
+                       if clean.get(k) and clean[k] != getattr(task, k)}, actor)
     previous_assignee = task.assignee_id
     for key, value in clean.items():
         setattr(task, key, value)
@@ -310,11 +342,7 @@ def update_task(task: Task, data: Mapping[str, Any], *, actor, expected_version=
         task.completed_at = utcnow() if task.status == TaskStatus.DONE else None
     db.session.flush()
     if task.assignee_id and task.assignee_id not in (previous_assignee, actor.id):
-        from ..notifications.services import notify
-
-        notify([task.assignee_id], "task_assigned",
-               _("%(name)s gaf u een taak: %(title)s", name=actor.name, title=task.title),
-               task_id=task.id)
+        _notify_assignee(task, actor)
     return task
 
 

@@ -1,12 +1,276 @@
-"""Screens for interactions (being built)."""
+"""Browser screens for contact moments: list, detail, the full form, the phone visit form,
+edit with the version, soft delete.
 
-from flask import render_template
-from flask_login import login_required
+Viewers never read interaction notes (403). A confidential contact moment outside the user's
+circle answers 404, as if it did not exist (DESIGN 4.4). Views parse, call the services (which
+hold the rules and flush), and commit once; any refusal rolls back and keeps the user's input.
+"""
 
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..forms import apply_service_errors
+from ..organisations.forms import VersionForm
+from ..organisations.queries import get_organisation
+from ..organisations.services import PermissionDenied
+from ..pagination import paginate
+from ..services import ConflictError, ValidationError
+from ..visibility import can_see_interactions, task_visible
 from . import bp
+from .forms import FIELD_MAP, InteractionFilterForm, InteractionForm, VisitForm
+from .models import Task
+from .queries import (
+    InteractionFilters,
+    colleagues,
+    get_interaction,
+    interaction_list,
+    organisation_choice_label,
+    organisation_contacts,
+    organisation_matches,
+    resolve_organisation,
+    with_list_relations,
+)
+from .services import (
+    can_edit_interaction,
+    clean_interaction_data,
+    create_interaction,
+    delete_interaction,
+    update_interaction,
+)
+
+INVALID = 422  # a form re-rendered with messages; nothing was saved
+CONFLICT = 409  # someone else saved the record since this user loaded it
+LIST_ARGS = ("q", "organisation", "organisation_id", "type", "topic", "author", "date_from",
+             "date_to", "confidential")
+
+
+def _require_worker() -> None:
+    if not can_see_interactions(current_user):
+        abort(403)
+
+
+def _page_number() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", 1)), 100_000))
+    except ValueError:
+        return 1
 
 
 @bp.route("/")
 @login_required
 def index():
-    return render_template("errors/error.html", status=404, message=""), 404
+    """Contact moments the user may see, newest first, filtered; paginated without COUNT(*)."""
+    _require_worker()
+    filters = InteractionFilters.from_args(request.args)
+    form = InteractionFilterForm(request.args)
+    for key in ("date_from", "date_to"):
+        raw = (request.args.get(key) or "").strip()
+        if raw and getattr(filters, key) is None:
+            form[key].errors = [_("Vul een datum in als JJJJ-MM-DD.")]
+    organisation = None
+    if filters.organisation_id:
+        organisation = get_organisation(filters.organisation_id)
+    page = paginate(with_list_relations(interaction_list(current_user, filters)), _page_number(),
+                    current_app.config["PAGE_SIZE"])
+    kept = {k: request.args[k] for k in LIST_ARGS if request.args.get(k)}
+
+    def page_url(number: int) -> str:
+        return url_for("interactions.index", **kept, page=number)
+
+    return render_template("interactions/index.html", page=page, form=form,
+                           organisation=organisation, page_url=page_url, filtered=bool(kept))
+
+
+@bp.route("/<int:interaction_id>")
+@login_required
+def detail(interaction_id: int):
+    interaction = get_interaction(interaction_id, user=current_user)
+    tasks = db.session.scalars(
+        sa.select(Task).where(Task.interaction_id == interaction.id, Task.deleted_at.is_(None),
+                              task_visible(current_user))
+        .options(selectinload(Task.assignee))
+        .order_by(Task.due_date.is_(None), Task.due_date, Task.id)).all()
+    contacts = [c for c in interaction.contacts if c.deleted_at is None]
+    return render_template("interactions/detail.html", interaction=interaction, tasks=tasks,
+                           contacts=contacts,
+                           may_edit=can_edit_interaction(current_user, interaction))
+
+
+@bp.route("/organisations.json")
+@login_required
+def organisation_options():
+    """Suggestions for the organisation search box (filled by a static script)."""
+    _require_worker()
+    matches = organisation_matches(request.args.get("q", ""), limit=10)
+    return jsonify([{"value": organisation_choice_label(o), "label": o.city or ""}
+                    for o in matches])
+
+
+# --- Create: the full form and the visit form share one flow ---------------------------------
+
+def _resolve(form):
+    """The organisation the user typed or picked; on failure a Dutch message on the field."""
+    text = (form.organisation.data or "").strip()
+    if not text:
+        return None, []
+    org, candidates = resolve_organisation(text)
+    if org is None:
+        form.organisation.errors = [*form.organisation.errors, (
+            _("Meerdere organisaties passen bij uw invoer; kies er één uit de lijst.")
+            if candidates else _("Geen organisatie gevonden met deze naam of dit KvK-nummer."))]
+    else:
+        form.organisation.data = organisation_choice_label(org)
+    return org, candidates
+
+
+def _prepare(form, org, *, people: bool):
+    users = colleagues()
+    form.set_assignees(users, current_user.id)
+    if people:
+        form.set_people(organisation_contacts(org.id if org else None), users)
+
+
+def _render(template, form, *, org=None, candidates=(), interaction=None, status=200):
+    return render_template(template, form=form, org=org, candidates=candidates,
+                           interaction=interaction, choice_label=organisation_choice_label), status
+
+
+def _refuse(template, form, org, candidates, interaction=None):
+    """Every message at once: the form's own (required, lengths) plus the service's rules for
+    the fields that passed those; nothing is saved."""
+    try:
+        clean_interaction_data(form.service_data(org.id if org else None),
+                               interaction=interaction)
+    except ValidationError as e:
+        errors = {k: m for k, m in e.errors.items()
+                  if not (FIELD_MAP.get(k, k) in form._fields and form[FIELD_MAP.get(k, k)].errors)}
+        if org is None:  # the field already says why
+            errors.pop("organisation_id", None)
+        apply_service_errors(form, errors, FIELD_MAP)
+    db.session.rollback()
+    return _render(template, form, org=org, candidates=candidates, interaction=interaction,
+                   status=INVALID)
+
+
+def _create(form_class, template, *, people: bool):
+    _require_worker()
+    form = form_class()
+    org = None
+    if not form.is_submitted():
+        org_id = request.args.get("organisation_id", "")
+        if org_id.isdigit() and len(org_id) < 10:
+            org = get_organisation(int(org_id))
+            form.organisation.data = organisation_choice_label(org)
+        _prepare(form, org, people=people)
+        return _render(template, form, org=org)
+    refresh = request.form.get("action") == "refresh"  # "Contactpersonen tonen": no save yet
+    valid = refresh or form.validate()  # (validate() first: it resets the fields' errors)
+    org, candidates = _resolve(form)
+    _prepare(form, org, people=people)
+    if refresh:
+        return _render(template, form, org=org, candidates=candidates)
+    if not valid or org is None:
+        return _refuse(template, form, org, candidates)
+    try:
+        interaction = create_interaction(form.service_data(org.id), actor=current_user)
+    except ValidationError as e:
+        db.session.rollback()
+        apply_service_errors(form, e.errors, FIELD_MAP)
+        return _render(template, form, org=org, status=INVALID)
+    except PermissionDenied:
+        db.session.rollback()
+        abort(403)
+    db.session.commit()
+    flash(_("Het contactmoment met %(name)s is vastgelegd.", name=org.name), "success")
+    if people:
+        return redirect(url_for("interactions.detail", interaction_id=interaction.id))
+    return redirect(url_for("organisations.detail", org_id=org.id, _anchor="tijdlijn"))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():
+    return _create(InteractionForm, "interactions/form.html", people=True)
+
+
+@bp.route("/visit", methods=["GET", "POST"])
+@login_required
+def visit():
+    """"Bezoek vastleggen": the phone form, type visit and today's date filled in."""
+    return _create(VisitForm, "interactions/visit.html", people=False)
+
+
+@bp.route("/<int:interaction_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(interaction_id: int):
+    """Only the author (or an admin) edits; a stale version gets 409 with the input kept."""
+    interaction = get_interaction(interaction_id, user=current_user, for_edit=True)
+    template = "interactions/form.html"
+    if request.method == "GET":
+        form = InteractionForm.from_interaction(
+            interaction, organisation_choice_label(interaction.organisation))
+        _prepare(form, interaction.organisation, people=True)
+        return _render(template, form, org=interaction.organisation, interaction=interaction)
+    form = InteractionForm()
+    refresh = request.form.get("action") == "refresh"
+    valid = refresh or form.validate()
+    org, candidates = _resolve(form)
+    _prepare(form, org, people=True)
+    if refresh:
+        return _render(template, form, org=org, candidates=candidates, interaction=interaction)
+    if not valid or org is None:
+        return _refuse(template, form, org, candidates, interaction)
+    try:
+        update_interaction(interaction, form.service_data(org.id), actor=current_user,
+                           expected_version=form.version.data or None)
+    except ConflictError:
+        db.session.rollback()
+        form.form_errors.append(_(
+            "Iemand anders heeft dit contactmoment intussen gewijzigd. Uw invoer staat hieronder "
+            "nog; controleer de huidige gegevens en sla opnieuw op om ze te overschrijven."))
+        form.version.data = str(interaction.version)  # a second save overwrites knowingly
+        return _render(template, form, org=org, interaction=interaction, status=CONFLICT)
+    except ValidationError as e:
+        db.session.rollback()
+        apply_service_errors(form, e.errors, FIELD_MAP)
+        return _render(template, form, org=org, interaction=interaction, status=INVALID)
+    except PermissionDenied:
+        db.session.rollback()
+        abort(403)
+    db.session.commit()
+    flash(_("De wijzigingen in het contactmoment zijn opgeslagen."), "success")
+    return redirect(url_for("interactions.detail", interaction_id=interaction.id))
+
+
+@bp.route("/<int:interaction_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(interaction_id: int):
+    """Soft delete after a confirmation page; an admin can restore it."""
+    interaction = get_interaction(interaction_id, user=current_user, for_edit=True)
+    form = VersionForm(data={"version": str(interaction.version)})
+    if not form.validate_on_submit():
+        return render_template("interactions/delete.html", interaction=interaction, form=form)
+    try:
+        delete_interaction(interaction, actor=current_user,
+                           expected_version=form.version.data or None)
+    except (ConflictError, ValidationError):
+        db.session.rollback()
+        form.form_errors.append(_(
+            "Iemand anders heeft dit contactmoment intussen gewijzigd. Bekijk de huidige "
+            "gegevens voordat u het verwijdert."))
+        form.version.data = str(interaction.version)
+        return render_template("interactions/delete.html", interaction=interaction,
+                               form=form), CONFLICT
+    except PermissionDenied:
+        db.session.rollback()
+        abort(403)
+    org_id = interaction.organisation_id
+    db.session.commit()
+    flash(_("Het contactmoment is verwijderd. Een beheerder kan het herstellen."), "success")
+    return redirect(url_for("organisations.detail", org_id=org_id, _anchor="tijdlijn"))

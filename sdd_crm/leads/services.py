@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from .. import validation as v
 from ..auth.models import Role, User
@@ -104,6 +105,10 @@ def share_lead(data: Mapping[str, Any], *, actor) -> Lead:
     if actor.role == Role.VIEWER:
         raise PermissionDenied()
     clean = clean_lead_data(data)
+    if clean["shared_with_user_id"] == actor.id:
+        # The author would be its own receiving side and could accept its own lead.
+        raise ValidationError({"shared_with_user_id":
+                               _("Deel het signaal met een collega, niet met uzelf.")})
     lead = Lead(author_id=actor.id, from_municipality_code=actor.municipality_code,
                 status=LeadStatus.NEW, **clean)
     db.session.add(lead)
@@ -111,7 +116,7 @@ def share_lead(data: Mapping[str, Any], *, actor) -> Lead:
     db.session.add(LeadEvent(lead_id=lead.id, user_id=actor.id, from_status=None,
                              to_status=LeadStatus.NEW))
     notify([uid for uid in receivers(lead) if uid != actor.id], "lead_shared",
-           _("Nieuw signaal van %(name)s: %(title)s", name=actor.name, title=lead.title),
+           _l("Nieuw signaal van %(name)s: %(title)s", name=actor.name, title=lead.title),
            link=f"/leads/{lead.id}", lead_id=lead.id)
     db.session.flush()
     return lead
@@ -162,8 +167,8 @@ def change_status(lead: Lead, to_status: str, *, actor, reason: str | None = Non
                              to_status=to_status, note=reason))
     if lead.author_id != actor.id:
         notify([lead.author_id], "lead_status",
-               _("Uw signaal '%(title)s' is nu: %(status)s", title=lead.title,
-                 status=status_label(to_status)),
+               _l("Uw signaal '%(title)s' is nu: %(status)s", title=lead.title,
+                  status=_status_label_lazy(to_status)),
                link=f"/leads/{lead.id}", lead_id=lead.id)
     db.session.flush()
     return lead
@@ -180,8 +185,8 @@ def add_comment(lead: Lead, body: str, *, actor) -> LeadComment:
     comment = LeadComment(lead_id=lead.id, author_id=actor.id, body=text)
     db.session.add(comment)
     others = {lead.author_id, *receivers(lead)} - {actor.id}
-    notify(others, "lead_comment", _("%(name)s reageerde op '%(title)s'", name=actor.name,
-                                     title=lead.title), link=f"/leads/{lead.id}", lead_id=lead.id)
+    notify(others, "lead_comment", _l("%(name)s reageerde op '%(title)s'", name=actor.name,
+                                      title=lead.title), link=f"/leads/{lead.id}", lead_id=lead.id)
     db.session.flush()
     return comment
 
@@ -190,3 +195,10 @@ def status_label(status: str) -> str:
     from ..labels import LEAD_STATUS, label
 
     return label(LEAD_STATUS, status)
+
+
+def _status_label_lazy(status: str):
+    """The status label, translated only when the text is written (in the reader's language)."""
+    from ..labels import LEAD_STATUS
+
+    return LEAD_STATUS.get(status, status)

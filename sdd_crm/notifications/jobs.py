@@ -31,31 +31,54 @@ def _smtp():
 def send_notification_emails(notification_ids: list[int]) -> int:
     """Send each not-yet-e-mailed notification; safe to run twice (emailed_at marks sent ones)."""
     rows = db.session.execute(
-        sa.select(Notification, User).join(User, Notification.user_id == User.id)
+        sa.select(Notification.id, User.email, User.name, User.locale, Notification.title,
+                  Notification.link)
+        .join(User, Notification.user_id == User.id)
         .where(Notification.id.in_(notification_ids), Notification.emailed_at.is_(None),
                User.active.is_(True))
+        .order_by(Notification.id)
     ).all()
+    db.session.rollback()  # end the read; each message gets its own short transaction below
     if not rows:
         return 0
     sender = current_app.config.get("MAIL_FROM", "sdd-crm@localhost")
     base = current_app.config.get("BASE_URL", "").rstrip("/")
     sent = 0
     with _smtp() as server:
-        for notification, user in rows:
-            with force_locale(user.locale or "nl"):
-                msg = EmailMessage()
-                msg["Subject"] = "SDD CRM: " + notification.title
-                msg["From"] = sender
-                msg["To"] = user.email
-                link = base + (notification.link or "") if base else ""
-                msg.set_content("\n\n".join(p for p in (
-                    _("Beste %(name)s,", name=user.name),
-                    notification.title,
-                    link,
-                    _("U ontvangt dit bericht omdat u SDD CRM gebruikt."),
-                ) if p))
-            server.send_message(msg)
-            notification.emailed_at = utcnow()
-            db.session.commit()  # per message: a crash half-way never sends one twice
+        for notification_id, email, name, locale, title, link in rows:
+            # Claim the row before sending: a second run of the job (or a second worker)
+            # finds emailed_at set, or waits for this transaction, and sends nothing twice.
+            claimed = db.session.execute(
+                sa.update(Notification)
+                .where(Notification.id == notification_id, Notification.emailed_at.is_(None))
+                .values(emailed_at=utcnow())
+            ).rowcount
+            if not claimed:
+                db.session.rollback()
+                continue
+            try:
+                server.send_message(_message(sender, email, name, locale, title,
+                                             base + (link or "") if base else ""))
+            except Exception:
+                db.session.rollback()  # not sent: leave it for the next run
+                raise
+            db.session.commit()
             sent += 1
+    current_app.logger.info("Sent %s notification e-mail(s)", sent)
     return sent
+
+
+def _message(sender: str, to: str, name: str, locale: str | None, title: str,
+             url: str) -> EmailMessage:
+    with force_locale(locale or "nl"):
+        msg = EmailMessage()
+        msg["Subject"] = "SDD CRM: " + title
+        msg["From"] = sender
+        msg["To"] = to
+        msg.set_content("\n\n".join(p for p in (
+            _("Beste %(name)s,", name=name),
+            title,
+            url,
+            _("U ontvangt dit bericht omdat u SDD CRM gebruikt."),
+        ) if p))
+    return msg

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel.speaklater import LazyString
 
 from ..db import utcnow
 from ..extensions import db
@@ -11,14 +15,23 @@ from ..jobs.queue import enqueue_after_commit
 from .models import Notification
 
 
-def notify(user_ids, kind: str, title: str, *, link: str | None = None, lead_id: int | None = None,
+def notify(user_ids, kind: str, title, *, link: str | None = None, lead_id: int | None = None,
            task_id: int | None = None) -> list[Notification]:
-    """Notify each user once; e-mails go out by an RQ job after the commit."""
-    rows = [Notification(user_id=uid, kind=kind, title=str(title)[:300], link=link,
-                         lead_id=lead_id, task_id=task_id)
-            for uid in dict.fromkeys(u for u in user_ids if u)]
-    if not rows:
+    """Notify each user once; e-mails go out by an RQ job after the commit.
+
+    ``title`` may be a ``lazy_gettext`` string: it is then written in each receiver's own
+    language (the list and the e-mail read in the receiver's locale, not the sender's).
+    """
+    ids = list(dict.fromkeys(u for u in user_ids if u))
+    if not ids:
         return []
+    locales = _locales(ids) if isinstance(title, LazyString) else {}
+    rows = []
+    for uid in ids:
+        with force_locale(locales[uid] or "nl") if uid in locales else nullcontext():
+            text = str(title)[:300]
+        rows.append(Notification(user_id=uid, kind=kind, title=text, link=link,
+                                 lead_id=lead_id, task_id=task_id))
     db.session.add_all(rows)
     db.session.flush()
     if current_app.config.get("MAIL_SERVER"):
@@ -28,12 +41,22 @@ def notify(user_ids, kind: str, title: str, *, link: str | None = None, lead_id:
     return rows
 
 
+def _locales(user_ids) -> dict[int, str]:
+    from ..auth.models import User
+
+    rows = db.session.execute(sa.select(User.id, User.locale).where(User.id.in_(user_ids)))
+    return dict(rows.all())
+
+
 def unread_count(user) -> int:
-    """Bounded: the badge shows 99+ at most, so never count more than 100 rows."""
-    sub = (sa.select(Notification.id)
-           .where(Notification.user_id == user.id, Notification.read_at.is_(None)).limit(100)
-           .subquery())
-    return db.session.scalar(sa.select(sa.func.count()).select_from(sub)) or 0
+    """Bounded: the badge shows 99+ at most, so never look at more than 100 rows. The ids are
+    counted here rather than with COUNT(*): the query runs on every page, and list pages are
+    kept free of COUNT (FACTS: it cut throughput to a third); ix_notification_user_unread
+    finds the rows."""
+    ids = db.session.scalars(
+        sa.select(Notification.id)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None)).limit(100))
+    return len(ids.all())
 
 
 def user_notifications(user) -> sa.Select:

@@ -1,12 +1,99 @@
-"""Screens for notifications (being built)."""
+"""The in-app notification list, marking read, and the unread badge in every page's header."""
 
-from flask import render_template
-from flask_login import login_required
+from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..extensions import db
+from ..pagination import paginate
 from . import bp
+from .models import Notification
+from .services import mark_read, unread_count, user_notifications
+
+
+@bp.app_context_processor
+def _unread_badge():
+    """``unread_notifications()`` for base.html: one bounded query, and only when a page of a
+    signed-in user asks for it."""
+
+    def unread_notifications() -> int:
+        if not current_user.is_authenticated:
+            return 0
+        try:
+            return unread_count(current_user)
+        except sa.exc.SQLAlchemyError:  # an error page must still render when the database fails
+            db.session.rollback()
+            return 0
+
+    return {"unread_notifications": unread_notifications}
+
+
+def _page_number() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", 1)), 100_000))
+    except ValueError:
+        return 1
+
+
+def safe_local_link(link: str | None) -> str | None:
+    """Only a path on this site ("/leads/5"): never another host, a scheme or a
+    protocol-relative URL."""
+    if not link or not link.startswith("/") or link.startswith("//") or "\\" in link:
+        return None
+    parts = urlsplit(link)
+    if parts.scheme or parts.netloc or any(ord(ch) < 32 for ch in link):
+        return None
+    return link
 
 
 @bp.route("/")
 @login_required
 def index():
-    return render_template("errors/error.html", status=404, message=""), 404
+    """My notifications, newest first; unread ones marked."""
+    page = paginate(user_notifications(current_user), _page_number(),
+                    current_app.config["PAGE_SIZE"])
+    return render_template("notifications/index.html", page=page,
+                           page_url=lambda n: url_for("notifications.index", page=n))
+
+
+def _own_notification(notification_id: int) -> Notification:
+    notification = db.session.get(Notification, notification_id)
+    if notification is None or notification.user_id != current_user.id:
+        abort(404)
+    return notification
+
+
+@bp.route("/<int:notification_id>/open", methods=["POST"])
+@login_required
+def open_notification(notification_id: int):
+    """Mark one notification read and go to what it is about."""
+    notification = _own_notification(notification_id)
+    target = safe_local_link(notification.link)
+    mark_read(current_user, notification.id)
+    db.session.commit()
+    return redirect(target or url_for("notifications.index"))
+
+
+@bp.route("/<int:notification_id>/read", methods=["POST"])
+@login_required
+def read(notification_id: int):
+    notification = _own_notification(notification_id)
+    mark_read(current_user, notification.id)
+    db.session.commit()
+    flash(_("De melding is als gelezen gemarkeerd."), "success")
+    return redirect(url_for("notifications.index"))
+
+
+@bp.route("/read-all", methods=["POST"])
+@login_required
+def read_all():
+    count = mark_read(current_user)
+    db.session.commit()
+    flash(_("Alle meldingen zijn als gelezen gemarkeerd.") if count
+          else _("Er waren geen ongelezen meldingen."), "success")
+    return redirect(url_for("notifications.index"))

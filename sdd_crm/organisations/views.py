@@ -17,11 +17,17 @@ from ..audit.models import AuditEvent
 from ..auth.models import Role, User
 from ..contacts.queries import contact_list
 from ..extensions import db
+from ..interactions.timeline import DEFAULT_LIMIT as TIMELINE_LIMIT
+from ..interactions.timeline import KIND_LABELS as TIMELINE_KIND_LABELS
+from ..interactions.timeline import KINDS as TIMELINE_KINDS
+from ..interactions.timeline import entry_url as timeline_entry_url
+from ..interactions.timeline import organisation_timeline
 from ..pagination import paginate
 from ..permissions import can_create_organisation, can_edit_organisation, can_view_contacts
 from ..reference.models import Municipality
 from ..services import ConflictError, ValidationError
 from ..valuechains.models import Cluster, OrganisationCluster
+from ..visibility import can_see_interactions
 from . import bp
 from .forms import (
     AccountTeamForm,
@@ -168,8 +174,14 @@ def _render_detail(org: Organisation, team_form: AccountTeamForm | None = None, 
         .order_by(Organisation.name).limit(50)
     ).all()
     team = sorted(org.team, key=lambda m: (m.team_role != "strategic", m.user.name))
+    timeline_kind = request.args.get("kind") if request.args.get("kind") in TIMELINE_KINDS else None
     return render_template(
         "organisations/detail.html", org=org, may_edit=may_edit, team=team,
+        timeline=organisation_timeline(org.id, current_user,
+                                       kinds=[timeline_kind] if timeline_kind else None),
+        timeline_kind=timeline_kind, timeline_kinds=TIMELINE_KIND_LABELS,
+        timeline_url=timeline_entry_url, timeline_limit=TIMELINE_LIMIT,
+        may_log=can_see_interactions(current_user),
         team_form=team_form, contacts=contacts, clusters=clusters, subsidiaries=subsidiaries,
         changes=_recent_changes(org.id), change_labels=CHANGE_LABELS,
         action_labels=ACTION_LABELS, change_value=change_value,

@@ -1,0 +1,208 @@
+"""Queries for contact moments. Every path filters through ``visibility`` (DESIGN 4.4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import abort, current_app
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..auth.models import Role, User
+from ..contacts.models import Contact
+from ..extensions import db
+from ..organisations.models import Organisation
+from ..visibility import can_see_interaction, can_see_interactions, interaction_visible
+from .models import Interaction, InteractionTopic, InteractionType, Topic
+from .services import can_edit_interaction
+
+
+def local_today() -> dt.date:
+    """Today in the region's time zone (the server may run in UTC)."""
+    zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Europe/Amsterdam"
+    return dt.datetime.now(ZoneInfo(zone)).date()
+
+
+def _int(value) -> int | None:
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() and len(text) < 10 else None
+
+
+def _date(value) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value).strip()) if value else None
+    except ValueError:
+        return None
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass
+class InteractionFilters:
+    q: str | None = None  # in the subject
+    organisation: str | None = None  # name or KvK number
+    organisation_id: int | None = None
+    type: str | None = None
+    topic: str | None = None
+    mine: bool = False  # author = me
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    confidential: bool | None = None
+
+    @classmethod
+    def from_args(cls, args) -> InteractionFilters:
+        confidential = {"1": True, "0": False}.get(args.get("confidential") or "")
+        return cls(
+            q=(args.get("q") or "").strip()[:200] or None,
+            organisation=(args.get("organisation") or "").strip()[:200] or None,
+            organisation_id=_int(args.get("organisation_id")),
+            type=args.get("type") if args.get("type") in {t.value for t in InteractionType} else None,
+            topic=args.get("topic") if args.get("topic") in {t.value for t in Topic} else None,
+            mine=args.get("author") == "me",
+            date_from=_date(args.get("date_from")),
+            date_to=_date(args.get("date_to")),
+            confidential=confidential,
+        )
+
+
+def interaction_list(user, filters: InteractionFilters | None = None) -> sa.Select:
+    """Live interactions this user may see, newest first, with what list rows show."""
+    filters = filters or InteractionFilters()
+    stmt = (
+        sa.select(Interaction)
+        .join(Organisation, Interaction.organisation_id == Organisation.id)
+        .where(Interaction.deleted_at.is_(None), Organisation.deleted_at.is_(None),
+               interaction_visible(user))
+    )
+    if filters.q:
+        pattern = f"%{escape_like(filters.q.lower())}%"
+        stmt = stmt.where(sa.func.lower(Interaction.subject).like(pattern, escape="\\"))
+    if filters.organisation_id:
+        stmt = stmt.where(Interaction.organisation_id == filters.organisation_id)
+    if filters.organisation:
+        digits = re.sub(r"[\s.\-]", "", filters.organisation)
+        if re.fullmatch(r"\d{8}", digits):
+            stmt = stmt.where(Organisation.kvk_number == digits)
+        else:
+            pattern = f"%{escape_like(filters.organisation.lower())}%"
+            stmt = stmt.where(sa.func.lower(Organisation.name).like(pattern, escape="\\"))
+    if filters.type:
+        stmt = stmt.where(Interaction.type == filters.type)
+    if filters.topic:
+        stmt = stmt.where(sa.exists().where(InteractionTopic.interaction_id == Interaction.id,
+                                            InteractionTopic.topic == filters.topic))
+    if filters.mine:
+        stmt = stmt.where(Interaction.author_id == user.id)
+    if filters.date_from:
+        stmt = stmt.where(Interaction.date >= filters.date_from)
+    if filters.date_to:
+        stmt = stmt.where(Interaction.date <= filters.date_to)
+    if filters.confidential is not None:
+        stmt = stmt.where(Interaction.confidential.is_(filters.confidential))
+    return stmt.order_by(Interaction.date.desc(), Interaction.id.desc())
+
+
+def with_list_relations(stmt: sa.Select) -> sa.Select:
+    """Eager-load what list rows show: a page costs a fixed number of statements (no N+1)."""
+    return stmt.options(joinedload(Interaction.organisation), joinedload(Interaction.author),
+                        selectinload(Interaction.topics))
+
+
+def get_interaction(interaction_id: int, *, user, for_edit: bool = False) -> Interaction:
+    """Load a contact moment or 404. Viewers never read notes (403); a confidential one outside
+    the user's circle is a 404, not a 403, so its existence does not leak (DESIGN 4.4)."""
+    if not can_see_interactions(user):
+        abort(403)
+    interaction = db.session.scalar(
+        sa.select(Interaction).where(Interaction.id == interaction_id).options(
+            joinedload(Interaction.organisation), joinedload(Interaction.author),
+            selectinload(Interaction.topics), selectinload(Interaction.contacts),
+            selectinload(Interaction.users)))
+    if (interaction is None or interaction.deleted_at is not None
+            or interaction.organisation.deleted_at is not None
+            or not can_see_interaction(user, interaction)):
+        abort(404)
+    if for_edit and not can_edit_interaction(user, interaction):
+        abort(403)
+    return interaction
+
+
+# --- Choosing an organisation by typing its name or KvK number (the phone form) -----------
+
+_CHOICE_SUFFIX = re.compile(r"\((?:KvK\s*(\d{8})|nr\.\s*(\d{1,9}))\)\s*$", re.I)
+
+
+def organisation_choice_label(org: Organisation) -> str:
+    """How an organisation appears in the search box; :func:`resolve_organisation` reads it back."""
+    suffix = f"KvK {org.kvk_number}" if org.kvk_number else f"nr. {org.id}"
+    return f"{org.name} ({suffix})"
+
+
+def _live_organisations():
+    return sa.select(Organisation).where(Organisation.deleted_at.is_(None),
+                                         Organisation.merged_into_id.is_(None))
+
+
+def organisation_matches(text: str, limit: int = 10) -> list[Organisation]:
+    """Organisations whose name contains ``text`` (or whose KvK number it is), best first."""
+    text = (text or "").strip()[:200]
+    if not text:
+        return []
+    digits = re.sub(r"[\s.\-]", "", text)
+    if re.fullmatch(r"\d{8}", digits):
+        return list(db.session.scalars(
+            _live_organisations().where(Organisation.kvk_number == digits).limit(limit)))
+    lowered = text.lower()
+    pattern = f"%{escape_like(lowered)}%"
+    starts = sa.case((sa.func.lower(Organisation.name).like(f"{escape_like(lowered)}%",
+                                                            escape="\\"), 0), else_=1)
+    return list(db.session.scalars(
+        _live_organisations()
+        .where(sa.func.lower(Organisation.name).like(pattern, escape="\\"))
+        .order_by(starts, Organisation.name, Organisation.id).limit(limit)))
+
+
+def resolve_organisation(text: str) -> tuple[Organisation | None, list[Organisation]]:
+    """Turn what the user typed into one organisation, or ``(None, candidates)``.
+
+    Accepts a value picked from the suggestions ("Naam (KvK 12345678)" / "Naam (nr. 12)"),
+    a KvK number, an exact name, or a part of a name that matches exactly one organisation.
+    """
+    text = (text or "").strip()[:300]
+    if not text:
+        return None, []
+    m = _CHOICE_SUFFIX.search(text)
+    if m:
+        stmt = _live_organisations()
+        stmt = (stmt.where(Organisation.kvk_number == m.group(1)) if m.group(1)
+                else stmt.where(Organisation.id == int(m.group(2))))
+        found = list(db.session.scalars(stmt.limit(2)))
+        if len(found) == 1:
+            return found[0], []
+        text = text[:m.start()].strip()
+    candidates = organisation_matches(text, limit=10)
+    exact = [o for o in candidates if o.name.lower() == text.lower()]
+    if len(exact) == 1:
+        return exact[0], []
+    if len(candidates) == 1:
+        return candidates[0], []
+    return None, candidates
+
+
+def organisation_contacts(org_id: int | None) -> list[Contact]:
+    if not org_id:
+        return []
+    return list(db.session.scalars(
+        sa.select(Contact).where(Contact.organisation_id == org_id, Contact.deleted_at.is_(None))
+        .order_by(Contact.last_name, Contact.first_name, Contact.id).limit(200)))
+
+
+def colleagues() -> list[User]:
+    """Active users who can take part in a contact moment or take a task (not viewers)."""
+    return list(db.session.scalars(
+        sa.select(User).where(User.active.is_(True), User.role != Role.VIEWER).order_by(User.name)))

@@ -1,0 +1,243 @@
+"""One organisation's history in one chronological list (issue 3: the timeline).
+
+Interactions, tasks, leads, participations and changes (audit events of the organisation and
+its contacts), each kind limited to its latest ``limit`` rows by one query, merged in Python.
+Every kind passes its visibility rule (DESIGN 4.4): a confidential contact moment, a task that
+follows one, or a lead outside the user's circle never appears. The HTML organisation page and
+the API both call :func:`organisation_timeline`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import aliased
+
+from .. import labels
+from ..audit.models import AuditEvent
+from ..auth.models import User
+from ..contacts.models import Contact
+from ..extensions import db
+from ..leads.models import Lead
+from ..permissions import can_view_contacts
+from ..programmes.models import Participation, Programme
+from ..visibility import interaction_visible, lead_visible, task_visible
+from .models import Interaction, Task
+
+KINDS = ("interaction", "task", "lead", "participation", "change")
+KIND_LABELS = {"interaction": _l("Contactmomenten"), "task": _l("Taken"), "lead": _l("Signalen"),
+               "participation": _l("Programma's"), "change": _l("Wijzigingen")}
+PARTICIPATION_STATUS = {
+    "identified": _l("Geïdentificeerd"), "approached": _l("Benaderd"),
+    "interested": _l("Geïnteresseerd"), "participating": _l("Neemt deel"),
+    "completed": _l("Afgerond"), "declined": _l("Afgehaakt"),
+}
+CONTACT_FIELD_LABELS = {
+    "first_name": _l("Voornaam"), "last_name": _l("Achternaam"), "function": _l("Functie"),
+    "email": _l("E-mailadres"), "phone": _l("Telefoon"), "mobile": _l("Mobiel"),
+    "preferred_language": _l("Voorkeurstaal"), "lawful_basis": _l("Grondslag (AVG)"),
+    "consent_date": _l("Datum van toestemming"), "source": _l("Bron van de gegevens"),
+    "objection": _l("Bezwaar"), "review_due": _l("Herbeoordelen uiterlijk op"),
+    "notes": _l("Notities"), "organisation_id": _l("Organisatie"), "deleted_at": _l("Verwijderd"),
+}
+DEFAULT_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    kind: str  # one of KINDS
+    id: int  # the record's id (for a change: the audit event's id)
+    at: dt.datetime  # when it happened, timezone-aware
+    day: dt.date  # the day it is listed under (an interaction's own date)
+    title: str
+    summary: str = ""
+    actor: str | None = None  # author, assignee, owner or the user who made the change
+    status: str | None = None  # the code value (task, lead, participation status)
+    status_label: str = ""
+    confidential: bool = False
+    due_date: dt.date | None = None  # tasks
+    record_type: str | None = None  # changes: "organisation" or "contact"
+    record_id: int | None = None  # changes: the changed record's id
+    fields: tuple[str, ...] = field(default=())  # changes: the changed fields' labels
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Europe/Amsterdam")
+
+
+def _day(at: dt.datetime, zone: ZoneInfo) -> dt.date:
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.timezone.utc)
+    return at.astimezone(zone).date()
+
+
+def _interactions(org_id, user, limit, zone):
+    author = aliased(User)
+    rows = db.session.execute(
+        sa.select(Interaction.id, Interaction.date, Interaction.created_at, Interaction.type,
+                  Interaction.subject, Interaction.confidential, author.name)
+        .outerjoin(author, author.id == Interaction.author_id)
+        .where(Interaction.organisation_id == org_id, Interaction.deleted_at.is_(None),
+               interaction_visible(user))
+        .order_by(Interaction.date.desc(), Interaction.created_at.desc(), Interaction.id.desc())
+        .limit(limit))
+    return [TimelineEntry(kind="interaction", id=r.id, at=r.created_at, day=r.date,
+                          title=r.subject, summary=labels.label(labels.INTERACTION_TYPE, r.type),
+                          actor=r.name, confidential=r.confidential) for r in rows]
+
+
+def _tasks(org_id, user, limit, zone):
+    assignee = aliased(User)
+    rows = db.session.execute(
+        sa.select(Task.id, Task.created_at, Task.title, Task.status, Task.due_date, assignee.name)
+        .outerjoin(assignee, assignee.id == Task.assignee_id)
+        .where(Task.organisation_id == org_id, Task.deleted_at.is_(None), task_visible(user))
+        .order_by(Task.created_at.desc(), Task.id.desc())
+        .limit(limit))
+    return [TimelineEntry(kind="task", id=r.id, at=r.created_at, day=_day(r.created_at, zone),
+                          title=r.title, actor=r.name, status=r.status,
+                          status_label=labels.label(labels.TASK_STATUS, r.status),
+                          due_date=r.due_date) for r in rows]
+
+
+def _leads(org_id, user, limit, zone):
+    author = aliased(User)
+    rows = db.session.execute(
+        sa.select(Lead.id, Lead.created_at, Lead.title, Lead.type, Lead.status, Lead.shared_with,
+                  author.name)
+        .outerjoin(author, author.id == Lead.author_id)
+        .where(Lead.organisation_id == org_id, Lead.deleted_at.is_(None), lead_visible(user))
+        .order_by(Lead.created_at.desc(), Lead.id.desc())
+        .limit(limit))
+    return [TimelineEntry(
+        kind="lead", id=r.id, at=r.created_at, day=_day(r.created_at, zone), title=r.title,
+        summary=_lead_summary(r), actor=r.name, status=r.status, status_label=labels.label(labels.LEAD_STATUS, r.status),
+    ) for r in rows]
+
+
+def _lead_summary(row) -> str:
+    return _("%(type)s · gedeeld met: %(target)s", type=labels.label(labels.LEAD_TYPE, row.type),
+             target=labels.label(labels.SHARED_WITH, row.shared_with))
+
+
+def _participations(org_id, user, limit, zone):
+    owner = aliased(User)
+    rows = db.session.execute(
+        sa.select(Participation.id, Participation.status, Participation.status_changed_at,
+                  Programme.name.label("programme"), owner.name)
+        .join(Programme, Programme.id == Participation.programme_id)
+        .outerjoin(owner, owner.id == Participation.owner_id)
+        .where(Participation.organisation_id == org_id, Participation.deleted_at.is_(None),
+               Programme.deleted_at.is_(None))
+        .order_by(Participation.status_changed_at.desc(), Participation.id.desc())
+        .limit(limit))
+    return [TimelineEntry(
+        kind="participation", id=r.id, at=r.status_changed_at,
+        day=_day(r.status_changed_at, zone), title=r.programme, actor=r.name, status=r.status,
+        status_label=labels.label(PARTICIPATION_STATUS, r.status)) for r in rows]
+
+
+def _field_labels(record_type: str) -> dict:
+    if record_type == "contact":
+        return CONTACT_FIELD_LABELS
+    from ..organisations.views import CHANGE_LABELS
+
+    return CHANGE_LABELS
+
+
+def _change_title(record_type: str, action: str, contact_name: str) -> str:
+    if record_type == "organisation":
+        return {"create": _("Organisatie aangemaakt"), "delete": _("Organisatie verwijderd"),
+                "restore": _("Organisatie hersteld")}.get(action, _("Organisatie gewijzigd"))
+    return {"create": _("Contactpersoon %(name)s toegevoegd", name=contact_name),
+            "delete": _("Contactpersoon %(name)s verwijderd", name=contact_name),
+            "restore": _("Contactpersoon %(name)s hersteld", name=contact_name),
+            }.get(action, _("Contactpersoon %(name)s gewijzigd", name=contact_name))
+
+
+def _changes(org_id, user, limit, zone):
+    """Audit events of the organisation and, for users who may see personal data, its
+    contacts. Only which fields changed is listed, never the values (contacts' personal data)."""
+    actor = aliased(User)
+    on_org = sa.and_(AuditEvent.entity_type == "organisation",
+                     AuditEvent.entity_id == str(org_id))
+    condition = on_org
+    if can_view_contacts(user):
+        condition = sa.or_(on_org, sa.and_(
+            AuditEvent.entity_type == "contact",
+            AuditEvent.entity_id.in_(sa.select(sa.cast(Contact.id, sa.String))
+                                     .where(Contact.organisation_id == org_id))))
+    rows = db.session.execute(
+        sa.select(AuditEvent.id, AuditEvent.at, AuditEvent.action, AuditEvent.entity_type,
+                  AuditEvent.entity_id, AuditEvent.changes, actor.name,
+                  Contact.first_name, Contact.last_name)
+        .outerjoin(actor, actor.id == AuditEvent.user_id)
+        .outerjoin(Contact, sa.and_(AuditEvent.entity_type == "contact",
+                                    AuditEvent.entity_id == sa.cast(Contact.id, sa.String)))
+        .where(condition)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(limit))
+    entries = []
+    for r in rows:
+        names = _field_labels(r.entity_type)
+        fields = ()
+        if r.action == "update":
+            fields = tuple(str(names.get(k, k)) for k in (r.changes or {}))
+        contact_name = " ".join(p for p in (r.first_name, r.last_name) if p)
+        entries.append(TimelineEntry(
+            kind="change", id=r.id, at=r.at, day=_day(r.at, zone),
+            title=_change_title(r.entity_type, r.action, contact_name),
+            summary=", ".join(fields), actor=r.name, status=r.action,
+            record_type=r.entity_type, record_id=int(r.entity_id) if r.entity_id.isdigit() else None,
+            fields=fields))
+    return entries
+
+
+_ENDPOINTS = {"interaction": ("interactions.detail", "interaction_id"),
+              "task": ("tasks.detail", "task_id"), "lead": ("leads.detail", "lead_id")}
+
+
+def entry_url(entry: TimelineEntry) -> str | None:
+    """The page of an entry's record, for the HTML timeline (None when there is none)."""
+    from flask import url_for
+    from werkzeug.routing import BuildError
+
+    if entry.kind == "change":
+        if entry.record_type != "contact" or not entry.record_id:
+            return None
+        endpoint, arg, value = "contacts.detail", "contact_id", entry.record_id
+    elif entry.kind in _ENDPOINTS:
+        (endpoint, arg), value = _ENDPOINTS[entry.kind], entry.id
+    else:
+        return None
+    try:
+        return url_for(endpoint, **{arg: value})
+    except BuildError:
+        return None
+
+
+_LOADERS = {"interaction": _interactions, "task": _tasks, "lead": _leads,
+            "participation": _participations, "change": _changes}
+
+
+def organisation_timeline(org_id: int, user, *, kinds=None,
+                          limit: int = DEFAULT_LIMIT) -> list[TimelineEntry]:
+    """The newest ``limit`` events of one organisation that ``user`` may see, newest first.
+
+    ``kinds`` (an iterable of KINDS) narrows the list. One statement per kind, whatever the
+    number of rows (no N+1). Taking each kind's newest ``limit`` is enough: the merged top
+    ``limit`` can hold no older row of any kind.
+    """
+    wanted = [k for k in KINDS if kinds is None or k in set(kinds)]
+    zone = _zone()
+    entries: list[TimelineEntry] = []
+    for kind in wanted:
+        entries.extend(_LOADERS[kind](org_id, user, limit, zone))
+    entries.sort(key=lambda e: (e.day, e.at, e.id), reverse=True)
+    return entries[:limit]

@@ -1,0 +1,283 @@
+"""Notification e-mail: sharing a lead e-mails each receiver, in the receiver's language, through
+the RQ job ``send_notification_emails`` — only after the commit, never twice.
+
+A real SMTP server (aiosmtpd) runs inside the test. Without Redis the job runs in-process; the
+``redis`` tests enqueue it on a real Redis and let a burst worker (a subprocess, as in
+production) run it against its own committed SQLite database.
+"""
+
+from __future__ import annotations
+
+import email
+import os
+import socket
+import time
+from email import policy
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import sqlalchemy as sa
+
+from html_helpers import text
+from leads_support import build_world
+from sdd_crm.extensions import db
+from sdd_crm.leads.models import Lead
+from sdd_crm.notifications.jobs import send_notification_emails
+from sdd_crm.notifications.models import Notification
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it receives."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.fail_once: set[str] = set()  # recipients whose first message is refused
+
+    async def handle_DATA(self, server, session, envelope):
+        refused = self.fail_once & set(envelope.rcpt_tos)
+        if refused:
+            self.fail_once -= refused
+            return "451 4.3.0 Try again later"
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, n: int, timeout: float = 10.0) -> list:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.messages
+
+    def by_recipient(self) -> dict:
+        return {m["To"]: m for m in self.messages}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    inbox.port = controller.port
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def mail_config(app, smtp, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", smtp.port)
+    monkeypatch.setitem(app.config, "MAIL_FROM", "crm@sdd.example")
+    monkeypatch.setitem(app.config, "BASE_URL", "https://crm.sdd.example")
+    return smtp
+
+
+@pytest.fixture
+def world(make_user, make_org):
+    return build_world(make_user, make_org)
+
+
+# --- In-process (no Redis worker) -------------------------------------------------------------
+
+def test_sharing_a_lead_emails_each_receiver_in_their_language(client, login, world, make_user,
+                                                               mail_config):
+    smtp = mail_config
+    english = make_user("local_account_manager", municipality="GM0610", locale="en",
+                        name="Eve English", email="eve@sliedrecht.example")
+    dutch = world.users["local_receiving"]
+    login(world.users["author"])
+    resp = client.post(f"/leads/new?organisation_id={world.org.id}", data={
+        "type": "expansion", "title": "Zoekt een kade", "shared_with": "municipality",
+        "shared_with_municipality": "GM0610"})
+    assert resp.status_code == 302
+    lead = db.session.scalar(sa.select(Lead).where(Lead.title == "Zoekt een kade"))
+
+    smtp.wait_for(2)
+    got = smtp.by_recipient()
+    assert sorted(got) == sorted([dutch.email, english.email])  # one each, nobody else
+    assert got[dutch.email]["Subject"] == \
+        "SDD CRM: Nieuw signaal van Zoë Zwijndrecht: Zoekt een kade"
+    assert got[english.email]["Subject"] == \
+        "SDD CRM: New lead from Zoë Zwijndrecht: Zoekt een kade"
+    assert got[dutch.email]["From"] == "crm@sdd.example"
+    nl_body, en_body = got[dutch.email].get_content(), got[english.email].get_content()
+    assert nl_body.startswith(f"Beste {dutch.name},")
+    assert en_body.startswith("Dear Eve English,")
+    assert f"https://crm.sdd.example/leads/{lead.id}" in nl_body
+    # Each notification is marked, so running the job again sends nothing twice.
+    rows = db.session.scalars(sa.select(Notification).where(Notification.lead_id == lead.id)).all()
+    assert len(rows) == 2 and all(n.emailed_at is not None for n in rows)
+    assert send_notification_emails([n.id for n in rows]) == 0
+    assert len(smtp.messages) == 2
+
+
+def test_a_refused_message_is_sent_by_the_next_run_and_none_twice(client, login, world,
+                                                                  make_user, mail_config):
+    smtp = mail_config
+    second = make_user("local_account_manager", municipality="GM0610", email="b@sliedrecht.example")
+    smtp.fail_once = {second.email}
+    login(world.users["author"])
+    client.post(f"/leads/new?organisation_id={world.org.id}", data={
+        "type": "expansion", "title": "Half verstuurd", "shared_with": "municipality",
+        "shared_with_municipality": "GM0610"})
+    lead = db.session.scalar(sa.select(Lead).where(Lead.title == "Half verstuurd"))
+    rows = db.session.scalars(sa.select(Notification).where(Notification.lead_id == lead.id)
+                              .order_by(Notification.id)).all()
+    assert [m["To"] for m in smtp.wait_for(1)] == [world.users["local_receiving"].email]
+    assert {n.user_id: n.emailed_at is not None for n in rows} == {
+        world.users["local_receiving"].id: True, second.id: False}
+    # A retry of the job sends what is left, and only that.
+    assert send_notification_emails([n.id for n in rows]) == 1
+    assert sorted(m["To"] for m in smtp.messages) == sorted(
+        [world.users["local_receiving"].email, second.email])
+
+
+def test_a_status_change_emails_the_author(client, login, world, mail_config):
+    lead = world.leads["named"]
+    login(world.users["named"])
+    resp = client.post(f"/leads/{lead.id}/status", data={"status": "accepted"})
+    assert resp.status_code == 302
+    [message] = mail_config.wait_for(1)
+    assert message["To"] == world.users["author"].email
+    assert message["Subject"] == "SDD CRM: Uw signaal 'Interesse in SCALE' is nu: Geaccepteerd"
+
+
+def test_without_mail_server_no_email_is_attempted(client, login, world, smtp):
+    login(world.users["author"])
+    client.post(f"/leads/new?organisation_id={world.org.id}", data={
+        "type": "risk", "title": "Stil", "shared_with": "regional_team"})
+    time.sleep(0.2)
+    assert smtp.messages == []
+    lead = db.session.scalar(sa.select(Lead).where(Lead.title == "Stil"))
+    assert db.session.scalars(sa.select(Notification.emailed_at)
+                              .where(Notification.lead_id == lead.id)).all() == [None]
+
+
+def test_an_unreachable_mail_server_never_breaks_sharing(client, login, world, app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", _free_port())  # nobody listens there
+    login(world.users["author"])
+    resp = client.post(f"/leads/new?organisation_id={world.org.id}", data={
+        "type": "risk", "title": "Toch gedeeld", "shared_with": "regional_team"})
+    assert resp.status_code == 302
+    page = text(client.get(resp.headers["Location"]))
+    assert "Het signaal is gedeeld met: Regionaal team." in page
+    lead = db.session.scalar(sa.select(Lead).where(Lead.title == "Toch gedeeld"))
+    notes = db.session.scalars(sa.select(Notification).where(Notification.lead_id == lead.id)).all()
+    assert notes and all(n.emailed_at is None for n in notes)  # left for a later run
+
+
+# --- On a real Redis, with a burst worker ---------------------------------------------------------
+
+def _redis_url() -> str:
+    """The same server, database 14, so the test never touches queues in real use."""
+    return urlunsplit(urlsplit(os.environ["REDIS_URL"])._replace(path="/14"))
+
+
+@pytest.fixture
+def redis_app(tmp_path, monkeypatch, smtp):
+    """A second app on a real Redis with its own SQLite file, committed for real, so the worker
+    subprocess (which loads wsgi.py from this environment) sees the same data."""
+    from flask_migrate import upgrade
+
+    from sdd_crm import create_app
+    from sdd_crm.extensions import rq
+    from sdd_crm.reference.services import seed_reference
+
+    url, database = _redis_url(), "sqlite:///" + str(tmp_path / "worker.sqlite3")
+    settings = {"REDIS_URL": url, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp.port,
+                "MAIL_FROM": "crm@sdd.example", "BASE_URL": "https://crm.sdd.example"}
+    monkeypatch.setenv("FLASK_APP", str(ROOT / "wsgi.py"))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("DATABASE_URL", database)
+    monkeypatch.setenv("REDIS_URL", url)
+    monkeypatch.setenv("SDD_CRM_SECRET_KEY", "worker-test-secret")
+    for key, value in settings.items():
+        if key != "REDIS_URL":
+            monkeypatch.setenv(f"SDD_CRM_{key}", str(value))
+    other = create_app({"TESTING": True, "SECRET_KEY": "worker-test-secret",
+                        "SQLALCHEMY_DATABASE_URI": database, "RQ_ASYNC": True,
+                        "RATELIMIT_STORAGE_URI": "memory://", **settings})
+    # The suite's session is bound to the test transaction of the main database; this app
+    # needs an ordinary session that really commits (restored when the test ends).
+    monkeypatch.setattr(db, "session", db._make_scoped_session({}))
+    with other.app_context():
+        upgrade()
+        seed_reference()
+        db.session.commit()
+        queue = rq.queue
+        assert type(queue.connection).__module__.startswith("redis")  # not fakeredis
+        queue.empty()
+        try:
+            yield other, queue
+        finally:
+            queue.empty()
+            db.session.remove()
+            with other.app_context():
+                db.engine.dispose()
+
+
+@pytest.mark.redis
+def test_the_job_goes_through_redis_after_commit_only_and_sends_once(redis_app, smtp):
+    from sdd_crm.auth.services import create_user
+    from sdd_crm.extensions import rq
+    from sdd_crm.leads.services import share_lead
+    from sdd_crm.organisations.services import create_organisation
+
+    _app, queue = redis_app
+    admin = create_user(email="admin@sdd.example", name="Beheer", role="admin", password="x" * 12)
+    author = create_user(email="zoe@zwijndrecht.example", name="Zoë", role="local_account_manager",
+                         municipality_code="GM0642", password="x" * 12)
+    receiver = create_user(email="rob@sdd.example", name="Rob", role="regional_account_manager",
+                           password="x" * 12, locale="en")
+    db.session.flush()
+    org = create_organisation({"name": "Werf", "org_type": "company", "city": "Sliedrecht"},
+                              actor=admin)
+    db.session.commit()
+
+    # Rolled back: nothing is enqueued, nothing is sent.
+    share_lead({"organisation_id": org.id, "type": "risk", "title": "Vergeten",
+                "shared_with": "regional_team"}, actor=author)
+    db.session.rollback()
+    assert queue.count == 0
+
+    lead = share_lead({"organisation_id": org.id, "type": "risk", "title": "Sluiting dreigt",
+                       "shared_with": "regional_team"}, actor=author)
+    db.session.flush()
+    assert queue.count == 0  # not before the commit: the worker could not see the rows yet
+    db.session.commit()
+    assert queue.count == 1
+    [job] = queue.get_jobs()
+    assert job.func_name == "sdd_crm.notifications.jobs.send_notification_emails"
+    assert smtp.messages == []  # queued, not sent by the web process
+
+    rq.make_worker().work(burst=True)
+    job.refresh()
+    assert job.get_status() == "finished", job.latest_result()
+    assert job.return_value() == 1
+    [message] = smtp.wait_for(1)
+    assert message["To"] == receiver.email
+    assert message["Subject"] == "SDD CRM: New lead from Zoë: Sluiting dreigt"
+    assert f"https://crm.sdd.example/leads/{lead.id}" in message.get_content()
+
+    # The same job again (a retry, a duplicate enqueue): emailed_at stops a second e-mail.
+    again = send_notification_emails.enqueue(job.args[0])
+    rq.make_worker().work(burst=True)
+    again.refresh()
+    assert again.get_status() == "finished" and again.return_value() == 0
+    time.sleep(0.2)
+    assert len(smtp.messages) == 1
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(Notification.emailed_at)
+                             .where(Notification.lead_id == lead.id)) is not None
