@@ -78,9 +78,10 @@ def register_blueprints(app: Flask) -> None:
     from .notifications import bp as notifications_bp
     from .organisations import bp as organisations_bp
     from .tasks import bp as tasks_bp
+    from .valuechains import bp as valuechains_bp
 
     for bp in (main_bp, auth_bp, organisations_bp, contacts_bp, interactions_bp, tasks_bp,
-               leads_bp, notifications_bp, accounts_bp, admin_bp, api_bp):
+               leads_bp, notifications_bp, accounts_bp, valuechains_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
 
 

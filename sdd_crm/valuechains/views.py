@@ -1,0 +1,3 @@
+"""Value-chain screens (being built)."""
+
+from . import bp  # noqa: F401
