@@ -49,7 +49,17 @@ TOPIC = {
     "subsidy": _l("Subsidie"), "accommodation": _l("Huisvesting"), "mobility": _l("Bereikbaarheid"),
     "energy": _l("Energie"), "risk": _l("Risico"),
 }
+PARTICIPATION_STATUS = {
+    "identified": _l("Geïdentificeerd"), "approached": _l("Benaderd"),
+    "interested": _l("Geïnteresseerd"), "participating": _l("Neemt deel"),
+    "completed": _l("Afgerond"), "declined": _l("Afgehaakt"),
+}
 TASK_STATUS = {"open": _l("Open"), "done": _l("Afgerond"), "cancelled": _l("Vervallen")}
+CHAIN_ROLE = {
+    "oem": _l("OEM / systeemintegrator"), "tier1": _l("Tier-1-toeleverancier"),
+    "tier2": _l("Tier-2-toeleverancier"), "service_provider": _l("Dienstverlener"),
+    "knowledge_partner": _l("Kennispartner"), "customer": _l("Afnemer"),
+}
 
 
 def label(mapping: dict, value) -> str:
@@ -78,4 +88,5 @@ def register(app) -> None:
         interaction_type_label=lambda v: label(INTERACTION_TYPE, v),
         topic_label=lambda v: label(TOPIC, v),
         task_status_label=lambda v: label(TASK_STATUS, v),
+        chain_role_label=lambda v: label(CHAIN_ROLE, v),
     )
