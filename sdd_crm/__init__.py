@@ -31,11 +31,11 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     register_extensions(app)
+    register_security(app)  # before the blueprints: it installs the bounded <int:> converter
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
     register_template_helpers(app)
-    register_security(app)
     return app
 
 

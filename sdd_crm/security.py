@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from flask import abort, request
+from werkzeug.routing import IntegerConverter
+
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
@@ -9,7 +12,24 @@ CSP = (
 )
 
 
+class BoundedIntConverter(IntegerConverter):
+    """``<int:id>`` that stops at the database's integer range: a 20-digit id is a 404, not a
+    500 from the database driver."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def register(app) -> None:
+    app.url_map.converters["int"] = BoundedIntConverter
+
+    @app.before_request
+    def _refuse_nul_bytes():
+        # PostgreSQL refuses NUL in text: answer 400 here, for every view at once.
+        if any("\x00" in v for v in request.args.values()):
+            abort(400)
+
     @app.after_request
     def _headers(response):
         h = response.headers

@@ -48,7 +48,7 @@ def can_see_interaction(user, interaction: Interaction) -> bool:
 
 def task_visible(user):
     """SQL condition: tasks this user may see — not those following a confidential interaction
-    the user may not see (their titles tend to repeat the confidential subject)."""
+    or a lead the user may not see (their titles tend to repeat what they follow up)."""
     if user.role == Role.ADMIN:
         return sa.true()
     if not can_see_interactions(user):
@@ -59,7 +59,11 @@ def task_visible(user):
         Interaction.author_id != user.id,
         ~_in_team(user, Interaction.organisation_id),
     )
-    return sa.or_(Task.assignee_id == user.id, Task.created_by_id == user.id, ~hidden)
+    # Not "exists a lead that is not visible": NOT over NULLs (no receiving user) is NULL in SQL.
+    hidden_lead = sa.and_(Task.lead_id.is_not(None),
+                          ~sa.exists().where(Lead.id == Task.lead_id, lead_visible(user)))
+    return sa.or_(Task.assignee_id == user.id, Task.created_by_id == user.id,
+                  sa.and_(~hidden, ~hidden_lead))
 
 
 def lead_visible(user):
@@ -89,6 +93,12 @@ def is_receiver(user, lead: Lead) -> bool:
     if lead.shared_with == SharedWith.REGIONAL_TEAM:
         return user.role == Role.REGIONAL_ACCOUNT_MANAGER
     return False
+
+
+def can_move_lead(user, lead: Lead) -> bool:
+    """The receiving side moves a lead on — never its author, even one who belongs to that side
+    (a local AM sharing with their own municipality): answering it is for a colleague."""
+    return is_receiver(user, lead) and lead.author_id != user.id
 
 
 def lead_receivers_condition(user):

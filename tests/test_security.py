@@ -271,3 +271,14 @@ def test_unknown_email_and_wrong_password_give_the_same_message(client, make_use
     # The e-mail typed is kept; the password never comes back.
     assert user.email in wrong.get_data(as_text=True)
     assert WRONG not in wrong.get_data(as_text=True)
+
+
+def test_huge_ids_and_nul_bytes_are_4xx_not_500(client, login, make_user):
+    login(make_user("admin"))
+    for url in ("/organisations/99999999999999999999", "/organisations/3000000000",
+                "/interactions/99999999999", "/admin/users/99999999999999999999"):
+        assert client.get(url).status_code == 404, url
+    for url in ("/organisations/?q=%00", "/contacts/?q=a%00b", "/organisations/?cluster=3000000000",
+                "/admin/users?page=99999999999999999999999"):
+        assert client.get(url).status_code in (200, 400), url
+    assert client.get("/organisations/?q=%00").status_code == 400

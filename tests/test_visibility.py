@@ -108,3 +108,16 @@ def test_leads(world, who):
         assert can_see_lead(user, lead) == (who in LEAD_SEERS[key]), key
         assert is_receiver(user, lead) == (who in LEAD_RECEIVERS[key]), key
         assert (lead.id in inbox) == (who in LEAD_RECEIVERS[key]), key
+
+
+def test_tasks_following_a_lead_are_seen_only_by_those_who_see_the_lead(world):
+    from sdd_crm.interactions.services import create_task
+
+    u = world["users"]
+    lead = world["leads"]["region"]
+    task = create_task({"title": "Bel over de sluiting", "lead_id": lead.id,
+                        "organisation_id": world["org"].id}, actor=u["author"])
+    db.session.commit()
+    for who in ("admin", "regional", "local_dordrecht", "local_sliedrecht", "bizdev", "author", "team"):
+        visible = _visible_ids(Task, task_visible(u[who]))
+        assert (task.id in visible) == (who in LEAD_SEERS["region"]), who

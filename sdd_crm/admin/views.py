@@ -39,7 +39,7 @@ def _admins_only():
 
 
 def _page() -> int:
-    return request.args.get("page", 1, type=int) or 1
+    return max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
 
 
 def _page_url(endpoint: str, **fixed):

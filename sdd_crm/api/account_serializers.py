@@ -17,7 +17,7 @@ from ..interactions.models import Interaction, Task, TaskStatus
 from ..leads.models import Lead, LeadComment, LeadEvent
 from ..leads.services import TRANSITIONS
 from ..services import ValidationError
-from ..visibility import is_receiver
+from ..visibility import can_move_lead
 from .serializers import (
     BOOLEAN,
     ID,
@@ -98,7 +98,7 @@ def lead_to_dict(lead: Lead) -> dict[str, Any]:
 
 def lead_detail(lead: Lead, user, events: list[LeadEvent], comments: list[LeadComment]) -> dict[str, Any]:
     """The single view: the history, the comments, and where this user may move the lead."""
-    next_statuses = sorted(TRANSITIONS[lead.status]) if is_receiver(user, lead) else []
+    next_statuses = sorted(TRANSITIONS[lead.status]) if can_move_lead(user, lead) else []
     return lead_to_dict(lead) | {
         "next_statuses": next_statuses,
         "events": [{"at": _timestamp(e.at), "user_id": e.user_id, "from_status": e.from_status,

@@ -18,7 +18,7 @@ from ..organisations.models import Organisation
 from ..organisations.services import PermissionDenied, check_version
 from ..reference.models import Municipality
 from ..services import ValidationError
-from ..visibility import can_see_lead, is_receiver
+from ..visibility import can_move_lead, can_see_lead
 from .models import Lead, LeadComment, LeadEvent, LeadStatus, LeadType, SharedWith
 
 FIELDS = ("organisation_id", "type", "title", "description", "shared_with",
@@ -147,7 +147,7 @@ def change_status(lead: Lead, to_status: str, *, actor, reason: str | None = Non
     check_version(lead, expected_version)
     if to_status not in {s.value for s in LeadStatus}:
         raise ValidationError({"status": _("Onbekende status.")})
-    if not is_receiver(actor, lead):
+    if not can_move_lead(actor, lead):
         raise PermissionDenied()
     if to_status not in TRANSITIONS[lead.status]:
         raise ValidationError({"status": _("Een signaal met status '%(from)s' kan niet naar '%(to)s'.",

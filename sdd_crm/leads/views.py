@@ -19,7 +19,7 @@ from ..organisations.queries import get_organisation
 from ..pagination import paginate
 from ..reference.models import Municipality
 from ..services import ConflictError, ValidationError
-from ..visibility import is_receiver
+from ..visibility import can_move_lead
 from . import bp
 from .forms import (
     CommentForm,
@@ -168,7 +168,7 @@ def _may_edit_text(lead: Lead) -> bool:
 
 def _render_detail(lead: Lead, *, status_form: StatusForm | None = None,
                    comment_form: CommentForm | None = None, code: int = 200):
-    receiving = is_receiver(current_user, lead)
+    receiving = can_move_lead(current_user, lead)
     steps = [s for s in STEP_ORDER if s in TRANSITIONS[lead.status]] if receiving else []
     decline_form = None
     if LeadStatus.DECLINED in steps:

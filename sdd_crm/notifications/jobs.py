@@ -72,7 +72,8 @@ def _message(sender: str, to: str, name: str, locale: str | None, title: str,
              url: str) -> EmailMessage:
     with force_locale(locale or "nl"):
         msg = EmailMessage()
-        msg["Subject"] = "SDD CRM: " + title
+        # One line, whatever a user typed: a newline in a header would abort the whole batch.
+        msg["Subject"] = "SDD CRM: " + " ".join(str(title).split())
         msg["From"] = sender
         msg["To"] = to
         msg.set_content("\n\n".join(p for p in (

@@ -38,11 +38,7 @@ class OrganisationFilters:
 
     @classmethod
     def from_args(cls, args) -> OrganisationFilters:
-        def _int(v):
-            try:
-                return int(v) if v not in (None, "") else None
-            except ValueError:
-                return None
+        from ..validation import integer as _int
 
         critical = args.get("critical")
         return cls(
