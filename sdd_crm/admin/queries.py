@@ -9,6 +9,8 @@ from ..audit.models import AuditEvent
 from ..auth.models import ApiToken, User
 from ..contacts.models import Contact
 from ..extensions import db
+from ..interactions.models import Interaction, Task
+from ..leads.models import Lead
 from ..organisations.models import Organisation
 
 
@@ -66,8 +68,27 @@ def deleted_contacts() -> sa.Select:
             .order_by(Contact.deleted_at.desc(), Contact.id.desc()))
 
 
+def _deleted_with_organisation(model) -> sa.Select:
+    # The organisation each row shows is loaded by a join: no query per row.
+    return (sa.select(model).where(model.deleted_at.is_not(None))
+            .options(sa.orm.joinedload(model.organisation))
+            .order_by(model.deleted_at.desc(), model.id.desc()))
+
+
+def deleted_interactions() -> sa.Select:
+    return _deleted_with_organisation(Interaction)
+
+
+def deleted_tasks() -> sa.Select:
+    return _deleted_with_organisation(Task)
+
+
+def deleted_leads() -> sa.Select:
+    return _deleted_with_organisation(Lead)
+
+
 def get_deleted(model, record_id: int):
-    """A soft-deleted organisation or contact, or 404 (a live record is not in the bin)."""
+    """A soft-deleted record (organisation, contact, contact moment, task, lead), or 404 (a live record is not in the bin)."""
     record = db.session.get(model, record_id)
     if record is None or record.deleted_at is None:
         abort(404)

@@ -12,6 +12,7 @@ from ..auth.models import Role, User
 from ..auth.services import create_token, revoke_tokens, update_user
 from ..contacts.services import restore_contact
 from ..extensions import db
+from ..interactions.services import restore_interaction
 from ..organisations.services import PermissionDenied, check_version, restore_organisation
 from ..services import ValidationError
 
@@ -72,3 +73,42 @@ def restore_deleted_contact(contact, *, actor) -> None:
         raise ValidationError(_("Herstel eerst de organisatie %(name)s; deze contactpersoon hoort "
                                 "daarbij.", name=contact.organisation.name))
     restore_contact(contact, actor=actor)
+
+
+
+def _deleted_organisation(record):
+    """The record's organisation if that is still in the bin, else None."""
+    org = record.organisation
+    return org if org is not None and org.deleted_at is not None else None
+
+
+def restore_deleted_interaction(interaction, *, actor) -> None:
+    """Restore a contact moment (and the organisation's last contact date); organisation first."""
+    _require_admin(actor)
+    if (org := _deleted_organisation(interaction)) is not None:
+        raise ValidationError(_("Herstel eerst de organisatie %(name)s; dit contactmoment hoort "
+                                "daarbij.", name=org.name))
+    restore_interaction(interaction, actor=actor)
+    db.session.flush()
+
+
+def restore_deleted_task(task, *, actor) -> None:
+    """Restore a task; a task of a deleted organisation waits for that organisation."""
+    _require_admin(actor)
+    if (org := _deleted_organisation(task)) is not None:
+        raise ValidationError(_("Herstel eerst de organisatie %(name)s; deze taak hoort daarbij.",
+                                name=org.name))
+    task.deleted_at = None
+    task.deleted_by_id = None
+    db.session.flush()
+
+
+def restore_deleted_lead(lead, *, actor) -> None:
+    """Restore a lead; a lead about a deleted organisation waits for that organisation."""
+    _require_admin(actor)
+    if (org := _deleted_organisation(lead)) is not None:
+        raise ValidationError(_("Herstel eerst de organisatie %(name)s; deze lead hoort daarbij.",
+                                name=org.name))
+    lead.deleted_at = None
+    lead.deleted_by_id = None
+    db.session.flush()

@@ -12,6 +12,8 @@ from flask_login import current_user
 
 from ..contacts.models import Contact
 from ..extensions import db
+from ..interactions.models import Interaction, Task
+from ..leads.models import Lead
 from ..organisations.models import Organisation
 from ..pagination import paginate
 from ..services import ConflictError, ValidationError
@@ -166,14 +168,23 @@ def user_issue_token(user_id: int):
                            token_form=form), 422
 
 
-# --- Prullenbak: soft-deleted organisations and contacts -----------------------------------
+# --- Prullenbak: soft-deleted records ------------------------------------------------------
+
+BIN_QUERIES = {
+    "organisations": queries.deleted_organisations,
+    "contacts": queries.deleted_contacts,
+    "interactions": queries.deleted_interactions,
+    "tasks": queries.deleted_tasks,
+    "leads": queries.deleted_leads,
+}
+
 
 @bp.route("/deleted")
 def deleted():
     kind = request.args.get("kind", "organisations")
-    if kind not in ("organisations", "contacts"):
+    if kind not in BIN_QUERIES:
         kind = "organisations"
-    stmt = queries.deleted_organisations() if kind == "organisations" else queries.deleted_contacts()
+    stmt = BIN_QUERIES[kind]()
     page = paginate(stmt, _page(), PER_PAGE)
     deleters = queries.users_by_id(r.deleted_by_id for r in page.items)
     return render_template("admin/deleted.html", kind=kind, page=page, deleters=deleters,
@@ -190,6 +201,25 @@ def restore_organisation(org_id: int):
 def restore_contact(contact_id: int):
     contact = queries.get_deleted(Contact, contact_id)
     return _restore(contact, services.restore_deleted_contact, contact.full_name, "contacts")
+
+
+@bp.route("/deleted/interactions/<int:interaction_id>/restore", methods=["POST"])
+def restore_interaction(interaction_id: int):
+    interaction = queries.get_deleted(Interaction, interaction_id)
+    return _restore(interaction, services.restore_deleted_interaction, interaction.subject,
+                    "interactions")
+
+
+@bp.route("/deleted/tasks/<int:task_id>/restore", methods=["POST"])
+def restore_task(task_id: int):
+    task = queries.get_deleted(Task, task_id)
+    return _restore(task, services.restore_deleted_task, task.title, "tasks")
+
+
+@bp.route("/deleted/leads/<int:lead_id>/restore", methods=["POST"])
+def restore_lead(lead_id: int):
+    lead = queries.get_deleted(Lead, lead_id)
+    return _restore(lead, services.restore_deleted_lead, lead.title, "leads")
 
 
 def _restore(record, restore, label: str, kind: str):
