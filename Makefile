@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 VENDOR := sdd_crm/static/vendor
 TRANSLATIONS := sdd_crm/translations
 
-.PHONY: run test install assets translations messages db seed worker bench lint clean
+.PHONY: run test install assets translations messages db seed worker bench bench-criticality lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ worker: install
 
 bench: install
 	$(BIN)/python -m benchmarks.org_list
+
+# A criticality recompute over 100,000 organisations and 300,000 supply links (issue 4: < 60 s).
+bench-criticality: install
+	$(BIN)/python -m benchmarks.criticality
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache

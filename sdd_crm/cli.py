@@ -11,6 +11,7 @@ from .services import ValidationError
 
 users_cli = AppGroup("users", help="Gebruikers beheren.")
 seed_cli = AppGroup("seed", help="Referentie- en demogegevens laden.")
+criticality_cli = AppGroup("criticality", help="Kritieke regionale bedrijven (DESIGN 4.3).")
 
 
 def _as_cli():
@@ -107,6 +108,43 @@ def seed_demo_cmd(n):
         click.echo(f"  {email}  {role}" + (f" {municipality}" if municipality else ""))
 
 
+@criticality_cli.command("recompute")
+@click.option("--async", "run_async", is_flag=True,
+              help="In de wachtrij zetten voor een worker (flask rq worker) in plaats van nu uitvoeren.")
+def criticality_recompute_cmd(run_async):
+    """Recompute every organisation's criticality, printing progress and a summary."""
+    from .valuechains.jobs import create_job, enqueue_job, run_job
+
+    _as_cli()
+    job = create_job(trigger="cli")
+    if run_async:
+        enqueue_job(job)
+        db.session.commit()
+        click.echo(f"Herberekening in de wachtrij gezet: job {job.id}.")
+        return
+    db.session.commit()
+    job_id, shown = job.id, set()
+
+    def echo(phase, percent):
+        step = (phase, percent // 10)
+        if step not in shown:
+            shown.add(step)
+            click.echo(f"  {percent:3d}%  {phase}")
+
+    click.echo(f"Herberekening gestart: job {job_id}.")
+    try:
+        summary = run_job(job_id, echo=echo)
+    except Exception as exc:  # the Job row says failed; the stack trace is in the log
+        click.echo(f"Mislukt: {type(exc).__name__}: {exc}", err=True)
+        raise SystemExit(1) from None
+    seconds = ", ".join(f"{k} {v:.2f} s" for k, v in summary["seconds"].items())
+    click.echo(f"Klaar: {summary['organisations']} organisaties, {summary['critical']} kritisch "
+               f"({summary['became_critical']} nieuw, {summary['no_longer_critical']} niet meer), "
+               f"{summary['new_assessments']} nieuwe beoordelingen.")
+    click.echo(f"Tijd per fase: {seconds}.")
+
+
 def register(app) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_cli)
+    app.cli.add_command(criticality_cli)

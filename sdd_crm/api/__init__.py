@@ -11,3 +11,5 @@ csrf.exempt(bp)
 
 from . import auth, contacts, errors, openapi, organisations  # noqa: E402,F401
 from . import interactions, leads, tasks  # noqa: E402,F401
+from . import criticality, jobs  # noqa: E402,F401
+from . import clusters, supply_links, value_chains  # noqa: E402,F401

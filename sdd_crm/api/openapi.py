@@ -133,8 +133,10 @@ def _list_schema(item: str) -> dict:
 
 def _schemas() -> dict:
     from .openapi_accounts import account_schemas
+    from .openapi_criticality import criticality_schemas
+    from .openapi_valuechains import valuechain_schemas
 
-    return account_schemas() | {
+    return account_schemas() | valuechain_schemas() | criticality_schemas() | {
         "Error": _obj({"error": _obj({
             "status": {"type": "integer"},
             "code": {"type": "string", "examples": ["validation_error"]},
@@ -252,8 +254,10 @@ def _created(schema_name: str) -> dict:
 
 def _paths() -> dict:
     from .openapi_accounts import account_paths
+    from .openapi_criticality import criticality_paths
+    from .openapi_valuechains import valuechain_paths
 
-    return _core_paths() | account_paths()
+    return _core_paths() | account_paths() | valuechain_paths() | criticality_paths()
 
 
 def _core_paths() -> dict:
@@ -373,7 +377,9 @@ def openapi_document() -> dict:
         "servers": [{"url": bp.url_prefix}],
         "security": [{"bearerAuth": []}],
         "tags": [{"name": "organisations"}, {"name": "contacts"}, {"name": "interactions"},
-                 {"name": "tasks"}, {"name": "leads"}, {"name": "meta"}],
+                 {"name": "tasks"}, {"name": "leads"}, {"name": "value chains"},
+                 {"name": "supply links"}, {"name": "criticality"},
+                 {"name": "jobs"}, {"name": "meta"}],
         "paths": _paths(),
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",

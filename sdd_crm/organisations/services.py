@@ -407,6 +407,19 @@ def create_organisation(data: Mapping[str, Any], *, actor, source: str | None = 
     return org
 
 
+# What the criticality engine reads from an organisation (DESIGN 4.3: employment share, and
+# whether it is live); a change schedules a recompute after the commit. A new organisation
+# does not: it has no links or roles yet (adding them schedules one), and an import schedules
+# one for the whole batch.
+CRITICALITY_INPUTS = ("employees", "status", "municipality_code", "org_type")
+
+
+def _criticality_inputs_changed(reason: str) -> None:
+    from ..valuechains.recompute import schedule_recompute
+
+    schedule_recompute(reason=reason)
+
+
 def check_version(record, expected_version) -> None:
     """Raise ConflictError if the record changed since the user loaded ``expected_version``."""
     if expected_version is None:
@@ -435,8 +448,11 @@ def update_organisation(org: Organisation, data: Mapping[str, Any], *, actor,
     ):
         raise ValidationError({"municipality": _(
             "U kunt een organisatie niet naar een andere gemeente verplaatsen.")})
+    before = [getattr(org, key) for key in CRITICALITY_INPUTS]
     _apply(org, clean)
     db.session.flush()
+    if before != [getattr(org, key) for key in CRITICALITY_INPUTS]:
+        _criticality_inputs_changed("organisation")
     return org
 
 
@@ -448,6 +464,7 @@ def delete_organisation(org: Organisation, *, actor, expected_version=None) -> N
     org.deleted_at = utcnow()
     org.deleted_by_id = actor.id
     db.session.flush()
+    _criticality_inputs_changed("organisation_deleted")
 
 
 def restore_organisation(org: Organisation, *, actor) -> None:
@@ -462,6 +479,7 @@ def restore_organisation(org: Organisation, *, actor) -> None:
     org.deleted_at = None
     org.deleted_by_id = None
     db.session.flush()
+    _criticality_inputs_changed("organisation_restored")
 
 
 def set_account_team_member(org: Organisation, user, team_role: str, *, actor) -> AccountTeamMember:

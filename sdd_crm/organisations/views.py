@@ -26,7 +26,8 @@ from ..pagination import paginate
 from ..permissions import can_create_organisation, can_edit_organisation, can_view_contacts
 from ..reference.models import Municipality
 from ..services import ConflictError, ValidationError
-from ..valuechains.models import Cluster, OrganisationCluster
+from ..valuechains.models import Cluster
+from ..valuechains.queries import organisation_network
 from ..visibility import can_see_interactions
 from . import bp
 from .forms import (
@@ -162,12 +163,6 @@ def _render_detail(org: Organisation, team_form: AccountTeamForm | None = None, 
     contacts = None
     if can_view_contacts(current_user):
         contacts = db.session.scalars(contact_list(organisation_id=org.id).limit(51)).all()
-    clusters = db.session.execute(
-        sa.select(Cluster.name, OrganisationCluster.is_primary)
-        .join(OrganisationCluster, OrganisationCluster.cluster_id == Cluster.id)
-        .where(OrganisationCluster.organisation_id == org.id)
-        .order_by(OrganisationCluster.is_primary.desc(), Cluster.name)
-    ).all()
     subsidiaries = db.session.scalars(
         sa.select(Organisation)
         .where(Organisation.parent_id == org.id, Organisation.deleted_at.is_(None))
@@ -182,7 +177,8 @@ def _render_detail(org: Organisation, team_form: AccountTeamForm | None = None, 
         timeline_kind=timeline_kind, timeline_kinds=TIMELINE_KIND_LABELS,
         timeline_url=timeline_entry_url, timeline_limit=TIMELINE_LIMIT,
         may_log=can_see_interactions(current_user),
-        team_form=team_form, contacts=contacts, clusters=clusters, subsidiaries=subsidiaries,
+        team_form=team_form, contacts=contacts, subsidiaries=subsidiaries,
+        network=organisation_network(org, current_user),
         changes=_recent_changes(org.id), change_labels=CHANGE_LABELS,
         action_labels=ACTION_LABELS, change_value=change_value,
         establishments=[e for e in org.establishments if e.deleted_at is None],

@@ -1,3 +1,401 @@
-"""Value-chain screens (being built)."""
+"""Browser screens for clusters, value chains and their stages (url prefix /chains).
 
-from . import bp  # noqa: F401
+Everyone signed in reads them; admins and regional account managers manage them. Roles,
+supply links and cluster membership have their screens in ``network_views``. Views stay thin:
+parse the form, call the service, commit once; on a refusal roll back and show the form again.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..organisations.services import PermissionDenied
+from ..pagination import paginate
+from ..services import ConflictError, ValidationError
+from . import bp
+from .forms import ClusterForm, ConfirmForm, StageForm, ValueChainForm, apply_service_errors
+from .models import ValueChain
+from .queries import (
+    ROLE_LIMIT,
+    chain_counts,
+    chain_roles,
+    cluster_member_counts,
+    cluster_members,
+    editable_org_ids,
+    get_chain,
+    get_cluster,
+    get_stage,
+    live_chains,
+    live_clusters,
+    supply_link_list,
+)
+from .services import (
+    add_stage,
+    can_manage_chains,
+    chain_usage,
+    create_cluster,
+    create_value_chain,
+    delete_cluster,
+    delete_stage,
+    delete_value_chain,
+    move_stage,
+    rename_stage,
+    update_cluster,
+    update_value_chain,
+)
+
+INVALID = 422  # a form shown again with messages; nothing was saved
+CONFLICT = 409  # someone else saved the record since this user loaded it
+LINKS_PER_PAGE = 50
+MEMBERS_PER_PAGE = 50
+CONFLICT_MESSAGE = _l("Iemand anders heeft dit intussen gewijzigd. Uw invoer staat hieronder nog; "
+                      "controleer de huidige gegevens en sla opnieuw op om ze te overschrijven.")
+
+
+def page_number() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", 1)), 100_000))
+    except ValueError:
+        return 1
+
+
+def require_manager() -> None:
+    if not can_manage_chains(current_user):
+        abort(403)
+
+
+# --- Overview and cluster pages ----------------------------------------------------------------
+
+@bp.route("/")
+@login_required
+def index():
+    """Clusters with their chains; counts from two grouped queries, not one per chain."""
+    clusters = db.session.scalars(live_clusters()).all()
+    chains = db.session.scalars(live_chains().options(selectinload(ValueChain.stages))).all()
+    by_cluster: dict[int, list] = {}
+    for chain in chains:
+        by_cluster.setdefault(chain.cluster_id, []).append(chain)
+    return render_template(
+        "valuechains/index.html", clusters=clusters, by_cluster=by_cluster,
+        counts=chain_counts([c.id for c in chains]),
+        members=cluster_member_counts([c.id for c in clusters]),
+        may_manage=can_manage_chains(current_user))
+
+
+@bp.route("/clusters/<int:cluster_id>")
+@login_required
+def cluster_detail(cluster_id: int):
+    cluster = get_cluster(cluster_id)
+    chains = db.session.scalars(
+        live_chains(cluster.id).options(selectinload(ValueChain.stages))).all()
+    page = page_number()
+    rows = db.session.execute(cluster_members(cluster.id).limit(MEMBERS_PER_PAGE + 1)
+                              .offset((page - 1) * MEMBERS_PER_PAGE)).all()
+    return render_template(
+        "valuechains/cluster.html", cluster=cluster, chains=chains,
+        counts=chain_counts([c.id for c in chains]), members=rows[:MEMBERS_PER_PAGE],
+        page=page, has_next=len(rows) > MEMBERS_PER_PAGE,
+        may_manage=can_manage_chains(current_user))
+
+
+def _cluster_form(form, cluster=None, status=200):
+    return render_template("valuechains/cluster_form.html", form=form, cluster=cluster), status
+
+
+@bp.route("/clusters/new", methods=["GET", "POST"])
+@login_required
+def cluster_create():
+    require_manager()
+    form = ClusterForm()
+    if not form.is_submitted():
+        return _cluster_form(form)
+    if not form.validate():
+        return _cluster_form(form, status=INVALID)
+    try:
+        cluster = create_cluster(form.service_data(), actor=current_user)
+    except ValidationError as e:
+        db.session.rollback()
+        apply_service_errors(form, e.errors)
+        return _cluster_form(form, status=INVALID)
+    db.session.commit()
+    flash(_("Cluster %(name)s is toegevoegd.", name=cluster.name), "success")
+    return redirect(url_for("valuechains.cluster_detail", cluster_id=cluster.id))
+
+
+@bp.route("/clusters/<int:cluster_id>/edit", methods=["GET", "POST"])
+@login_required
+def cluster_edit(cluster_id: int):
+    require_manager()
+    cluster = get_cluster(cluster_id)
+    if request.method == "GET":
+        form = ClusterForm(data={"name": cluster.name, "description": cluster.description or "",
+                                 "version": str(cluster.version)})
+        return _cluster_form(form, cluster)
+    form = ClusterForm()
+    if not form.validate():
+        return _cluster_form(form, cluster, INVALID)
+    try:
+        update_cluster(cluster, form.service_data(), actor=current_user,
+                       expected_version=form.version.data or None)
+    except ConflictError:
+        db.session.rollback()
+        form.form_errors.append(str(CONFLICT_MESSAGE))
+        form.version.data = str(cluster.version)
+        return _cluster_form(form, cluster, CONFLICT)
+    except ValidationError as e:
+        db.session.rollback()
+        apply_service_errors(form, e.errors)
+        return _cluster_form(form, cluster, INVALID)
+    db.session.commit()
+    flash(_("De wijzigingen in %(name)s zijn opgeslagen.", name=cluster.name), "success")
+    return redirect(url_for("valuechains.cluster_detail", cluster_id=cluster.id))
+
+
+def _confirm_delete(form, record, kind: str, cancel_url: str, status=200, usage=None):
+    return render_template("valuechains/delete.html", form=form, record=record, kind=kind,
+                           cancel_url=cancel_url, usage=usage), status
+
+
+@bp.route("/clusters/<int:cluster_id>/delete", methods=["GET", "POST"])
+@login_required
+def cluster_delete(cluster_id: int):
+    require_manager()
+    cluster = get_cluster(cluster_id)
+    cancel = url_for("valuechains.cluster_detail", cluster_id=cluster.id)
+    form = ConfirmForm(data={"version": str(cluster.version)})
+    if not form.validate_on_submit():
+        return _confirm_delete(form, cluster, "cluster", cancel)
+    try:
+        delete_cluster(cluster, actor=current_user, expected_version=form.version.data or None)
+    except ConflictError:
+        db.session.rollback()
+        form.form_errors.append(_("Iemand anders heeft dit cluster intussen gewijzigd. Bekijk de "
+                                  "huidige gegevens voordat u het verwijdert."))
+        form.version.data = str(cluster.version)
+        return _confirm_delete(form, cluster, "cluster", cancel, CONFLICT)
+    except ValidationError as e:
+        db.session.rollback()
+        apply_service_errors(form, e.errors)
+        return _confirm_delete(form, cluster, "cluster", cancel, INVALID)
+    name = cluster.name
+    db.session.commit()
+    flash(_("Cluster %(name)s is verwijderd. Een beheerder kan het herstellen.", name=name), "success")
+    return redirect(url_for("valuechains.index"))
+
+
+# --- Value chains --------------------------------------------------------------------------------
+
+def render_chain(chain, *, stage_form=None, error=None, status=200):
+    """The chain page: stages in order with who holds a role there, and the chain's links."""
+    roles = chain_roles(chain.id)
+    truncated = len(roles) > ROLE_LIMIT
+    roles = roles[:ROLE_LIMIT]
+    at_stage: dict[int | None, list] = {}
+    for role in roles:
+        at_stage.setdefault(role.stage_id, []).append(role)
+    page = paginate(supply_link_list(value_chain_id=chain.id, by_name=True), page_number(),
+                    LINKS_PER_PAGE)
+    may_manage = can_manage_chains(current_user)
+    editable = editable_org_ids(current_user, [r.organisation for r in roles]
+                                + [lk.supplier for lk in page.items]
+                                + [lk.customer for lk in page.items])
+    editable_links = {lk.id for lk in page.items
+                      if lk.supplier_id in editable or lk.customer_id in editable}
+    if may_manage and stage_form is None:
+        stage_form = StageForm(formdata=None)
+    return render_template(
+        "valuechains/chain.html", chain=chain, at_stage=at_stage, truncated=truncated,
+        role_count=len(roles), page=page, editable=editable, editable_links=editable_links,
+        may_manage=may_manage,
+        may_work=not current_user.is_viewer, stage_form=stage_form, action_form=ConfirmForm(),
+        error=error,
+        page_url=lambda n: url_for("valuechains.chain_detail", chain_id=chain.id, page=n,
+                                   _anchor="leveringsrelaties")), status
+
+
+@bp.route("/<int:chain_id>")
+@login_required
+def chain_detail(chain_id: int):
+    return render_chain(get_chain(chain_id))
+
+
+def _chain_form(form, chain=None, status=200):
+    return render_template("valuechains/chain_form.html", form=form, chain=chain), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def chain_create():
+    require_manager()
+    form = ValueChainForm()
+    form.set_clusters(db.session.scalars(live_clusters()).all())
+    if not form.is_submitted():
+        form.cluster_id.data = request.args.get("cluster_id", "")
+        return _chain_form(form)
+    if not form.validate():
+        return _chain_form(form, status=INVALID)
+    try:
+        chain = create_value_chain(form.service_data(with_stages=True), actor=current_user)
+    except ValidationError as e:
+        db.session.rollback()
+        apply_service_errors(form, e.errors)
+        return _chain_form(form, status=INVALID)
+    db.session.commit()
+    flash(_("Waardeketen %(name)s is toegevoegd.", name=chain.name), "success")
+    return redirect(url_for("valuechains.chain_detail", chain_id=chain.id))
+
+
+@bp.route("/<int:chain_id>/edit", methods=["GET", "POST"])
+@login_required
+def chain_edit(chain_id: int):
+    require_manager()
+    chain = get_chain(chain_id)
+    if request.method == "GET":
+        form = ValueChainForm(data={"name": chain.name, "cluster_id": str(chain.cluster_id),
+                                    "description": chain.description or "",
+                                    "version": str(chain.version)})
+    else:
+        form = ValueChainForm()
+    form.set_clusters(db.session.scalars(live_clusters()).all())
+    if request.method == "GET":
+        return _chain_form(form, chain)
+    if not form.validate():
+        return _chain_form(form, chain, INVALID)
+    try:
+        update_value_chain(chain, form.service_data(with_stages=False), actor=current_user,
+                           expected_version=form.version.data or None)
+    except ConflictError:
+        db.session.rollback()
+        form.form_errors.append(str(CONFLICT_MESSAGE))
+        form.version.data = str(chain.version)
+        return _chain_form(form, chain, CONFLICT)
+    except ValidationError as e:
+        db.session.rollback()
+        apply_service_errors(form, e.errors)
+        return _chain_form(form, chain, INVALID)
+    db.session.commit()
+    flash(_("De wijzigingen in %(name)s zijn opgeslagen.", name=chain.name), "success")
+    return redirect(url_for("valuechains.chain_detail", chain_id=chain.id))
+
+
+@bp.route("/<int:chain_id>/delete", methods=["GET", "POST"])
+@login_required
+def chain_delete(chain_id: int):
+    require_manager()
+    chain = get_chain(chain_id)
+    cancel = url_for("valuechains.chain_detail", chain_id=chain.id)
+    form = ConfirmForm(data={"version": str(chain.version)})
+    if not form.validate_on_submit():
+        return _confirm_delete(form, chain, "chain", cancel, usage=chain_usage(chain))
+    try:
+        delete_value_chain(chain, actor=current_user, expected_version=form.version.data or None)
+    except ConflictError:
+        db.session.rollback()
+        form.form_errors.append(_("Iemand anders heeft deze waardeketen intussen gewijzigd. Bekijk "
+                                  "de huidige gegevens voordat u haar verwijdert."))
+        form.version.data = str(chain.version)
+        return _confirm_delete(form, chain, "chain", cancel, CONFLICT, usage=chain_usage(chain))
+    except ValidationError as e:
+        db.session.rollback()
+        apply_service_errors(form, e.errors)
+        return _confirm_delete(form, chain, "chain", cancel, INVALID, usage=chain_usage(chain))
+    name, cluster_id = chain.name, chain.cluster_id
+    db.session.commit()
+    flash(_("Waardeketen %(name)s is verwijderd. Een beheerder kan haar herstellen.", name=name),
+          "success")
+    return redirect(url_for("valuechains.cluster_detail", cluster_id=cluster_id))
+
+
+# --- Stages -----------------------------------------------------------------------------------
+
+@bp.route("/<int:chain_id>/stages", methods=["POST"])
+@login_required
+def stage_add(chain_id: int):
+    require_manager()
+    chain = get_chain(chain_id)
+    form = StageForm()
+    if not form.validate():
+        return render_chain(chain, stage_form=form, status=INVALID)
+    try:
+        stage = add_stage(chain, form.name.data, actor=current_user)
+    except ValidationError as e:
+        db.session.rollback()
+        apply_service_errors(form, e.errors)
+        return render_chain(get_chain(chain_id), stage_form=form, status=INVALID)
+    db.session.commit()
+    flash(_("Fase %(name)s is toegevoegd.", name=stage.name), "success")
+    return redirect(url_for("valuechains.chain_detail", chain_id=chain.id, _anchor="fasen"))
+
+
+@bp.route("/<int:chain_id>/stages/<int:stage_id>/edit", methods=["GET", "POST"])
+@login_required
+def stage_edit(chain_id: int, stage_id: int):
+    require_manager()
+    chain = get_chain(chain_id)
+    stage = get_stage(chain, stage_id)
+    form = StageForm(data={"name": stage.name}) if request.method == "GET" else StageForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            try:
+                rename_stage(stage, form.name.data, actor=current_user)
+            except ValidationError as e:
+                db.session.rollback()
+                apply_service_errors(form, e.errors)
+            else:
+                db.session.commit()
+                flash(_("De fase heet nu %(name)s.", name=stage.name), "success")
+                return redirect(url_for("valuechains.chain_detail", chain_id=chain.id,
+                                        _anchor="fasen"))
+        status = INVALID
+        chain = get_chain(chain_id)
+        stage = get_stage(chain, stage_id)
+    return render_template("valuechains/stage_form.html", form=form, chain=chain,
+                           stage=stage), status
+
+
+def _stage_action(chain_id: int, stage_id: int, action, done: str):
+    require_manager()
+    chain = get_chain(chain_id)
+    stage = get_stage(chain, stage_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        action(stage, form)
+    except ValidationError as e:
+        db.session.rollback()
+        message = " ".join(e.errors.values())
+        return render_chain(get_chain(chain_id), error=message, status=INVALID)
+    except PermissionDenied:
+        db.session.rollback()
+        abort(403)
+    db.session.commit()
+    flash(done, "success")
+    return redirect(url_for("valuechains.chain_detail", chain_id=chain_id, _anchor="fasen"))
+
+
+@bp.route("/<int:chain_id>/stages/<int:stage_id>/move", methods=["POST"])
+@login_required
+def stage_move(chain_id: int, stage_id: int):
+    return _stage_action(
+        chain_id, stage_id,
+        lambda stage, form: move_stage(stage, actor=current_user,
+                                       direction=form.direction.data or "?"),
+        _("De volgorde van de fasen is aangepast."))
+
+
+@bp.route("/<int:chain_id>/stages/<int:stage_id>/delete", methods=["POST"])
+@login_required
+def stage_delete(chain_id: int, stage_id: int):
+    return _stage_action(chain_id, stage_id,
+                         lambda stage, form: delete_stage(stage, actor=current_user),
+                         _("De fase is verwijderd."))
+
+
+from . import network_views  # noqa: E402,F401  (roles, supply links, cluster membership)

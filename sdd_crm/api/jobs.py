@@ -1,0 +1,41 @@
+"""/api/v1/jobs/<id>: a background job's status, progress, message and result.
+
+Visible to the user who started it and to admins; to anyone else it does not exist (404).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, jsonify
+
+from ..auth.models import Role
+from ..extensions import db
+from ..jobs.models import Job
+from . import bp
+from .auth import api_user
+from .serializers import _timestamp
+
+
+def job_to_dict(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "progress": job.progress,
+        "message": job.message,
+        "result": job.result,
+        "created_by_id": job.created_by_id,
+        "created_at": _timestamp(job.created_at),
+        "started_at": _timestamp(job.started_at),
+        "finished_at": _timestamp(job.finished_at),
+    }
+
+
+@bp.get("/jobs/<job_id>")
+def get_job(job_id: str):
+    user = api_user()
+    job = db.session.get(Job, job_id) if 0 < len(job_id) <= 36 else None
+    if job is None or (user.role != Role.ADMIN and job.created_by_id != user.id):
+        abort(404)
+    return jsonify(job_to_dict(job))

@@ -1,0 +1,165 @@
+"""The network of one value chain, as the picture and its table show it (issue 4, point 5).
+
+Organisations with a live role or a live supply link in the chain, at most ``MAX_NODES`` of them
+(critical first, then the largest employers), with the supply links among them. A fixed number
+of queries whatever the chain's size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from .. import labels
+from ..extensions import db
+from ..organisations.models import Organisation
+from ..reference.models import Municipality
+from .analysis import ChainRef, StageRef, live_organisation
+from .models import ChainRole, ChainRoleType, SupplyLink, ValueChain
+
+MAX_NODES = 150
+ROLE_ORDER = list(ChainRoleType)  # within a stage: OEM first, customers last
+NO_ROLE_LABEL = _l("Geen rol vastgelegd")
+
+
+def role_label(role: str | None) -> str:
+    """The role's Dutch label; an organisation linked in the chain without a role says so."""
+    if role is None:
+        return str(NO_ROLE_LABEL)
+    return labels.label(labels.CHAIN_ROLE, role)
+
+
+@dataclass
+class NetworkEdge:
+    supplier_id: int
+    customer_id: int
+    sole_source: bool
+    supplied: str | None
+
+
+@dataclass
+class NetworkNode:
+    id: int
+    name: str
+    employees: int | None
+    is_critical: bool
+    municipality: str | None
+    roles: list[tuple[StageRef | None, str]] = field(default_factory=list)
+    supplies_to: list[tuple[NetworkNode, NetworkEdge]] = field(default_factory=list)
+
+    @property
+    def stage(self) -> StageRef | None:
+        """The column it is drawn in: the earliest stage it holds (``None``: no stage)."""
+        return self.roles[0][0] if self.roles else None
+
+    @property
+    def role(self) -> str | None:
+        """Its role at that stage, which colours the node."""
+        return self.roles[0][1] if self.roles else None
+
+    @property
+    def sole_source_for(self) -> int:
+        return sum(1 for _, edge in self.supplies_to if edge.sole_source)
+
+
+@dataclass
+class ChainNetwork:
+    chain: ChainRef
+    stages: list[StageRef]
+    nodes: list[NetworkNode]
+    edges: list[NetworkEdge]
+    total: int  # organisations in the chain, shown or not
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.nodes)
+
+    def columns(self) -> list[tuple[StageRef | None, list[NetworkNode]]]:
+        """Stages left to right, each with its nodes; organisations without a stage last."""
+        by_stage: dict[int | None, list[NetworkNode]] = {}
+        for node in self.nodes:
+            by_stage.setdefault(node.stage.id if node.stage else None, []).append(node)
+        columns = [(stage, by_stage.get(stage.id, [])) for stage in self.stages]
+        if None in by_stage:
+            columns.append((None, by_stage[None]))
+        return columns
+
+
+def _sort_roles(roles: list[tuple[StageRef | None, str]]) -> list[tuple[StageRef | None, str]]:
+    def key(item):
+        stage, role = item
+        rank = ROLE_ORDER.index(role) if role in ROLE_ORDER else len(ROLE_ORDER)
+        return (stage is None, stage.position if stage else 0, rank)
+
+    return sorted(set(roles), key=key)
+
+
+def _member_condition(chain_id: int):
+    """The organisation has a live role or a live supply link in the chain."""
+    has_role = sa.exists().where(ChainRole.organisation_id == Organisation.id,
+                                 ChainRole.value_chain_id == chain_id, ChainRole.deleted_at.is_(None))
+    has_link = sa.exists().where(
+        SupplyLink.value_chain_id == chain_id, SupplyLink.deleted_at.is_(None),
+        sa.or_(SupplyLink.supplier_id == Organisation.id, SupplyLink.customer_id == Organisation.id))
+    return sa.and_(live_organisation(), sa.or_(has_role, has_link))
+
+
+def load_network(chain: ValueChain, max_nodes: int | None = None) -> ChainNetwork:
+    """The chain's organisations (at most ``max_nodes``, default ``MAX_NODES``), their roles
+    and the links among them."""
+    max_nodes = max_nodes or MAX_NODES
+    stages = [StageRef(s.id, s.position, s.name) for s in chain.stages]
+    stage_by_id = {s.id: s for s in stages}
+    member = _member_condition(chain.id)
+    rows = db.session.execute(
+        sa.select(Organisation.id, Organisation.name, Organisation.employees,
+                  Organisation.is_critical, Municipality.name)
+        .outerjoin(Municipality, Municipality.code == Organisation.municipality_code)
+        .where(member)
+        .order_by(Organisation.is_critical.desc(), Organisation.employees.desc().nulls_last(),
+                  Organisation.name, Organisation.id)
+        .limit(max_nodes + 1)
+    ).all()
+    total = len(rows)
+    if total > max_nodes:
+        rows = rows[:max_nodes]
+        total = db.session.scalar(sa.select(sa.func.count(Organisation.id)).where(member))
+    nodes = {r[0]: NetworkNode(r[0], r[1], r[2], bool(r[3]), r[4]) for r in rows}
+    if not nodes:
+        return ChainNetwork(ChainRef(chain.id, chain.name), stages, [], [], 0)
+
+    roles: dict[int, list] = {}
+    for org_id, stage_id, role in db.session.execute(
+        sa.select(ChainRole.organisation_id, ChainRole.stage_id, ChainRole.role)
+        .where(ChainRole.value_chain_id == chain.id, ChainRole.deleted_at.is_(None),
+               ChainRole.organisation_id.in_(nodes))
+    ):
+        roles.setdefault(org_id, []).append((stage_by_id.get(stage_id), role))
+    for org_id, node in nodes.items():
+        node.roles = _sort_roles(roles.get(org_id, []))
+
+    edges = [
+        NetworkEdge(s, c, bool(sole), supplied)
+        for s, c, sole, supplied in db.session.execute(
+            sa.select(SupplyLink.supplier_id, SupplyLink.customer_id, SupplyLink.sole_source,
+                      SupplyLink.supplied)
+            .where(SupplyLink.value_chain_id == chain.id, SupplyLink.deleted_at.is_(None),
+                   SupplyLink.supplier_id.in_(nodes), SupplyLink.customer_id.in_(nodes))
+            .order_by(SupplyLink.id)
+        )
+    ]
+    for edge in edges:
+        nodes[edge.supplier_id].supplies_to.append((nodes[edge.customer_id], edge))
+    for node in nodes.values():
+        node.supplies_to.sort(key=lambda pair: (not pair[1].sole_source, pair[0].name, pair[0].id))
+
+    def layout_key(node: NetworkNode):
+        role = node.role
+        rank = ROLE_ORDER.index(role) if role in ROLE_ORDER else len(ROLE_ORDER)
+        return (node.stage is None, node.stage.position if node.stage else 0, rank,
+                node.name.lower(), node.id)
+
+    ordered = sorted(nodes.values(), key=layout_key)
+    return ChainNetwork(ChainRef(chain.id, chain.name), stages, ordered, edges, total)
