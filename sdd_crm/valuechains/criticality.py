@@ -1,7 +1,8 @@
 """The criticality engine (DESIGN 4.3): pure functions over plain tuples, networkx and numpy.
 
-No Flask and no database here: :mod:`.criticality_services` loads the network with a few bulk
-SELECTs and stores what :func:`assess` returns.
+No Flask and no database here: :mod:`.criticality_store` loads the network with a few bulk
+SELECTs and stores what :func:`assess` returns; the graph algorithms are in
+:mod:`.criticality_graph`.
 
 The network
     Nodes are the live organisations (not deleted, not merged, not dissolved) given in
@@ -55,7 +56,7 @@ Betweenness at scale
     network changes (a recompute of unchanged data gives the same result, and one new link
     does not reshuffle every estimate). Accepted error: on 8,000-node networks of the
     benchmark's shape the level (value / max) of every organisation stayed within 0.05 of the
-    exact one (0.04 measured), and the relative error of the top brokers within 7 %; so a
+    exact one (0.04 measured), and the top broker's value within 7 % of the exact one; so a
     flag can differ from the exact computation only for a score within about 0.05 of the
     threshold. The benchmark (``make bench-criticality``) prints the timings.
 """
