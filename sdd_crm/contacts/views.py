@@ -13,6 +13,7 @@ from ..organisations.services import PermissionDenied
 from ..pagination import paginate
 from ..permissions import can_edit_organisation, can_view_contacts
 from ..services import ConflictError, ValidationError
+from ..views_common import confirm_soft_delete
 from . import bp
 from .forms import ContactForm
 from .queries import contact_list, get_contact
@@ -146,22 +147,10 @@ def edit(contact_id: int):
 def delete(contact_id: int):
     """Soft delete after a confirmation page; an admin can restore the contact."""
     contact = get_contact(contact_id, user=current_user, for_edit=True)
-    form = VersionForm(data={"version": str(contact.version)})
-    if not form.validate_on_submit():
-        return render_template("contacts/delete.html", contact=contact, form=form)
-    try:
-        delete_contact(contact, actor=current_user, expected_version=form.version.data or None)
-    except (ConflictError, ValidationError):
-        db.session.rollback()
-        form.form_errors.append(_(
-            "Iemand anders heeft deze contactpersoon intussen gewijzigd. Bekijk de huidige "
-            "gegevens voordat u haar of hem verwijdert."))
-        form.version.data = str(contact.version)
-        return render_template("contacts/delete.html", contact=contact, form=form), CONFLICT
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    name, org_id = contact.full_name, contact.organisation_id
-    db.session.commit()
-    flash(_("Contactpersoon %(name)s is verwijderd.", name=name), "success")
-    return redirect(url_for("organisations.detail", org_id=org_id))
+    return confirm_soft_delete(
+        contact, delete=delete_contact, form_cls=VersionForm,
+        template="contacts/delete.html", context={"contact": contact},
+        conflict_message=_("Iemand anders heeft deze contactpersoon intussen gewijzigd. Bekijk de "
+                           "huidige gegevens voordat u haar of hem verwijdert."),
+        success_message=_("Contactpersoon %(name)s is verwijderd.", name=contact.full_name),
+        next_url=url_for("organisations.detail", org_id=contact.organisation_id))

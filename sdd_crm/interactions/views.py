@@ -22,6 +22,7 @@ from ..organisations.services import PermissionDenied
 from ..pagination import paginate
 from ..services import ConflictError, ValidationError
 from ..visibility import can_see_interactions, task_visible
+from ..views_common import confirm_soft_delete
 from . import bp
 from .forms import FIELD_MAP, InteractionFilterForm, InteractionForm, VisitForm
 from .models import Task
@@ -253,24 +254,11 @@ def edit(interaction_id: int):
 def delete(interaction_id: int):
     """Soft delete after a confirmation page; an admin can restore it."""
     interaction = get_interaction(interaction_id, user=current_user, for_edit=True)
-    form = VersionForm(data={"version": str(interaction.version)})
-    if not form.validate_on_submit():
-        return render_template("interactions/delete.html", interaction=interaction, form=form)
-    try:
-        delete_interaction(interaction, actor=current_user,
-                           expected_version=form.version.data or None)
-    except (ConflictError, ValidationError):
-        db.session.rollback()
-        form.form_errors.append(_(
-            "Iemand anders heeft dit contactmoment intussen gewijzigd. Bekijk de huidige "
-            "gegevens voordat u het verwijdert."))
-        form.version.data = str(interaction.version)
-        return render_template("interactions/delete.html", interaction=interaction,
-                               form=form), CONFLICT
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    org_id = interaction.organisation_id
-    db.session.commit()
-    flash(_("Het contactmoment is verwijderd. Een beheerder kan het herstellen."), "success")
-    return redirect(url_for("organisations.detail", org_id=org_id, _anchor="tijdlijn"))
+    return confirm_soft_delete(
+        interaction, delete=delete_interaction, form_cls=VersionForm,
+        template="interactions/delete.html", context={"interaction": interaction},
+        conflict_message=_("Iemand anders heeft dit contactmoment intussen gewijzigd. Bekijk de "
+                           "huidige gegevens voordat u het verwijdert."),
+        success_message=_("Het contactmoment is verwijderd. Een beheerder kan het herstellen."),
+        next_url=url_for("organisations.detail", org_id=interaction.organisation_id,
+                         _anchor="tijdlijn"))

@@ -12,7 +12,7 @@ import decimal
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Form, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import InputRequired
 
 from .. import labels
 from ..forms import TOO_LONG, ServiceErrorsMixin, apply_service_errors, max_length, options  # noqa: F401

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..pagination import Page, paginate  # noqa: F401  (re-exported for views)
 from ..permissions import can_edit_organisation
-from .models import AccountTeamMember, Establishment, Organisation, OrganisationSbi
+from .models import AccountTeamMember, Organisation
 
 SORTS = {
     "name": (Organisation.name, Organisation.id),

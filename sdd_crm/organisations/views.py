@@ -29,6 +29,7 @@ from ..services import ConflictError, ValidationError
 from ..valuechains.models import Cluster
 from ..valuechains.queries import organisation_network
 from ..visibility import can_see_interactions
+from ..views_common import confirm_soft_delete
 from . import bp
 from .forms import (
     AccountTeamForm,
@@ -269,26 +270,14 @@ def edit(org_id: int):
 def delete(org_id: int):
     """Soft delete after a confirmation page; an admin can restore it."""
     org = get_organisation(org_id, for_edit=True, user=current_user)
-    form = VersionForm(data={"version": str(org.version)})
-    if not form.validate_on_submit():
-        return render_template("organisations/delete.html", org=org, form=form)
-    try:
-        delete_organisation(org, actor=current_user, expected_version=form.version.data or None)
-    except (ConflictError, ValidationError):
-        db.session.rollback()
-        form.form_errors.append(_(
-            "Iemand anders heeft deze organisatie intussen gewijzigd. Bekijk de huidige gegevens "
-            "voordat u haar verwijdert."))
-        form.version.data = str(org.version)
-        return render_template("organisations/delete.html", org=org, form=form), CONFLICT
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    name = org.name
-    db.session.commit()
-    flash(_("Organisatie %(name)s is verwijderd. Een beheerder kan haar herstellen.", name=name),
-          "success")
-    return redirect(url_for("organisations.index"))
+    return confirm_soft_delete(
+        org, delete=delete_organisation, form_cls=VersionForm,
+        template="organisations/delete.html", context={"org": org},
+        conflict_message=_("Iemand anders heeft deze organisatie intussen gewijzigd. Bekijk de "
+                           "huidige gegevens voordat u haar verwijdert."),
+        success_message=_("Organisatie %(name)s is verwijderd. Een beheerder kan haar herstellen.",
+                          name=org.name),
+        next_url=url_for("organisations.index"))
 
 
 @bp.route("/<int:org_id>/team", methods=["POST"])

@@ -40,6 +40,7 @@ from ..organisations.services import PermissionDenied
 from ..pagination import paginate
 from ..services import ConflictError, ValidationError
 from ..visibility import can_see_interaction, can_see_interactions, can_see_lead
+from ..views_common import confirm_soft_delete
 from . import bp
 from .calendar import new_calendar_secret, render_feed, user_for_secret
 from .forms import FIELD_MAP, ConfirmForm, TaskForm
@@ -249,24 +250,12 @@ def reopen(task_id: int):
 @login_required
 def delete(task_id: int):
     task = get_task(task_id, user=current_user, for_edit=True)
-    form = ConfirmForm(data={"version": str(task.version)})
-    if not form.validate_on_submit():
-        return render_template("tasks/delete.html", task=task, form=form)
-    try:
-        delete_task(task, actor=current_user, expected_version=form.version.data or None)
-    except (ConflictError, ValidationError):
-        db.session.rollback()
-        form.form_errors.append(_(
-            "Iemand anders heeft deze taak intussen gewijzigd. Bekijk de huidige gegevens "
-            "voordat u haar verwijdert."))
-        form.version.data = str(task.version)
-        return render_template("tasks/delete.html", task=task, form=form), CONFLICT
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    db.session.commit()
-    flash(_("De taak is verwijderd."), "success")
-    return redirect(url_for("tasks.index"))
+    return confirm_soft_delete(
+        task, delete=delete_task, form_cls=ConfirmForm, template="tasks/delete.html",
+        context={"task": task},
+        conflict_message=_("Iemand anders heeft deze taak intussen gewijzigd. Bekijk de huidige "
+                           "gegevens voordat u haar verwijdert."),
+        success_message=_("De taak is verwijderd."), next_url=url_for("tasks.index"))
 
 
 # --- The calendar feed -----------------------------------------------------------------------
