@@ -25,6 +25,14 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def local_today() -> dt.date:
+    """Today in the region's time zone (the server may run in UTC)."""
+    from zoneinfo import ZoneInfo
+
+    zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Europe/Amsterdam"
+    return dt.datetime.now(ZoneInfo(zone)).date()
+
+
 def select_timezone() -> str:
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]
 

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import contains_eager
 
+from ..i18n import local_today
 from ..auth.models import Role, User
 from ..extensions import db
 from ..organisations.models import AccountTeamMember, Organisation
@@ -35,7 +36,7 @@ def months_before(day: dt.date, months: int) -> dt.date:
 def attention_cutoff(today: dt.date | None = None) -> dt.date:
     """Accounts whose last contact lies before this date need attention."""
     months = int(current_app.config.get("ATTENTION_MONTHS", 6))
-    return months_before(today or dt.date.today(), months)
+    return months_before(today or local_today(), months)
 
 
 def needs_attention_condition(cutoff: dt.date):

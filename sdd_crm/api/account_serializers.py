@@ -13,6 +13,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from ..i18n import local_today
 from ..interactions.models import Interaction, Task, TaskStatus
 from ..leads.models import Lead, LeadComment, LeadEvent
 from ..leads.services import TRANSITIONS
@@ -55,7 +56,7 @@ def interaction_to_dict(interaction: Interaction) -> dict[str, Any]:
 
 
 def task_to_dict(task: Task, today: dt.date | None = None) -> dict[str, Any]:
-    today = today or dt.date.today()
+    today = today or local_today()
     return {
         "id": task.id,
         "title": task.title,

@@ -5,25 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import abort, current_app
+from flask import abort
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..auth.models import Role, User
 from ..contacts.models import Contact
 from ..extensions import db
+from ..i18n import local_today  # noqa: F401  (re-exported for the task and timeline views)
 from ..organisations.models import Organisation
 from ..visibility import can_see_interaction, can_see_interactions, interaction_visible
 from .models import Interaction, InteractionTopic, InteractionType, Topic
 from .services import can_edit_interaction
-
-
-def local_today() -> dt.date:
-    """Today in the region's time zone (the server may run in UTC)."""
-    zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Europe/Amsterdam"
-    return dt.datetime.now(ZoneInfo(zone)).date()
 
 
 def _int(value) -> int | None:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ..i18n import local_today
 from .. import validation as v
 from ..auth.models import Role, User
 from ..contacts.models import Contact
@@ -72,7 +73,7 @@ def clean_interaction_data(data: Mapping[str, Any], *, interaction: Interaction 
     if present("date"):
         day = v.date(data, "date", errors, required=True, message=_("Vul de datum in."))
         if day is not None:
-            today = dt.date.today()
+            today = local_today()
             if day > today + dt.timedelta(days=1):
                 errors["date"] = _("Een contactmoment ligt niet in de toekomst; plan een taak.")
             elif day < EARLIEST:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_login import current_user, login_required
 
 from ..accounts.queries import accounts_needing_attention, attention_cutoff
+from ..i18n import local_today
 from ..extensions import db
 from ..visibility import can_see_interactions
 from . import bp
@@ -24,7 +23,7 @@ def dashboard():
                                critical=critical_by_municipality())
     cutoff = attention_cutoff()
     return render_template(
-        "main/dashboard.html", personal=True, today=dt.date.today(),
+        "main/dashboard.html", personal=True, today=local_today(),
         tasks=my_open_tasks(current_user),
         interactions=my_recent_interactions(current_user),
         leads=leads_waiting_for_me(current_user),
