@@ -31,3 +31,19 @@ class Job(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
+
+
+class JobFile(db.Model):
+    """A file a job reads or writes (an uploaded spreadsheet, a built export), kept in the
+    database so that web and worker processes on different machines all reach it."""
+
+    __table_args__ = (sa.UniqueConstraint("job_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[str] = mapped_column(sa.ForeignKey("job.id"), index=True)
+    role: Mapped[str] = mapped_column(sa.String(16))  # "input", "output", "report"
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(120))
+    size: Mapped[int]
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -59,10 +59,19 @@ class ProgrammeTarget(AuditedMixin, db.Model):
     programme: Mapped[Programme] = relationship(back_populates="targets")
 
 
+participation_interaction = sa.Table(
+    "participation_interaction",
+    db.metadata,
+    sa.Column("participation_id", sa.ForeignKey("participation.id"), primary_key=True),
+    sa.Column("interaction_id", sa.ForeignKey("interaction.id"), primary_key=True, index=True),
+)
+
+
 class Participation(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixin, db.Model):
     __table_args__ = (
         sa.UniqueConstraint("programme_id", "organisation_id"),
         sa.Index("ix_participation_programme_status", "programme_id", "status"),
+        sa.Index("ix_participation_programme_changed", "programme_id", "status_changed_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,6 +85,8 @@ class Participation(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixi
     programme = relationship("Programme")
     organisation = relationship("Organisation")
     owner = relationship("User", foreign_keys=[owner_id])
+    interactions = relationship("Interaction", secondary=participation_interaction,
+                                order_by="Interaction.date.desc()")
 
 
 class ParticipationEvent(db.Model):
@@ -87,3 +98,5 @@ class ParticipationEvent(db.Model):
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     from_status: Mapped[str | None] = mapped_column(sa.String(16))
     to_status: Mapped[str] = mapped_column(sa.String(16))
+
+    __table_args__ = (sa.Index("ix_participation_event_to_status_at", "to_status", "at"),)

@@ -1,0 +1,80 @@
+"""Imports: saved column mappings and rows held for review (DESIGN 4.5; issue 6)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import TimestampMixin, utcnow
+from ..extensions import db
+
+
+class ImportKind(enum.StrEnum):
+    ORGANISATIONS = "organisations"
+    CONTACTS = "contacts"
+
+
+class ImportMapping(TimestampMixin, db.Model):
+    """A column mapping corrected by a user, reused for files with the same headers."""
+
+    __table_args__ = (sa.UniqueConstraint("kind", "signature"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    signature: Mapped[str] = mapped_column(sa.String(64))  # hash of the normalised headers
+    name: Mapped[str | None] = mapped_column(sa.String(200))
+    headers: Mapped[list] = mapped_column(sa.JSON, default=list)
+    mapping: Mapped[dict] = mapped_column(sa.JSON, default=dict)  # header -> field (or "")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+
+
+class ReviewStatus(enum.StrEnum):
+    PENDING = "pending"
+    MERGED = "merged"
+    CREATED = "created"
+
+
+class ImportReview(db.Model):
+    """A row without a KvK number that looks like an existing organisation (name and postcode):
+    held until someone merges it into that organisation or creates it as new."""
+
+    __table_args__ = (
+        sa.Index("ix_import_review_status_created", "status", "created_at"),
+        sa.UniqueConstraint("candidate_id", "row_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[str | None] = mapped_column(sa.ForeignKey("job.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20), default=ImportKind.ORGANISATIONS)
+    source: Mapped[str | None] = mapped_column(sa.String(255))  # the file name
+    row_number: Mapped[int | None]
+    row_hash: Mapped[str] = mapped_column(sa.String(64))  # the same row held twice is held once
+    data: Mapped[dict] = mapped_column(sa.JSON, default=dict)  # normalised field values
+    candidate_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default=ReviewStatus.PENDING)
+    resolved_organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisation.id"))
+    resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    resolved_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    candidate = relationship("Organisation", foreign_keys=[candidate_id])
+    resolved_organisation = relationship("Organisation", foreign_keys=[resolved_organisation_id])
+
+
+class DuplicateDismissal(db.Model):
+    """A pair a user marked as 'geen dubbel' (not a duplicate); the finder skips it."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("organisation_a_id", "organisation_b_id"),
+        sa.CheckConstraint("organisation_a_id < organisation_b_id", name="ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_a_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), index=True)
+    organisation_b_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), index=True)
+    dismissed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    dismissed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    note: Mapped[str | None] = mapped_column(sa.String(500))
