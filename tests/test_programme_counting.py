@@ -110,3 +110,28 @@ def test_scale_count_covers_every_clause(scale, make_org, make_user):
     assert result.by_municipality == {"GM0505": 1, "GM0590": 1, "GM0610": 1, "GM0642": 1}
     dup_verdict = next(v for v in result.verdicts if not v.counts and v.reason == "duplicate")
     assert dup_verdict.organisation_id == counted[0].id
+
+
+def test_counted_since_is_the_last_move_into_a_counting_status(scale, make_org):
+    import datetime as dt
+
+    from sdd_crm.programmes.counting import counted_since
+    from sdd_crm.programmes.models import ParticipationEvent
+
+    t = [dt.datetime(2026, m, 1, 9, tzinfo=dt.UTC) for m in range(1, 7)]
+    moves = {
+        1: [(None, "identified", t[0]), ("identified", "participating", t[1]),
+            ("participating", "completed", t[2])],                     # completed keeps t[1]
+        2: [(None, "approached", t[0]), ("approached", "declined", t[1])],  # never counted
+        3: [(None, "participating", t[0]), ("participating", "declined", t[1]),
+            ("declined", "approached", t[2]), ("approached", "participating", t[4])],  # again: t[4]
+        4: [(None, "participating", t[0]), ("participating", "declined", t[3])],  # out again
+    }
+    ids = [_participate(scale, make_org(name=f"Org {i}")).id for i in range(len(moves))]
+    for pid, steps in zip(ids, moves.values(), strict=True):
+        for frm, to, at in steps:
+            db.session.add(ParticipationEvent(participation_id=pid, from_status=frm, to_status=to, at=at))
+    db.session.flush()
+    since = counted_since(ids)
+    assert since == {ids[0]: t[1], ids[2]: t[4]}
+    assert counted_since([]) == {}

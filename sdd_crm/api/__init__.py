@@ -13,3 +13,4 @@ from . import auth, contacts, errors, openapi, organisations  # noqa: E402,F401
 from . import interactions, leads, tasks  # noqa: E402,F401
 from . import criticality, jobs  # noqa: E402,F401
 from . import clusters, supply_links, value_chains  # noqa: E402,F401
+from . import programme_exports, programmes  # noqa: E402,F401

@@ -134,9 +134,10 @@ def _list_schema(item: str) -> dict:
 def _schemas() -> dict:
     from .openapi_accounts import account_schemas
     from .openapi_criticality import criticality_schemas
+    from .openapi_programmes import programme_schemas
     from .openapi_valuechains import valuechain_schemas
 
-    return account_schemas() | valuechain_schemas() | criticality_schemas() | {
+    return account_schemas() | valuechain_schemas() | criticality_schemas() | programme_schemas() | {
         "Error": _obj({"error": _obj({
             "status": {"type": "integer"},
             "code": {"type": "string", "examples": ["validation_error"]},
@@ -255,9 +256,11 @@ def _created(schema_name: str) -> dict:
 def _paths() -> dict:
     from .openapi_accounts import account_paths
     from .openapi_criticality import criticality_paths
+    from .openapi_programmes import programme_paths
     from .openapi_valuechains import valuechain_paths
 
-    return _core_paths() | account_paths() | valuechain_paths() | criticality_paths()
+    return (_core_paths() | account_paths() | valuechain_paths() | criticality_paths()
+            | programme_paths())
 
 
 def _core_paths() -> dict:
@@ -378,7 +381,7 @@ def openapi_document() -> dict:
         "security": [{"bearerAuth": []}],
         "tags": [{"name": "organisations"}, {"name": "contacts"}, {"name": "interactions"},
                  {"name": "tasks"}, {"name": "leads"}, {"name": "value chains"},
-                 {"name": "supply links"}, {"name": "criticality"},
+                 {"name": "supply links"}, {"name": "criticality"}, {"name": "programmes"},
                  {"name": "jobs"}, {"name": "meta"}],
         "paths": _paths(),
         "components": {

@@ -200,7 +200,8 @@ def _changes(org_id, user, limit, zone):
 
 
 _ENDPOINTS = {"interaction": ("interactions.detail", "interaction_id"),
-              "task": ("tasks.detail", "task_id"), "lead": ("leads.detail", "lead_id")}
+              "task": ("tasks.detail", "task_id"), "lead": ("leads.detail", "lead_id"),
+              "participation": ("programmes.participation_by_id", "participation_id")}
 
 
 def entry_url(entry: TimelineEntry) -> str | None:

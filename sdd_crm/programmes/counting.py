@@ -11,6 +11,7 @@ employees_unknown, not_sme, group_not_sme, duplicate.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,7 +20,8 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..organisations.models import Organisation
-from .models import Participation, Programme, ProgrammeTarget, programme_municipality
+from .models import (Participation, ParticipationEvent, Programme, ProgrammeTarget,
+                     programme_municipality)
 from .sme import SizeFacts, SmeStatus, sme_status
 
 COUNTING_STATUSES = ("participating", "completed")
@@ -167,3 +169,29 @@ def count_programme(programme: Programme) -> ProgrammeCount:
         .order_by(ProgrammeTarget.id).limit(1))
     orgs = _load_orgs({p.organisation_id for p in participations})
     return evaluate([tuple(p) for p in participations], orgs, region, target)
+
+
+def counted_since(participation_ids) -> dict[int, dt.datetime]:
+    """When each participation last entered a counting status (participating or completed).
+
+    The date of the move from a non-counting status into a counting one; a later move from
+    participating to completed does not reset it. Participations never in a counting status are
+    absent. Used for the cumulative progress line and as "date counted" in the export.
+    """
+    ids = list(participation_ids)
+    if not ids:
+        return {}
+    events = db.session.execute(
+        sa.select(ParticipationEvent.participation_id, ParticipationEvent.from_status,
+                  ParticipationEvent.to_status, ParticipationEvent.at)
+        .where(ParticipationEvent.participation_id.in_(ids))
+        .order_by(ParticipationEvent.participation_id, ParticipationEvent.at, ParticipationEvent.id)
+    ).all()
+    since: dict[int, dt.datetime] = {}
+    for pid, from_status, to_status, at in events:
+        entering = to_status in COUNTING_STATUSES and from_status not in COUNTING_STATUSES
+        if entering:
+            since[pid] = at
+        elif to_status not in COUNTING_STATUSES:
+            since.pop(pid, None)
+    return since

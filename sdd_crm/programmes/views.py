@@ -1,0 +1,228 @@
+"""Programme pages: the list, a programme's participation pipeline, adding one organisation
+(issue 5). One participation lives in ``participation_views.py``, bulk add and bulk moves in
+``bulk.py``.
+
+Every signed-in user reads; only ``can_manage_participations`` users get the forms and may POST
+(others 403). Views parse, call ``programmes.services``, and commit once or roll back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..auth.models import User
+from ..extensions import db
+from ..interactions.queries import organisation_choice_label, resolve_organisation
+from ..organisations.models import Organisation
+from ..organisations.services import PermissionDenied
+from ..pagination import paginate
+from ..reference.models import Municipality
+from ..services import ValidationError
+from ..valuechains.models import Cluster
+from . import bp
+from .counting import COUNTING_STATUSES, _load_orgs, count_programme, evaluate
+from .forms import FIELD_MAP, AddParticipationForm, PipelineFilterForm, apply_service_errors
+from .labels import STATUS_ORDER
+from .models import Participation, Programme, programme_municipality
+from .queries import (ParticipationFilters, get_programme_or_404, participation_list,
+                      programme_list)
+from .services import (OWNER_ROLES, add_participation, allowed_next,
+                       can_manage_participations)
+
+INVALID, CONFLICT = 422, 409
+PIPELINE_ARGS = ("q", "status", "municipality", "owner_id", "cluster", "counted", "organisation_id")
+
+
+def require_manager() -> None:
+    if not can_manage_participations(current_user):
+        abort(403)
+
+
+def page_number() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", 1)), 100_000))
+    except ValueError:
+        return 1
+
+
+def owner_candidates() -> list[User]:
+    """Active users who may own a participation (admin, regional AM, business developer)."""
+    return list(db.session.scalars(sa.select(User).where(
+        User.active.is_(True), User.role.in_(list(OWNER_ROLES))).order_by(User.name)))
+
+
+def live_programmes() -> list[Programme]:
+    return list(db.session.scalars(programme_list()))
+
+
+def page_verdicts(programme: Programme, participations) -> dict:
+    """DESIGN 4.2 verdicts for a few participations, in a fixed number of queries.
+
+    The same rule as ``count_programme``, evaluated over just these participations plus the
+    programme's other counting ones for the same (merged) organisations, so "duplicate" stays
+    right without loading the whole programme."""
+    rows = {(p.id, p.organisation_id, p.status) for p in participations}
+    if not rows:
+        return {}
+    orgs = _load_orgs({r[1] for r in rows})
+
+    def survivor(org_id):
+        seen, org = set(), orgs.get(org_id)
+        while org is not None and org.merged_into_id and org.id not in seen:
+            seen.add(org.id)
+            org = orgs.get(org.merged_into_id)
+        return org
+
+    survivors = {o.id for r in rows if r[2] in COUNTING_STATUSES and (o := survivor(r[1]))}
+    if survivors:
+        family, frontier = set(survivors), set(survivors)
+        while frontier:  # every record merged (directly or not) into a survivor
+            frontier = set(db.session.scalars(sa.select(Organisation.id).where(
+                Organisation.merged_into_id.in_(frontier)))) - family
+            family |= frontier
+        others = db.session.execute(sa.select(
+            Participation.id, Participation.organisation_id, Participation.status).where(
+            Participation.programme_id == programme.id, Participation.deleted_at.is_(None),
+            Participation.status.in_(COUNTING_STATUSES),
+            Participation.organisation_id.in_(family))).all()
+        rows |= {tuple(r) for r in others}
+        missing = {r[1] for r in rows} - set(orgs)
+        if missing:
+            orgs.update(_load_orgs(missing))
+    region = set(db.session.scalars(sa.select(programme_municipality.c.municipality_code).where(
+        programme_municipality.c.programme_id == programme.id)))
+    wanted = {p.id for p in participations}
+    return {v.participation_id: v for v in evaluate(list(rows), orgs, region).verdicts
+            if v.participation_id in wanted}
+
+
+@bp.route("/")
+@login_required
+def index():
+    """Every live programme with its count against the target (DESIGN 4.2)."""
+    programmes = live_programmes()
+    sizes = dict(db.session.execute(
+        sa.select(Participation.programme_id, sa.func.count())
+        .join(Organisation, Organisation.id == Participation.organisation_id)
+        .where(Participation.deleted_at.is_(None), Organisation.deleted_at.is_(None))
+        .group_by(Participation.programme_id)).all())
+    counts = {p.id: count_programme(p) for p in programmes}
+    return render_template("programmes/index.html", programmes=programmes, counts=counts,
+                           sizes=sizes, may_manage=can_manage_participations(current_user))
+
+
+def _funnel(programme, filters, count) -> list[tuple[str, int]]:
+    """How many participations per status, for the current filters except the status."""
+    base = participation_list(programme, dataclasses.replace(filters, status=None), count=count)
+    sub = base.with_only_columns(Participation.status).order_by(None).subquery()
+    found = dict(db.session.execute(
+        sa.select(sub.c.status, sa.func.count()).group_by(sub.c.status)).all())
+    return [(s, found.get(s, 0)) for s in STATUS_ORDER]
+
+
+@bp.route("/<code>")
+@login_required
+def pipeline(code: str):
+    """One programme's participations: filters, funnel, and whether each counts."""
+    return render_pipeline(get_programme_or_404(code))
+
+
+def render_pipeline(programme, *, selected=frozenset(), move_errors=(), move_to=None, code=200):
+    """The pipeline page for the filters in the query string (also after a refused bulk move,
+    with the user's selection kept)."""
+    filters = ParticipationFilters.from_args(request.args)
+    form = PipelineFilterForm(request.args)
+    owners = owner_candidates()
+    form.set_choices(
+        db.session.scalars(sa.select(Municipality).order_by(Municipality.name)).all(), owners,
+        db.session.scalars(sa.select(Cluster).where(Cluster.deleted_at.is_(None))
+                           .order_by(Cluster.name)).all())
+    count = count_programme(programme) if filters.counted is not None else None
+    page = paginate(participation_list(programme, filters, count=count), page_number(),
+                    current_app.config["PAGE_SIZE"])
+    verdicts = ({v.participation_id: v for v in count.verdicts} if count
+                else page_verdicts(programme, page.items))
+    kept = {k: request.args[k] for k in PIPELINE_ARGS if request.args.get(k)}
+    may_manage = can_manage_participations(current_user)
+    add_form = None
+    if may_manage:
+        add_form = AddParticipationForm(formdata=None, data={"programme": programme.code})
+        add_form.set_choices([programme], owners)
+        for f in add_form:  # the filter form above uses the plain ids (status, owner_id)
+            f.id = f"nieuw-{f.name}"
+
+    def page_url(number: int) -> str:
+        return url_for("programmes.pipeline", code=programme.code, **kept, page=number)
+
+    return render_template(
+        "programmes/participations.html", programme=programme, page=page, form=form,
+        filters=filters, verdicts=verdicts, funnel=_funnel(programme, filters, count), page_url=page_url,
+        filtered=bool(kept), funnel_args={k: v for k, v in kept.items() if k != "status"},
+        may_manage=may_manage, add_form=add_form, allowed_next=allowed_next,
+        selected=selected, move_errors=move_errors, move_to=move_to,
+        move_url=url_for("programmes.move", code=programme.code, **kept, page=page.page),
+        here=url_for("programmes.pipeline", code=programme.code, **kept, page=page.page)), code
+
+
+# --- Adding one organisation --------------------------------------------------------------
+
+def _render_add(form, candidates=(), status=200):
+    return render_template("programmes/participation_new.html", form=form, candidates=candidates,
+                           choice_label=organisation_choice_label), status
+
+
+@bp.route("/participations/new", methods=["GET", "POST"])
+@login_required
+def add():
+    """Put one organisation in a programme (from the pipeline or the organisation's page)."""
+    require_manager()
+    form = AddParticipationForm()
+    form.set_choices(live_programmes(), owner_candidates())
+    if not form.is_submitted():
+        form.programme.data = request.args.get("programme") or form.programme.data
+        org_id = request.args.get("organisation_id", "")
+        org = (db.session.get(Organisation, int(org_id))
+               if org_id.isdigit() and len(org_id) < 10 else None)
+        if org is not None and org.deleted_at is None:
+            form.organisation.data = organisation_choice_label(org)
+        return _render_add(form)
+    form.validate()
+    programme = next((p for p in live_programmes() if p.code == form.programme.data), None)
+    if programme is None:
+        apply_service_errors(form, {"programme": _("Kies een programma.")})
+    org, candidates = (None, [])
+    if not form.organisation.errors:
+        org, candidates = resolve_organisation(form.organisation.data)
+        if org is None:
+            form.organisation.errors = [*form.organisation.errors, (
+                _("Meerdere organisaties passen bij uw invoer; kies er één uit de lijst.")
+                if candidates else _("Geen organisatie gevonden met deze naam of dit KvK-nummer."))]
+        else:
+            form.organisation.data = organisation_choice_label(org)
+    if form.errors:
+        return _render_add(form, candidates, INVALID)
+    try:
+        p = add_participation(programme, org.id, actor=current_user, status=form.status.data,
+                              owner_id=form.owner_id.data or None, notes=form.notes.data or None)
+    except ValidationError as e:
+        db.session.rollback()
+        apply_service_errors(form, e.errors, FIELD_MAP)
+        return _render_add(form, status=INVALID)
+    except PermissionDenied:
+        db.session.rollback()
+        abort(403)
+    url = url_for("programmes.participation", code=programme.code, participation_id=p.id)
+    message = _("%(name)s is toegevoegd aan %(programme)s.", name=org.name,
+                programme=programme.name)
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url)
+
+
+# Their routes and template globals.
+from . import bulk, labels, participation_views  # noqa: E402,F401

@@ -1,0 +1,141 @@
+"""The generic background-job pages (/jobs): who sees a job, its live status JSON, the
+downloads with their headers, and how a failed or unfinished job looks."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from sdd_crm.extensions import db
+from sdd_crm.jobs.files import store_file
+from sdd_crm.jobs.models import Job
+from sdd_crm.programmes.export import XLSX_MIMETYPE
+
+XLSX_BYTES = b"PK\x03\x04 not really a workbook, but bytes are bytes" * 40
+
+
+@pytest.fixture
+def make_job():
+    def _make(user, *, status="finished", kind="programme_export", progress=100, message=None,
+              result=None, files=()):
+        job = Job(id=str(uuid.uuid4()), kind=kind, status=status, progress=progress,
+                  message=message, params={}, result=result,
+                  created_by_id=user.id if user else None)
+        db.session.add(job)
+        db.session.flush()
+        for role, filename, content_type, data in files:
+            store_file(job.id, role, filename, content_type, data)
+        db.session.commit()
+        return job
+
+    return _make
+
+
+@pytest.fixture
+def owner(make_user):
+    return make_user("business_developer")
+
+
+@pytest.fixture
+def finished(make_job, owner):
+    return make_job(owner, message="Klaar: 3 organisaties meegeteld, 11 deelnames niet meegeteld.",
+                    files=[("output", "scale-verantwoording-2026-06-15.xlsx", XLSX_MIMETYPE,
+                            XLSX_BYTES)])
+
+
+def test_the_creator_sees_the_finished_job_with_its_file(client, login, owner, finished):
+    login(owner)
+    resp = client.get(f"/jobs/{finished.id}")
+    assert resp.status_code == 200
+    page = resp.get_data(as_text=True)
+    assert "<h1 class=\"utrecht-heading-1\">Verantwoordingsexport van een programma</h1>" in page
+    assert "Klaar: 3 organisaties meegeteld, 11 deelnames niet meegeteld." in page
+    assert 'value="100"' in page and 'data-job-done="true"' in page
+    assert (f'href="/jobs/{finished.id}/files/output" download>Verantwoording (Excel-werkmap)</a>'
+            " (scale-verantwoording-2026-06-15.xlsx, 1,8 kB)") in page
+    assert 'role="alert"' not in page
+
+
+@pytest.mark.parametrize("role", ["business_developer", "regional_account_manager", "viewer"])
+def test_another_user_gets_404_everywhere(client, login, make_user, finished, role):
+    login(make_user(role))
+    for url in (f"/jobs/{finished.id}", f"/jobs/{finished.id}/status",
+                f"/jobs/{finished.id}/files/output"):
+        assert client.get(url).status_code == 404, url
+    assert finished.id not in client.get("/jobs/").get_data(as_text=True)
+
+
+def test_an_admin_sees_every_job(client, login, make_user, finished):
+    login(make_user("admin"))
+    assert client.get(f"/jobs/{finished.id}").status_code == 200
+    assert client.get(f"/jobs/{finished.id}/status").get_json()["status"] == "finished"
+    assert client.get(f"/jobs/{finished.id}/files/output").data == XLSX_BYTES
+
+
+def test_anonymous_users_are_sent_to_the_login(client, finished):
+    resp = client.get(f"/jobs/{finished.id}")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    assert client.get(f"/jobs/{finished.id}/files/output").status_code == 302
+
+
+def test_the_status_json_follows_the_job(client, login, owner, make_job):
+    login(owner)
+    running = make_job(owner, status="running", progress=40, message="Organisatiegegevens ophalen",
+                       files=[("output", "half.xlsx", XLSX_MIMETYPE, b"x")])
+    assert client.get(f"/jobs/{running.id}/status").get_json() == {
+        "id": running.id, "kind": "programme_export", "status": "running", "progress": 40,
+        "message": "Organisatiegegevens ophalen", "done": False, "files": {}}
+    page = client.get(f"/jobs/{running.id}").get_data(as_text=True)
+    assert 'data-job-done="false"' in page and f'data-job-status-url="/jobs/{running.id}/status"' in page
+    assert "half.xlsx" not in page  # no download before the job is done
+    assert 'src="/static/js/jobs.js"' in page
+
+    running.status, running.progress = "finished", 100
+    db.session.commit()
+    data = client.get(f"/jobs/{running.id}/status").get_json()
+    assert (data["done"], data["progress"]) == (True, 100)
+    assert data["files"] == {"output": f"/jobs/{running.id}/files/output"}
+
+
+def test_the_download_is_an_attachment_with_a_safe_filename(client, login, owner, make_job):
+    login(owner)
+    job = make_job(owner, files=[("output", 'scale "verantwoording" é.xlsx', XLSX_MIMETYPE,
+                                  XLSX_BYTES)])
+    resp = client.get(f"/jobs/{job.id}/files/output")
+    assert resp.status_code == 200 and resp.data == XLSX_BYTES
+    assert resp.mimetype == XLSX_MIMETYPE
+    assert resp.headers["Content-Disposition"] == (
+        "attachment; filename=\"scale verantwoording _.xlsx\"; "
+        "filename*=UTF-8''scale%20%22verantwoording%22%20%C3%A9.xlsx")
+    assert resp.headers["Cache-Control"] == "private, no-store"
+    assert client.get(f"/jobs/{job.id}/files/input").status_code == 404
+
+
+def test_a_failed_job_shows_its_message_as_an_alert(client, login, owner, make_job):
+    login(owner)
+    failed = make_job(owner, status="failed", progress=40,
+                      message="De export is mislukt (RuntimeError). Probeer het opnieuw of vraag "
+                              "de beheerder het logboek te bekijken.")
+    page = client.get(f"/jobs/{failed.id}").get_data(as_text=True)
+    assert '<div class="utrecht-alert utrecht-alert--error" role="alert">' in page
+    assert "De export is mislukt (RuntimeError)." in page and "Mislukt" in page
+    assert "Bestanden" not in page and "Uitkomst van de telling" not in page
+    data = client.get(f"/jobs/{failed.id}/status").get_json()
+    assert (data["status"], data["done"], data["files"]) == ("failed", True, {})
+
+
+def test_my_jobs_lists_only_my_own(client, login, owner, make_user, make_job, finished):
+    someone = make_job(make_user("business_developer"), kind="criticality_recompute")
+    login(owner)
+    page = client.get("/jobs/").get_data(as_text=True)
+    assert f"/jobs/{finished.id}" in page and f"/jobs/{someone.id}" not in page
+    assert "Verantwoordingsexport van een programma" in page
+
+
+def test_an_unknown_kind_or_id_is_handled(client, login, owner, make_job):
+    login(owner)
+    odd = make_job(owner, kind="iets_nieuws", files=[])
+    assert "iets_nieuws" in client.get(f"/jobs/{odd.id}").get_data(as_text=True)
+    assert client.get(f"/jobs/{'a' * 37}").status_code == 404
+    assert client.get("/jobs/bestaat-niet/status").status_code == 404
