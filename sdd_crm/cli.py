@@ -145,6 +145,9 @@ def criticality_recompute_cmd(run_async):
 
 
 def register(app) -> None:
+    from .imports.cli import import_cli
+
+    app.cli.add_command(import_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_cli)
     app.cli.add_command(criticality_cli)

@@ -76,8 +76,15 @@ def can_view_contacts(user) -> bool:
     return user.role in WORKER_ROLES
 
 
+def can_merge_organisations(user) -> bool:
+    from .imports.merge import can_merge
+
+    return can_merge(user)
+
+
 def register_template_globals(app) -> None:
     app.jinja_env.globals.update(
+        can_merge_organisations=can_merge_organisations,
         can_edit_organisation=can_edit_organisation,
         can_create_organisation=can_create_organisation,
         can_view_contacts=can_view_contacts,

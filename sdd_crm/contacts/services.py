@@ -83,6 +83,8 @@ def clean_contact_data(data: Mapping[str, Any], *, partial: bool = False) -> dic
             org = None
         if org is None or org.deleted_at is not None:
             errors["organisation_id"] = _("Kies een bestaande organisatie.")
+        elif org.merged_into_id is not None:
+            errors["organisation_id"] = _("Deze organisatie is samengevoegd met een andere; kies die.")
         else:
             out["organisation_id"] = org.id
 

@@ -40,6 +40,9 @@ def _live_organisation(org_id, errors, key="organisation_id") -> Organisation | 
     if org is None or org.deleted_at is not None:
         errors[key] = _("Kies een bestaande organisatie.")
         return None
+    if org.merged_into_id is not None:
+        errors[key] = _("Deze organisatie is samengevoegd met een andere; kies die.")
+        return None
     return org
 
 

@@ -60,6 +60,8 @@ def clean_lead_data(data: Mapping[str, Any], *, partial: bool = False) -> dict[s
         org = db.session.get(Organisation, v.integer(data.get("organisation_id")) or 0)
         if org is None or org.deleted_at is not None:
             errors["organisation_id"] = _("Kies een bestaande organisatie.")
+        elif org.merged_into_id is not None:
+            errors["organisation_id"] = _("Deze organisatie is samengevoegd met een andere; kies die.")
         else:
             out["organisation_id"] = org.id
     if present("type"):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import abort
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from ..extensions import db
 from ..pagination import Page, paginate  # noqa: F401  (re-exported for views)
@@ -54,6 +54,14 @@ class OrganisationFilters:
         )
 
 
+def _kvk_owners(kvk: str) -> sa.Select:
+    """The organisation with this KvK number, or the one it was merged into (a merged record
+    keeps its number when the survivor had one of its own)."""
+    owner = aliased(Organisation)
+    return sa.select(sa.func.coalesce(owner.merged_into_id, owner.id)).where(
+        owner.kvk_number == kvk)
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -66,17 +74,23 @@ def organisation_list(filters: OrganisationFilters) -> sa.Select:
     if filters.q:
         digits = re.sub(r"[\s.\-]", "", filters.q)
         if re.fullmatch(r"\d{8}", digits):
-            stmt = stmt.where(Organisation.kvk_number == digits)
+            stmt = stmt.where(Organisation.id.in_(_kvk_owners(digits)))
         else:
             pattern = f"%{_escape_like(filters.q.lower())}%"
+            merged = aliased(Organisation)
             stmt = stmt.where(
                 sa.or_(
                     sa.func.lower(Organisation.name).like(pattern, escape="\\"),
                     sa.func.lower(Organisation.city).like(pattern, escape="\\"),
+                    # A merged record is found under its old name, as the one it went into.
+                    Organisation.id.in_(sa.select(merged.merged_into_id).where(
+                        merged.merged_into_id.is_not(None),
+                        sa.func.lower(merged.name).like(pattern, escape="\\"))),
                 )
             )
     if filters.kvk:
-        stmt = stmt.where(Organisation.kvk_number == re.sub(r"[\s.\-]", "", filters.kvk))
+        stmt = stmt.where(Organisation.id.in_(
+            _kvk_owners(re.sub(r"[\s.\-]", "", filters.kvk))))
     if filters.municipality:
         stmt = stmt.where(Organisation.municipality_code == filters.municipality)
     if filters.cluster_id:

@@ -438,6 +438,9 @@ def update_organisation(org: Organisation, data: Mapping[str, Any], *, actor,
     if not can_edit_organisation(actor, org):
         raise PermissionDenied()
     check_version(org, expected_version)
+    if org.merged_into_id is not None:
+        raise ValidationError({"_": _("Deze organisatie is samengevoegd met een andere; wijzig "
+                                      "die.")})
     clean = clean_organisation_data(data, organisation=org, partial=partial)
     if (
         actor.role == "local_account_manager"

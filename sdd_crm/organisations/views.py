@@ -69,9 +69,11 @@ CHANGE_LABELS = {
     "phone": _l("Telefoon"), "email": _l("E-mailadres"), "description": _l("Omschrijving"),
     "parent_id": _l("Moederorganisatie"), "status": _l("Status"), "is_critical": _l("Kritisch"),
     "deleted_at": _l("Verwijderd"), "source": _l("Bron"),
+    "merged_into_id": _l("Samengevoegd met"), "sbi_codes": _l("SBI-codes"), "tags": _l("Labels"),
 }
 ACTION_LABELS = {"create": _l("aangemaakt"), "update": _l("gewijzigd"),
-                 "delete": _l("verwijderd"), "restore": _l("hersteld")}
+                 "delete": _l("verwijderd"), "restore": _l("hersteld"),
+                 "merge": _l("samengevoegd")}
 VALUE_LABELS = {"org_type": labels.ORG_TYPE, "status": labels.ORG_STATUS,
                 "size_class": labels.SIZE_CLASS}
 
@@ -134,10 +136,14 @@ def index():
 
 
 def _recent_changes(org_id: int, limit: int = 10):
+    """The organisation's audit events, with those of the records merged into it."""
+    from ..imports.merge import history_ids
+
+    ids = [str(i) for i in history_ids(org_id)]
     stmt = (
         sa.select(AuditEvent, User.name)
         .outerjoin(User, AuditEvent.user_id == User.id)
-        .where(AuditEvent.entity_type == "organisation", AuditEvent.entity_id == str(org_id))
+        .where(AuditEvent.entity_type == "organisation", AuditEvent.entity_id.in_(ids))
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(limit)
     )
@@ -154,7 +160,8 @@ def _team_candidates():
 
 
 def _render_detail(org: Organisation, team_form: AccountTeamForm | None = None, status=200):
-    may_edit = can_edit_organisation(current_user, org)
+    # A merged record is history: its data lives on in the survivor, which is edited instead.
+    may_edit = org.merged_into_id is None and can_edit_organisation(current_user, org)
     if may_edit and team_form is None:
         team_form = AccountTeamForm(formdata=None)
     if team_form is not None:

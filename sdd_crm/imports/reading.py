@@ -1,0 +1,265 @@
+"""Reading an uploaded spreadsheet: CSV (``;``, ``,``, tab) in UTF-8, UTF-8 with BOM, UTF-16 or
+Windows-1252, or XLSX (DESIGN 4.5; issue 6 point 1).
+
+The result is a :class:`Table` of cell texts, nothing interpreted yet: the rules (rules.py)
+decide what a cell means. Row numbers are **spreadsheet row numbers** (the header is row 1 in an
+ordinary file), so ``rows[i]`` is row ``first_data_row + i``; empty rows stay in ``rows`` (as
+empty lists) so that this holds, and are skipped by the importers.
+
+Why the csv module and not pandas here: pandas skips blank lines (which shifts every row number
+after them) and either fails or silently drops a row with more cells than the header, while an
+importer must say *which* row of the user's file is wrong. Reading 100,000 rows this way takes
+about 0.2 s, no slower than ``pandas.read_csv``.
+
+XLSX: the first (active) sheet, read-only and values only. A formula cell gives the value Excel
+last calculated and saved; a file written by a program that never calculated it has no value
+there, and the cell reads as empty. A formula typed into a CSV cell is just text.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import decimal
+import io
+import zipfile
+from dataclasses import dataclass
+
+from flask import current_app, has_app_context
+from flask_babel import gettext as _
+
+MAX_FILE_BYTES = 50 * 1024 * 1024  # IMPORT_MAX_BYTES in the config overrides it
+MAX_ROWS = 1_000_000
+DELIMITERS = (";", "\t", ",", "|")  # in order of preference on a tie
+
+# A 1 MB cell is refused per row by the rules; the csv module must at least read it.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_FILE_BYTES + 1))
+
+
+class ImportFileError(Exception):
+    """The file cannot be read at all; ``message`` is a Dutch sentence for the user."""
+
+    def __init__(self, message: str):
+        self.message = str(message)
+        super().__init__(self.message)
+
+
+@dataclass
+class Table:
+    headers: list[str]
+    rows: list[list[str | None]]
+    row_count: int  # data rows that are not empty
+    encoding: str | None
+    delimiter: str | None
+    first_data_row: int  # the spreadsheet row number of rows[0]
+    format: str  # "csv" | "xlsx"
+    # Numbers like "1.250" are ambiguous; in a ;-separated (Dutch Excel) file or an XLSX the
+    # comma is the decimal sign and the dot groups thousands. See rules.parse_number.
+    decimal_comma: bool = True
+
+    def row_number(self, index: int) -> int:
+        return self.first_data_row + index
+
+
+def max_file_bytes() -> int:
+    if has_app_context():
+        return int(current_app.config.get("IMPORT_MAX_BYTES", MAX_FILE_BYTES))
+    return MAX_FILE_BYTES
+
+
+def read_table(data: bytes, filename: str) -> Table:
+    """Read ``data`` (the uploaded bytes) as a table; raises :class:`ImportFileError`."""
+    limit = max_file_bytes()
+    if len(data) > limit:
+        raise ImportFileError(_("Het bestand is te groot (hoogstens %(mb)s MB).",
+                                mb=limit // (1024 * 1024)))
+    if not data or not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        raise ImportFileError(_("Het bestand is leeg."))
+    name = (filename or "").lower()
+    if data[:4] == b"PK\x03\x04" or name.endswith((".xlsx", ".xlsm")):
+        table = _read_xlsx(data)
+    elif data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" or name.endswith(".xls"):
+        raise ImportFileError(_("Oude Excel-bestanden (.xls) worden niet ondersteund. Sla het "
+                                "bestand op als Excel-werkmap (.xlsx) of als CSV."))
+    else:
+        table = _read_csv(data)
+    if table.row_count == 0:
+        raise ImportFileError(_("Het bestand bevat alleen een kopregel en geen gegevens."))
+    return table
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+def _decode(data: bytes) -> tuple[str, str]:
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            raise ImportFileError(_("De tekens in het bestand zijn niet te lezen.")) from None
+    if b"\x00" in data[:65536]:
+        raise ImportFileError(_("Dit is geen CSV- of Excel-bestand (.xlsx), of de tekenset is "
+                                "niet te herkennen. Sla het op als CSV UTF-8 of als .xlsx."))
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        # Windows-1252 (Dutch Excel's "CSV (gescheiden door lijstscheidingsteken)").
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        raise ImportFileError(_("De tekenset van het bestand is niet te herkennen. Sla het op als "
+                                "CSV UTF-8 of als Excel-werkmap (.xlsx).")) from None
+
+
+def _count_outside_quotes(line: str, char: str) -> int:
+    count, quoted = 0, False
+    for c in line:
+        if c == '"':
+            quoted = not quoted
+        elif c == char and not quoted:
+            count += 1
+    return count
+
+
+def detect_delimiter(header_line: str) -> str:
+    """The separator that splits the header line most often (headers rarely hold one)."""
+    counts = {d: _count_outside_quotes(header_line, d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: (counts[d], -DELIMITERS.index(d)))
+    return best if counts[best] else ","
+
+
+def _read_csv(data: bytes) -> Table:
+    text, encoding = _decode(data)
+    meaningful = (line.strip() for line in io.StringIO(text))
+    first = next((line for line in meaningful if line), None)
+    if first is None:
+        raise ImportFileError(_("Het bestand is leeg."))
+    hinted = first.lower().startswith("sep=") and len(first) == 5  # Excel's "sep=;" line
+    if hinted:
+        delimiter = first[4]
+    else:
+        delimiter = detect_delimiter(first)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        records = list(reader)
+    except csv.Error:
+        raise ImportFileError(_("Het bestand is geen leesbare CSV.")) from None
+    # Records, not text lines: a quoted cell may span lines, and it is one spreadsheet row.
+    start = 0
+    while start < len(records) and not any(c.strip() for c in records[start]):
+        start += 1
+    if hinted:
+        start += 1
+    while start < len(records) and not any(c.strip() for c in records[start]):
+        start += 1
+    if start == len(records):
+        raise ImportFileError(_("Het bestand is leeg."))
+    headers = _headers(records[start])
+    rows = records[start + 1:]
+    _trim(rows)
+    if len(rows) > MAX_ROWS:
+        raise ImportFileError(_("Het bestand heeft meer dan %(n)s rijen.",
+                                n=f"{MAX_ROWS:,}".replace(",", ".")))
+    return Table(headers=headers, rows=rows, row_count=_count(rows), encoding=encoding,
+                 delimiter=delimiter, first_data_row=start + 2, format="csv",
+                 decimal_comma=delimiter != ",")
+
+
+# --- XLSX --------------------------------------------------------------------------------------
+
+def _read_xlsx(data: bytes) -> Table:
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError):
+        raise ImportFileError(_("Het Excel-bestand is beschadigd of geen .xlsx-bestand.")) from None
+    except Exception:  # openpyxl raises many kinds on a malformed workbook
+        raise ImportFileError(_("Het Excel-bestand is beschadigd of geen .xlsx-bestand.")) from None
+    try:
+        sheet = workbook.active or workbook.worksheets[0]
+        records: list[list[str | None]] = []
+        header_at = None
+        for values in sheet.iter_rows(values_only=True):
+            row = [_cell(v) for v in values]
+            if header_at is None:
+                if any(c and c.strip() for c in row):
+                    header_at = len(records)
+                else:
+                    records.append([])
+                    continue
+            records.append(row)
+            if len(records) > MAX_ROWS + 1 + header_at:
+                raise ImportFileError(_("Het bestand heeft meer dan %(n)s rijen.",
+                                        n=f"{MAX_ROWS:,}".replace(",", ".")))
+    except ImportFileError:
+        raise
+    except Exception:
+        raise ImportFileError(_("Het Excel-bestand is beschadigd of geen .xlsx-bestand.")) from None
+    finally:
+        workbook.close()
+    if header_at is None:
+        raise ImportFileError(_("Het bestand is leeg."))
+    header_row = records[header_at]
+    while header_row and not (header_row[-1] or "").strip():
+        header_row.pop()  # read-only sheets often report more columns than are used
+    headers = _headers([c or "" for c in header_row])
+    rows = records[header_at + 1:]
+    _trim(rows)
+    return Table(headers=headers, rows=rows, row_count=_count(rows), encoding=None,
+                 delimiter=None, first_data_row=header_at + 2, format="xlsx", decimal_comma=True)
+
+
+def _cell(value) -> str | None:
+    """Cell text as a Dutch user would type it: numbers without grouping, decimal comma."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        return format(decimal.Decimal(repr(value)), "f").replace(".", ",")
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+# --- shared ------------------------------------------------------------------------------------
+
+def _headers(cells: list[str]) -> list[str]:
+    """Header texts, stripped; an empty header gets a name, a repeated one a number."""
+    headers: list[str] = []
+    seen: dict[str, int] = {}
+    for i, cell in enumerate(cells):
+        name = " ".join(str(cell or "").split()) or _("Kolom %(n)s", n=i + 1)
+        key = name.lower()
+        if key in seen:
+            seen[key] += 1
+            name = f"{name} ({seen[key]})"
+        else:
+            seen[key] = 1
+        headers.append(name)
+    return headers
+
+
+def _trim(rows: list) -> None:
+    while rows and not any((c or "").strip() for c in rows[-1]):
+        rows.pop()
+
+
+def _count(rows: list) -> int:
+    return sum(1 for r in rows if any((c or "").strip() for c in r))
+
+
+def is_empty(row) -> bool:
+    return not any((c or "").strip() for c in row)
