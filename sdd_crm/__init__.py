@@ -79,9 +79,13 @@ def register_blueprints(app: Flask) -> None:
     from .organisations import bp as organisations_bp
     from .tasks import bp as tasks_bp
     from .valuechains import bp as valuechains_bp
+    from .programmes import bp as programmes_bp
+    from .imports import bp as imports_bp
+    from .jobs import bp as jobs_bp
 
     for bp in (main_bp, auth_bp, organisations_bp, contacts_bp, interactions_bp, tasks_bp,
-               leads_bp, notifications_bp, accounts_bp, valuechains_bp, admin_bp, api_bp):
+               leads_bp, notifications_bp, accounts_bp, valuechains_bp, programmes_bp,
+               imports_bp, jobs_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
 
 

@@ -76,7 +76,9 @@ class TokenForm(ServiceErrorsMixin, FlaskForm):
 
 
 AUDIT_ACTIONS = {"create": _l("Aangemaakt"), "update": _l("Gewijzigd"),
-                 "delete": _l("Verwijderd"), "restore": _l("Hersteld")}
+                 "delete": _l("Verwijderd"), "restore": _l("Hersteld"),
+                 "export": _l("Geëxporteerd"), "merge": _l("Samengevoegd"),
+                 "import": _l("Geïmporteerd")}
 ENTITY_TYPES = {
     "organisation": _l("Organisatie"), "contact": _l("Contactpersoon"), "user": _l("Gebruiker"),
     "establishment": _l("Vestiging"), "account_team_member": _l("Accountteam"),
@@ -86,6 +88,9 @@ ENTITY_TYPES = {
     "organisation_cluster": _l("Clusterlidmaatschap"), "value_chain": _l("Waardeketen"),
     "value_chain_stage": _l("Ketenschakel"), "chain_role": _l("Ketenrol"),
     "supply_link": _l("Leveringsrelatie"), "setting": _l("Instelling"),
+    "export": _l("Export (lijst)"),
+    "duplicate_dismissal": _l("Geen dubbel (markering)"),
+    "job": _l("Achtergrondtaak"),
 }
 
 
