@@ -12,6 +12,7 @@ from .services import ValidationError
 users_cli = AppGroup("users", help="Gebruikers beheren.")
 seed_cli = AppGroup("seed", help="Referentie- en demogegevens laden.")
 criticality_cli = AppGroup("criticality", help="Kritieke regionale bedrijven (DESIGN 4.3).")
+jobs_cli = AppGroup("jobs", help="Achtergrondtaken.")
 
 
 def _as_cli():
@@ -144,6 +145,28 @@ def criticality_recompute_cmd(run_async):
     click.echo(f"Tijd per fase: {seconds}.")
 
 
+@jobs_cli.command("purge")
+@click.option("--days", type=click.IntRange(min=0), default=None,
+              help="Bestanden van taken die langer dan zoveel dagen geleden klaar waren "
+                   "(standaard JOB_FILE_RETENTION_DAYS, 14).")
+def jobs_purge(days):
+    """Delete uploaded and exported files of jobs that ended more than DAYS days ago."""
+    import datetime as dt
+
+    from flask import current_app
+
+    from .db import utcnow
+    from .jobs.files import purge_files
+
+    _as_cli()
+    if days is None:
+        days = int(current_app.config.get("JOB_FILE_RETENTION_DAYS", 14))
+    deleted = purge_files(utcnow() - dt.timedelta(days=days))
+    db.session.commit()
+    click.echo(f"{deleted} bestand(en) verwijderd van taken die meer dan {days} dagen geleden "
+               "klaar waren.")
+
+
 def register(app) -> None:
     from .imports.cli import import_cli
 
@@ -151,3 +174,4 @@ def register(app) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_cli)
     app.cli.add_command(criticality_cli)
+    app.cli.add_command(jobs_cli)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import sqlalchemy as sa
 
 from sdd_crm.extensions import db
 from sdd_crm.jobs.files import store_file
@@ -139,3 +140,36 @@ def test_an_unknown_kind_or_id_is_handled(client, login, owner, make_job):
     assert "iets_nieuws" in client.get(f"/jobs/{odd.id}").get_data(as_text=True)
     assert client.get(f"/jobs/{'a' * 37}").status_code == 404
     assert client.get("/jobs/bestaat-niet/status").status_code == 404
+
+
+def test_jobs_purge_deletes_old_files_and_keeps_the_job_rows(runner, make_user):
+    import datetime as dt
+
+    from sdd_crm.db import utcnow
+    from sdd_crm.jobs.files import load_file, store_file
+    from sdd_crm.jobs.models import Job, JobFile
+
+    user = make_user("business_developer")
+    now = utcnow()
+    jobs = {
+        "old-finished": ("finished", now - dt.timedelta(days=20)),
+        "old-failed": ("failed", now - dt.timedelta(days=15)),
+        "recent": ("finished", now - dt.timedelta(days=3)),
+        "old-running": ("running", None),
+    }
+    for name, (status, finished_at) in jobs.items():
+        db.session.add(Job(id=f"purge-{name}", kind="export_list", status=status,
+                           created_by_id=user.id, finished_at=finished_at,
+                           created_at=now - dt.timedelta(days=30)))
+        db.session.flush()
+        store_file(f"purge-{name}", "output", f"{name}.csv", "text/csv", b"a;b\n")
+    result = runner.invoke(args=["jobs", "purge", "--days", "14"])
+    assert result.exit_code == 0, result.output
+    assert "2 bestand(en) verwijderd" in result.output
+    assert load_file("purge-old-finished", "output") is None
+    assert load_file("purge-old-failed", "output") is None
+    assert load_file("purge-recent", "output") is not None
+    assert load_file("purge-old-running", "output") is not None  # its input may still be needed
+    assert db.session.get(Job, "purge-old-finished") is not None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(JobFile).where(
+        JobFile.job_id.like("purge-%"))) == 2

@@ -31,3 +31,15 @@ def file_roles(job_id: str) -> list[tuple[str, str, int]]:
     return [tuple(r) for r in db.session.execute(
         sa.select(JobFile.role, JobFile.filename, JobFile.size)
         .where(JobFile.job_id == job_id).order_by(JobFile.id))]
+
+
+def purge_files(older_than) -> int:
+    """Delete the files of jobs that ended before ``older_than`` (uploads, exports, reports):
+    bulk copies of company and personal data are kept no longer than needed (GDPR art. 5(1)(e)).
+    The Job rows stay, with their summaries, for the audit trail. Returns the number deleted."""
+    from .models import Job, JobStatus
+
+    ended = sa.select(Job.id).where(Job.status.in_([JobStatus.FINISHED, JobStatus.FAILED]),
+                                    sa.func.coalesce(Job.finished_at, Job.created_at) < older_than)
+    result = db.session.execute(sa.delete(JobFile).where(JobFile.job_id.in_(ended)))
+    return result.rowcount or 0
