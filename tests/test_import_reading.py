@@ -241,3 +241,24 @@ def test_every_field_has_a_dutch_label():
     assert [f for f, _label in FIELDS["organisations"]][:3] == ["name", "kvk_number",
                                                                  "establishment_number"]
     assert dict(FIELDS["contacts"])["email"] == "E-mailadres"
+
+
+def test_an_unclosed_quote_refuses_the_file_and_names_the_line():
+    """Without this, csv swallows every row after the stray quote into one cell, silently."""
+    from sdd_crm.imports.reading import ImportFileError, read_table
+
+    data = ('Naam;KvK-nummer;Plaats\r\n'
+            'Werf Eén;11112222;Dordrecht\r\n'
+            '"Bakkerij ""5"" BV;22223333;Dordrecht\r\n'
+            'Smederij;33334444;Sliedrecht\r\n').encode("utf-8")
+    with pytest.raises(ImportFileError) as refused:
+        read_table(data, "lijst.csv")
+    assert "bij regel 3 staat een aanhalingsteken" in refused.value.message
+
+
+def test_a_quoted_cell_over_two_lines_is_one_row():
+    from sdd_crm.imports.reading import read_table
+
+    data = 'Naam;Omschrijving\r\nWerf;"Bouwt schepen;\r\nen jachten"\r\nSmid;Smeedt\r\n'.encode()
+    table = read_table(data, "lijst.csv")
+    assert list(table.rows) == [["Werf", "Bouwt schepen;\r\nen jachten"], ["Smid", "Smeedt"]]

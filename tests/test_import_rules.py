@@ -201,3 +201,22 @@ def test_empty_rows_are_skipped_and_not_counted():
 ])
 def test_names_are_compared_without_case_punctuation_and_legal_forms(name, expected):
     assert normalise_name(name) == expected
+
+
+def test_placeholders_in_optional_cells_are_empty_not_errors():
+    """'-', 'n.v.t.', 'onbekend' in optional text fields mean "nothing here"; the issue's own
+    rules (name, KvK, postcode, numbers) keep their checks."""
+    from import_support import csv_bytes, run_import
+
+    headers = ["Naam", "KvK-nummer", "Postcode", "Telefoon", "E-mail", "Website", "SBI-code",
+               "Werkzame personen"]
+    summary = run_import(csv_bytes(headers, [
+        ["Werf Eén", "12345678", "3311 AB", "-", "n.v.t.", "geen", "-", "12"],
+        ["Werf Twee", "-", "3311 AC", "onbekend", "-", "n.v.t.", "n.v.t.", "3"],
+        ["Werf Drie", "22334455", "-", "", "", "", "", "4"],          # postcode rule: rejected
+        ["Werf Vier", "33445566", "3311 AD", "", "", "", "", "-"],    # number rule: rejected
+        ["-", "44556677", "3311 AE", "", "", "", "", "5"],            # a name of "-" is a name
+    ]))
+    assert (summary["created"], summary["rejected"]) == (3, 2)
+    assert [(e["row"], e["column"]) for e in summary["errors"]] == [
+        (4, "Postcode"), (5, "Werkzame personen")]

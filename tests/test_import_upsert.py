@@ -188,9 +188,7 @@ def test_the_kvk_number_of_a_deleted_organisation_is_refused(make_org, make_user
 def test_a_row_without_kvk_that_looks_like_a_known_organisation_is_held(make_org, make_user):
     admin = make_user("admin")
     org = make_org(name="Jansen Techniek B.V.", postcode="3311 AB", employees=12)
-    same = run_import(csv_bytes(["Naam", "Postcode", "Werkzame personen"],
-                                [["Jansen Techniek", "3311 AB", "12"]]))
-    assert counts(same) == (0, 0, 1, 0, 0)  # nothing new: nothing to review
+    # (A matching row that adds nothing is held too: see the test after the next ones.)
     data = csv_bytes(["Naam", "Postcode", "Werkzame personen", "Plaats"], [
         ["JANSEN-TECHNIEK BV", "3311ab", "15", "Dordrecht"],   # held: it would change employees
         ["Jansen Techniek", "3312 AB", "12", ""],              # another postcode: created
@@ -394,3 +392,21 @@ def test_a_merged_records_kvk_number_updates_the_survivor(make_org, make_user):
     db.session.expire_all()
     assert db.session.get(Organisation, survivor.id).employees == 77
     assert db.session.get(Organisation, merged.id).employees != 77
+
+
+def test_a_bare_row_matching_an_existing_organisation_is_held_even_when_it_adds_nothing(make_org, make_user):
+    """Issue 6 point 3: a row without a KvK number whose name (legal form, case and punctuation
+    ignored) and postcode match an existing organisation is held for review — only a person can
+    tell whether it is the same company — also when the row carries nothing new."""
+    admin = make_user("admin")
+    make_org(name="Jansen Techniek B.V.", kvk_number="11223344", postcode="3311 AB",
+             city="Dordrecht", actor=admin)
+    before = count(Organisation)
+    summary = run_import(csv_bytes(["Naam", "KvK-nummer", "Postcode", "Plaats"],
+                                   [["JANSEN TECHNIEK BV", "", "3311AB", "Dordrecht"]]))
+    assert counts(summary) == (0, 0, 0, 1, 0)
+    assert count(Organisation) == before
+    again = run_import(csv_bytes(["Naam", "KvK-nummer", "Postcode", "Plaats"],
+                                 [["JANSEN TECHNIEK BV", "", "3311AB", "Dordrecht"]]))
+    assert counts(again) == (0, 0, 0, 1, 0)
+    assert count(ImportReview) == 1  # held again, but queued once

@@ -487,3 +487,42 @@ def test_an_address_is_taken_whole_or_completed_never_mixed(make_user, make_org)
                     city="Zwijndrecht")
     merge_organisations(other, twin, actor=admin)
     assert (other.street, other.postcode, other.city) == ("Markt 1", "3311 AB", "Dordrecht")
+
+
+def test_the_api_shows_where_a_merged_record_went(client, make_org, make_user, api_headers):
+    admin = make_user("admin")
+    survivor = make_org(name="Werf Zuid", actor=admin)
+    merged = make_org(name="Werf Zuid B.V.", actor=admin)
+    merge_organisations(survivor, merged, actor=admin)
+    db.session.flush()
+    headers = api_headers(make_user("regional_account_manager"))
+    body = client.get(f"/api/v1/organisations/{merged.id}", headers=headers).get_json()
+    assert body["merged_into_id"] == survivor.id
+    assert client.get(f"/api/v1/organisations/{survivor.id}", headers=headers).get_json()[
+        "merged_into_id"] is None
+
+
+def test_a_participation_left_on_a_merged_record_cannot_be_restored(make_org, make_user):
+    from sdd_crm.programmes.models import Participation, Programme
+    from sdd_crm.programmes.services import add_participation, delete_participation, restore_participation
+    from sdd_crm.services import ValidationError
+
+    admin = make_user("admin")
+    scale = db.session.scalar(sa.select(Programme).where(Programme.code == "scale"))
+    survivor = make_org(name="Werf West", actor=admin)
+    merged = make_org(name="Werf West B.V.", actor=admin)
+    add_participation(scale, survivor.id, actor=admin, status="participating")
+    gone = add_participation(scale, merged.id, actor=admin, status="completed")
+    delete_participation(gone, actor=admin)
+    merge_organisations(survivor, merged, actor=admin)
+    db.session.flush()
+    leftover = db.session.scalars(sa.select(Participation).where(
+        Participation.organisation_id == merged.id)).all()
+    assert leftover  # the survivor's participation stays; the merged one's is kept as history
+    for p in leftover:
+        with pytest.raises(ValidationError):
+            restore_participation(p, actor=admin)
+    live = db.session.scalars(sa.select(Participation).where(
+        Participation.programme_id == scale.id, Participation.deleted_at.is_(None),
+        Participation.organisation_id.in_([survivor.id, merged.id]))).all()
+    assert [p.organisation_id for p in live] == [survivor.id]

@@ -12,18 +12,22 @@ from flask import abort, jsonify
 from ..auth.models import Role
 from ..extensions import db
 from ..jobs.models import Job
+from ..jobs.progress import live_progress
 from . import bp
 from .auth import api_user
 from .serializers import _timestamp
 
 
 def job_to_dict(job: Job) -> dict[str, Any]:
+    # A running job's progress may be ahead in the worker's RQ meta (a job that applies its work
+    # in one transaction cannot commit progress to its row on SQLite).
+    progress, message = live_progress(job)
     return {
         "id": job.id,
         "kind": job.kind,
         "status": job.status,
-        "progress": job.progress,
-        "message": job.message,
+        "progress": progress,
+        "message": message,
         "result": job.result,
         "created_by_id": job.created_by_id,
         "created_at": _timestamp(job.created_at),

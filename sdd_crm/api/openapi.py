@@ -84,6 +84,7 @@ ORG_OUTPUT = {
     "size_class": {"type": "string", "enum": [s.value for s in SizeClass],
                    "description": "EU size class (Recommendation 2003/361/EC)."},
     "parent_id": _nullable("integer"),
+    "merged_into_id": _nullable("integer", description="Set when this record was merged into another (a duplicate): the surviving record's id. Lists show live records only; the merged one stays readable by id."),
     "status": ORG_INPUT["status"],
     "tags": {"type": "array", "items": TEXT},
     "critical": {"type": "boolean", "description": "The effective flag (manual overrides computed)."},

@@ -14,7 +14,7 @@ from ..auth.models import Role
 from ..extensions import db
 from ..jobs.files import load_file
 from ..jobs.models import Job
-from ..jobs.views import _attachment
+from ..jobs.views import attachment_header
 from ..programmes.export_jobs import can_export, create_export_job
 from ..programmes.queries import get_programme_or_404
 from . import bp
@@ -48,6 +48,6 @@ def get_job_file(job_id: str, role: str):
     if stored is None:
         abort(404)
     response = Response(stored.data, mimetype=stored.content_type)
-    response.headers["Content-Disposition"] = _attachment(stored.filename)
+    response.headers["Content-Disposition"] = attachment_header(stored.filename)
     response.headers["Cache-Control"] = "private, no-store"
     return response

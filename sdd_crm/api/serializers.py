@@ -64,6 +64,7 @@ def organisation_to_dict(org: Organisation) -> dict[str, Any]:
         "balance_sheet_total_eur": _money(org.balance_sheet_total_eur),
         "size_class": org.size_class,
         "parent_id": org.parent_id,
+        "merged_into_id": org.merged_into_id,
         "status": org.status,
         "tags": [t.name for t in org.tags],
         "critical": bool(org.is_critical),

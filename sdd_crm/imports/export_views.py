@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..extensions import db
-from ..jobs.views import _attachment, register_kind
+from ..jobs.views import attachment_header, register_kind
 from . import bp, export_jobs, exports
 
 DIRECT_MAX_ROWS = 5000  # larger sets go through a job (config EXPORT_DIRECT_MAX_ROWS)
@@ -84,7 +84,7 @@ def _export(kind: str, fmt: str, code: str | None = None):
     exports.record_export(current_user, export, fmt, rows, args, source="web")
     db.session.commit()
     response = Response(data, mimetype=exports.CONTENT_TYPES[fmt])
-    response.headers["Content-Disposition"] = _attachment(exports.filename(export, fmt))
+    response.headers["Content-Disposition"] = attachment_header(exports.filename(export, fmt))
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

@@ -44,8 +44,8 @@ def plan_group(group: Group, stored: dict, plan: Plan, file_by_name: dict) -> No
         return
     changed = differences(group.org, current, ORG_FIELDS + ADDRESS)
     changed.pop("name", None)  # the names match (that is how it was found): "BV" or "B.V."
-    if not changed and set(group.sbi) <= current_sbi:
-        plan.unchanged += 1  # the same file again, or nothing new
+    if not changed and set(group.sbi) <= current_sbi and _came_from_a_row_like_this(candidate):
+        plan.unchanged += 1  # the same file again: this row created that organisation
         return
     data = review_data(group)
     digest = row_hash(data)
@@ -57,6 +57,17 @@ def plan_group(group: Group, stored: dict, plan: Plan, file_by_name: dict) -> No
     if status is None:
         plan.reviews.append({"candidate": ref, "row_number": group.first_row, "row_hash": digest,
                              "data": data})
+
+
+def _came_from_a_row_like_this(candidate: dict | None) -> bool:
+    """Whether a name-and-postcode match is (most likely) the organisation an earlier import of a
+    row without a KvK number created: it has no KvK number itself and was made by an import.
+    Then the same row again is "unchanged". Any other match is held for review (issue 6, point
+    3), even when the row adds nothing: only a person can tell whether it is the same company.
+    (``candidate`` is None when the match is a row with a KvK number in the same file.)"""
+    if candidate is None:
+        return True
+    return not candidate.get("kvk_number") and (candidate.get("source") or "").startswith("import:")
 
 
 def review_data(group: Group) -> dict:

@@ -131,6 +131,18 @@ def detect_delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
+def _quote_line(text: str, delimiter: str, line_num: int, records_read: int) -> int:
+    """The text line on which the unreadable record starts (the reader's line number is where it
+    gave up, which for an unclosed quote is the end of the file)."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=False)
+    line = 1
+    for i, _record in enumerate(reader):
+        if i == records_read:
+            return line
+        line = reader.line_num + 1
+    return line_num
+
+
 def _read_csv(data: bytes) -> Table:
     text, encoding = _decode(data)
     meaningful = (line.strip() for line in io.StringIO(text))
@@ -142,11 +154,18 @@ def _read_csv(data: bytes) -> Table:
         delimiter = first[4]
     else:
         delimiter = detect_delimiter(first)
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    # strict: a quote that is never closed would otherwise swallow every row after it into one
+    # cell, silently; now the file is refused with the line where the trouble starts.
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
+    records = []
     try:
-        records = list(reader)
+        for record in reader:
+            records.append(record)
     except csv.Error:
-        raise ImportFileError(_("Het bestand is geen leesbare CSV.")) from None
+        raise ImportFileError(_(
+            "Het bestand is geen leesbare CSV: bij regel %(line)s staat een aanhalingsteken (\") "
+            "dat niet goed wordt afgesloten. Herstel die regel of sla het bestand opnieuw op als "
+            "CSV.", line=_quote_line(text, delimiter, reader.line_num, len(records)))) from None
     # Records, not text lines: a quoted cell may span lines, and it is one spreadsheet row.
     start = 0
     while start < len(records) and not any(c.strip() for c in records[start]):

@@ -210,6 +210,23 @@ class Places:
 
 # --- rows -------------------------------------------------------------------------------------
 
+# Hand-kept spreadsheets write "-", "n.v.t." or "onbekend" for "nothing here". In the optional
+# text fields that is an empty cell, not a bad value (a website "n.v.t." is not https://n.v.t.).
+# Not in the name (a name is required) nor in the fields whose rules issue 6 spells out: a
+# number column, the postcode and the KvK number keep their own checks (a KvK cell of only
+# dashes and dots is empty after removing them, as the rule says).
+PLACEHOLDERS = {"-", "--", "---", ".", "?", "nvt", "n.v.t.", "n.v.t", "n.b.", "nb", "n/a", "na",
+                "geen", "onbekend", "unknown", "none", "nil", "x"}
+PLACEHOLDER_FIELDS = {"legal_form", "phone", "email", "website", "description", "org_type",
+                      "establishment_number", "sbi_main", "sbi_other", "main_establishment",
+                      "street", "house_number", "house_number_addition", "parent_kvk",
+                      "municipality", "city"}
+
+
+def is_placeholder(text: str) -> bool:
+    return text.lower() in PLACEHOLDERS
+
+
 class RowCells:
     """The mapped cells of a table: ``cells(row)`` → {field: stripped non-empty text}."""
 
@@ -233,7 +250,7 @@ class RowCells:
         for field, i in self.index.items():
             if i < len(row) and row[i] is not None:
                 text = row[i].strip()
-                if text:
+                if text and not (field in PLACEHOLDER_FIELDS and is_placeholder(text)):
                     values[field] = text
         return values, problems
 
@@ -260,11 +277,13 @@ def _normalised(values, out, problems, field, fn, column, *, limit=254):
     result, message = fn(value)
     if message:
         problems.append((column(field), message))
-    else:
+    elif result is not None:
         out[field] = result
 
 
 def _kvk(value: str) -> tuple[str | None, str | None]:
+    if not value.replace(" ", "").replace(".", "").replace("-", ""):
+        return None, None  # only separators: nothing is left to check, so no KvK number
     try:
         return normalise.kvk_number(value[:40]), None
     except ValueError as exc:

@@ -42,7 +42,8 @@ ORG_FIELDS = ("name", "org_type", "legal_form", "employees", "annual_turnover_eu
               "balance_sheet_total_eur", "website", "phone", "email", "description")
 ADDRESS = ("street", "postcode", "city", "municipality_code")
 EST_FIELDS = ("name", "street", "postcode", "city", "municipality_code", "employees")
-ORG_COLUMNS = ("id", "version", "kvk_number", "deleted_at", "merged_into_id", "size_class", "parent_id",
+ORG_COLUMNS = ("id", "version", "kvk_number", "deleted_at", "merged_into_id", "source",
+               "size_class", "parent_id",
                *ORG_FIELDS, *ADDRESS)
 EST_COLUMNS = ("id", "version", "organisation_id", "establishment_number", "is_main",
                "deleted_at", *EST_FIELDS)

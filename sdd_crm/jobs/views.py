@@ -83,12 +83,12 @@ def download(job_id: str, role: str):
     if stored is None:
         abort(404)
     response = Response(stored.data, mimetype=stored.content_type)
-    response.headers["Content-Disposition"] = _attachment(stored.filename)
+    response.headers["Content-Disposition"] = attachment_header(stored.filename)
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
-def _attachment(filename: str) -> str:
+def attachment_header(filename: str) -> str:
     from urllib.parse import quote
 
     ascii_name = filename.encode("ascii", "replace").decode().replace('"', "").replace("?", "_")

@@ -35,7 +35,8 @@ from .queries import get_participation_or_404, get_programme_or_404
 from .services import (allowed_next, can_manage_participations, delete_participation,
                        link_interaction, restore_participation, unlink_interaction,
                        update_participation)
-from .views import (CONFLICT, INVALID, page_number, owner_candidates, page_verdicts,
+from .counting import page_verdicts
+from .views import (CONFLICT, INVALID, page_number, owner_candidates,
                     require_manager)
 
 CONFLICT_MESSAGE = _l(
@@ -269,7 +270,7 @@ def deleted(code: str):
         sa.select(Participation)
         .join(Organisation, Organisation.id == Participation.organisation_id)
         .where(Participation.programme_id == programme.id, Participation.deleted_at.is_not(None),
-               Organisation.deleted_at.is_(None))
+               Organisation.deleted_at.is_(None), Organisation.merged_into_id.is_(None))
         .options(contains_eager(Participation.organisation))
         .order_by(Participation.deleted_at.desc(), Participation.id.desc()),
         page_number(), current_app.config["PAGE_SIZE"])

@@ -210,6 +210,10 @@ def restore_participation(p: Participation, *, actor) -> Participation:
     org = db.session.get(Organisation, p.organisation_id)
     if org is None or org.deleted_at is not None:
         raise ValidationError(_("Herstel eerst de organisatie; deze deelname hoort daarbij."))
+    if org.merged_into_id is not None:
+        # The merge kept the survivor's participation; this one stays as history.
+        raise ValidationError(_("Deze organisatie is samengevoegd met een andere; de deelname "
+                                "van die organisatie geldt."))
     p.deleted_at = None
     p.deleted_by_id = None
     db.session.flush()

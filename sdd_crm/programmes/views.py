@@ -25,10 +25,10 @@ from ..reference.models import Municipality
 from ..services import ValidationError
 from ..valuechains.models import Cluster
 from . import bp
-from .counting import COUNTING_STATUSES, _load_orgs, count_programme, evaluate
+from .counting import count_programme, page_verdicts
 from .forms import FIELD_MAP, AddParticipationForm, PipelineFilterForm, apply_service_errors
 from .labels import STATUS_ORDER
-from .models import Participation, Programme, programme_municipality
+from .models import Participation, Programme
 from .queries import (ParticipationFilters, get_programme_or_404, participation_list,
                       programme_list)
 from .services import (OWNER_ROLES, add_participation, allowed_next,
@@ -58,47 +58,6 @@ def owner_candidates() -> list[User]:
 
 def live_programmes() -> list[Programme]:
     return list(db.session.scalars(programme_list()))
-
-
-def page_verdicts(programme: Programme, participations) -> dict:
-    """DESIGN 4.2 verdicts for a few participations, in a fixed number of queries.
-
-    The same rule as ``count_programme``, evaluated over just these participations plus the
-    programme's other counting ones for the same (merged) organisations, so "duplicate" stays
-    right without loading the whole programme."""
-    rows = {(p.id, p.organisation_id, p.status) for p in participations}
-    if not rows:
-        return {}
-    orgs = _load_orgs({r[1] for r in rows})
-
-    def survivor(org_id):
-        seen, org = set(), orgs.get(org_id)
-        while org is not None and org.merged_into_id and org.id not in seen:
-            seen.add(org.id)
-            org = orgs.get(org.merged_into_id)
-        return org
-
-    survivors = {o.id for r in rows if r[2] in COUNTING_STATUSES and (o := survivor(r[1]))}
-    if survivors:
-        family, frontier = set(survivors), set(survivors)
-        while frontier:  # every record merged (directly or not) into a survivor
-            frontier = set(db.session.scalars(sa.select(Organisation.id).where(
-                Organisation.merged_into_id.in_(frontier)))) - family
-            family |= frontier
-        others = db.session.execute(sa.select(
-            Participation.id, Participation.organisation_id, Participation.status).where(
-            Participation.programme_id == programme.id, Participation.deleted_at.is_(None),
-            Participation.status.in_(COUNTING_STATUSES),
-            Participation.organisation_id.in_(family))).all()
-        rows |= {tuple(r) for r in others}
-        missing = {r[1] for r in rows} - set(orgs)
-        if missing:
-            orgs.update(_load_orgs(missing))
-    region = set(db.session.scalars(sa.select(programme_municipality.c.municipality_code).where(
-        programme_municipality.c.programme_id == programme.id)))
-    wanted = {p.id for p in participations}
-    return {v.participation_id: v for v in evaluate(list(rows), orgs, region).verdicts
-            if v.participation_id in wanted}
 
 
 @bp.route("/")
