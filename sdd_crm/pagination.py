@@ -26,3 +26,14 @@ class Page:
     @property
     def has_prev(self) -> bool:
         return self.page > 1
+
+
+def request_page(limit: int = 100_000) -> int:
+    """The ``page`` query argument of the current request: 1 when missing or not a number, and
+    never beyond ``limit`` (a deep offset is refused rather than scanned)."""
+    from flask import request
+
+    try:
+        return max(1, min(int(request.args.get("page", 1)), limit))
+    except (TypeError, ValueError):
+        return 1

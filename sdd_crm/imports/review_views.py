@@ -16,7 +16,7 @@ from .. import labels
 from ..auth.models import User
 from ..extensions import db
 from ..organisations.services import PermissionDenied
-from ..pagination import paginate
+from ..pagination import paginate, request_page
 from ..reference.models import Municipality
 from ..services import ValidationError
 from . import bp
@@ -76,10 +76,7 @@ def organisation_value(org, key: str, *, detail: bool = False):
 
 
 def _page_number() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", 1)), 100_000))
-    except ValueError:
-        return 1
+    return request_page()
 
 
 def _resolved_reviews() -> sa.Select:

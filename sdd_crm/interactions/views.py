@@ -19,7 +19,7 @@ from ..forms import apply_service_errors
 from ..organisations.forms import VersionForm
 from ..organisations.queries import get_organisation
 from ..organisations.services import PermissionDenied
-from ..pagination import paginate
+from ..pagination import paginate, request_page
 from ..services import ConflictError, ValidationError
 from ..visibility import can_see_interactions, task_visible
 from ..views_common import confirm_soft_delete
@@ -57,10 +57,7 @@ def _require_worker() -> None:
 
 
 def _page_number() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", 1)), 100_000))
-    except ValueError:
-        return 1
+    return request_page()
 
 
 @bp.route("/")

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..extensions import db
-from ..pagination import paginate
+from ..pagination import paginate, request_page
 from . import bp
 from .models import Notification
 from .services import mark_read, unread_count, user_notifications
@@ -34,10 +34,7 @@ def _unread_badge():
 
 
 def _page_number() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", 1)), 100_000))
-    except ValueError:
-        return 1
+    return request_page()
 
 
 def safe_local_link(link: str | None) -> str | None:

@@ -22,7 +22,7 @@ from ..interactions.timeline import KIND_LABELS as TIMELINE_KIND_LABELS
 from ..interactions.timeline import KINDS as TIMELINE_KINDS
 from ..interactions.timeline import entry_url as timeline_entry_url
 from ..interactions.timeline import organisation_timeline
-from ..pagination import paginate
+from ..pagination import paginate, request_page
 from ..permissions import can_create_organisation, can_edit_organisation, can_view_contacts
 from ..reference.models import Municipality
 from ..services import ConflictError, ValidationError
@@ -95,10 +95,7 @@ def _municipalities():
 
 
 def _page_number() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", 1)), 100_000))
-    except ValueError:
-        return 1
+    return request_page()
 
 
 @bp.route("/")

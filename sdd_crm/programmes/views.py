@@ -20,7 +20,7 @@ from ..extensions import db
 from ..interactions.queries import organisation_choice_label, resolve_organisation
 from ..organisations.models import Organisation
 from ..organisations.services import PermissionDenied
-from ..pagination import paginate
+from ..pagination import paginate, request_page
 from ..reference.models import Municipality
 from ..services import ValidationError
 from ..valuechains.models import Cluster
@@ -44,10 +44,7 @@ def require_manager() -> None:
 
 
 def page_number() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", 1)), 100_000))
-    except ValueError:
-        return 1
+    return request_page()
 
 
 def owner_candidates() -> list[User]:

@@ -37,7 +37,7 @@ from ..interactions.services import (
 )
 from ..organisations.queries import get_organisation
 from ..organisations.services import PermissionDenied
-from ..pagination import paginate
+from ..pagination import paginate, request_page
 from ..services import ConflictError, ValidationError
 from ..visibility import can_see_interaction, can_see_interactions, can_see_lead
 from ..views_common import confirm_soft_delete
@@ -64,10 +64,7 @@ def _require_worker() -> None:
 
 
 def _page_number() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", 1)), 100_000))
-    except ValueError:
-        return 1
+    return request_page()
 
 
 def _back(default: str) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..organisations.services import PermissionDenied
-from ..pagination import paginate
+from ..pagination import paginate, request_page
 from ..services import ConflictError, ValidationError
 from . import bp
 from .forms import ClusterForm, ConfirmForm, StageForm, ValueChainForm, apply_service_errors
@@ -58,10 +58,7 @@ CONFLICT_MESSAGE = _l("Iemand anders heeft dit intussen gewijzigd. Uw invoer sta
 
 
 def page_number() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", 1)), 100_000))
-    except ValueError:
-        return 1
+    return request_page()
 
 
 def require_manager() -> None:
