@@ -137,3 +137,17 @@ def test_a_contacts_dry_run_writes_nothing(make_org):
     preview = run_import(data, kind="contacts", dry_run=True)
     assert counts(preview) == (1, 0, 0, 0, 0) and preview["dry_run"] is True
     assert count(Contact) == 0
+
+
+def test_a_contact_with_a_merged_records_kvk_number_joins_the_survivor(make_org, make_user):
+    from sdd_crm.imports.merge import merge_organisations
+
+    admin = make_user("admin")
+    survivor = make_org(name="Werf Oost", kvk_number="11112222", actor=admin)
+    merged = make_org(name="Werf Oost Holding", kvk_number="33334444", actor=admin)
+    merge_organisations(survivor, merged, actor=admin)
+    data = csv_bytes(["Voornaam", "Achternaam", "KvK-nummer", "E-mailadres"],
+                     [["Anna", "Berg", "33334444", "anna@werf.nl"]])
+    summary = run_import(data, kind="contacts")
+    assert counts(summary) == (1, 0, 0, 0, 0)
+    assert [c.last_name for c in _contacts(survivor)] == ["Berg"]

@@ -30,7 +30,7 @@ from ..organisations.models import Organisation
 from .apply import AUDIT_SOURCE, _insert_returning, _update_checked, bulk_insert, jsonable
 from .reading import Table, is_empty
 from .rules import RowCells, clean_contact_row, clear_caches, normalise_name
-from .upsert import _load, _reject
+from .upsert import ORG_COLUMNS, _follow_merges, _load, _reject
 
 FIELDS = ("first_name", "last_name", "function", "email", "phone", "mobile",
           "preferred_language", "notes")
@@ -67,9 +67,10 @@ class _Organisations:
     def __init__(self, kvks: set[str], want_names: bool):
         org = Organisation.__table__
         live = sa.and_(org.c.deleted_at.is_(None), org.c.merged_into_id.is_(None))
-        self.by_kvk = {o["kvk_number"]: o["id"] for o in _load(
-            org, ("id", "kvk_number", "deleted_at", "merged_into_id"), org.c.kvk_number, kvks)
-            if o["deleted_at"] is None and o["merged_into_id"] is None}
+        found = {o["kvk_number"]: o for o in _load(org, ORG_COLUMNS, org.c.kvk_number, kvks)}
+        _follow_merges(org, found)  # a merged record's KvK number stands for its survivor
+        self.by_kvk = {kvk: o["id"] for kvk, o in found.items()
+                       if o["deleted_at"] is None and o["merged_into_id"] is None}
         self.by_name: dict[str, list[int]] = {}
         if want_names:
             for org_id, name in db.session.execute(sa.select(org.c.id, org.c.name).where(live)):
