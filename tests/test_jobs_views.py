@@ -85,7 +85,8 @@ def test_the_status_json_follows_the_job(client, login, owner, make_job):
     running = make_job(owner, status="running", progress=40, message="Organisatiegegevens ophalen",
                        files=[("output", "half.xlsx", XLSX_MIMETYPE, b"x")])
     assert client.get(f"/jobs/{running.id}/status").get_json() == {
-        "id": running.id, "kind": "programme_export", "status": "running", "progress": 40,
+        "id": running.id, "kind": "programme_export", "status": "running",
+        "status_label": "Bezig", "progress": 40,
         "message": "Organisatiegegevens ophalen", "done": False, "files": {}}
     page = client.get(f"/jobs/{running.id}").get_data(as_text=True)
     assert 'data-job-done="false"' in page and f'data-job-status-url="/jobs/{running.id}/status"' in page

@@ -28,6 +28,7 @@ import uuid
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -233,6 +234,7 @@ def finished_message(summary: dict) -> str:
     counts = {"created": summary["created"], "updated": summary["updated"],
               "unchanged": summary["unchanged"], "held": summary["held_for_review"],
               "rejected": summary["rejected"]}
+    counts = {k: format_decimal(v) for k, v in counts.items()}  # 30.000, as in the summary
     if summary.get("dry_run"):
         return _("Proefimport: %(created)s nieuw, %(updated)s bij te werken, %(unchanged)s "
                  "ongewijzigd, %(held)s ter beoordeling, %(rejected)s afgewezen. Er is nog "

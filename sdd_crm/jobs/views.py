@@ -43,7 +43,8 @@ def status_payload(job: Job) -> dict:
     percent, message = live_progress(job)
     done = job.status in (JobStatus.FINISHED, JobStatus.FAILED)
     return {
-        "id": job.id, "kind": job.kind, "status": job.status, "progress": percent,
+        "id": job.id, "kind": job.kind, "status": job.status,
+        "status_label": job_status_label(job.status), "progress": percent,
         "message": message, "done": done,
         "files": {role: url_for("jobs.download", job_id=job.id, role=role)
                   for role, _name, _size in (file_roles(job.id) if done else [])},

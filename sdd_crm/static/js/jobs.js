@@ -15,6 +15,7 @@
         bar.value = data.progress;
         bar.textContent = data.progress + "%";
         field("percent").textContent = data.progress + "%";
+        if (data.status_label) { field("status").textContent = data.status_label; }
         if (data.message && field("message").textContent !== data.message) {
           field("message").textContent = data.message;
         }
