@@ -52,3 +52,15 @@ def options(pairs) -> list:
     if SelectChoice is None:  # pragma: no cover - WTForms < 3.3
         return list(pairs)
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def submitted_version(form) -> str:
+    """The version an edit form was loaded with. A POST without one (a stale page, a hand-made
+    request) cannot be checked for conflicts, so it is treated as a conflict: the form comes back
+    with the stored version and a message, and a second save overwrites knowingly."""
+    from .services import ConflictError
+
+    value = (form.version.data or "").strip() if isinstance(form.version.data, str) else form.version.data
+    if value in (None, ""):
+        raise ConflictError()
+    return value

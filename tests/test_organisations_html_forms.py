@@ -282,3 +282,18 @@ def test_every_form_carries_a_csrf_token(app, client, login, region, make_contac
     assert fresh(org.id).name == "Dordtse Scheepswerf B.V."
     resp = client.post(f"/organisations/{org.id}/edit", data={**form, "name": "Met Token"})
     assert resp.status_code == 302 and fresh(org.id).name == "Met Token"
+
+
+def test_an_edit_without_its_version_is_treated_as_a_conflict(client, login, make_user, make_org):
+    """A POST that does not say which version it edits cannot be checked for a lost update: the
+    form comes back (409) with the stored version filled in, and nothing is saved."""
+    admin = make_user("admin")
+    org = make_org(name="Werf Versie", employees=10, actor=admin)
+    login(admin)
+    data = form_fields(client.get(f"/organisations/{org.id}/edit"), "/edit")
+    assert data.pop("version") == str(org.version)
+    resp = client.post(f"/organisations/{org.id}/edit", data={**data, "employees": "99"})
+    assert resp.status_code == 409
+    assert "intussen gewijzigd" in resp.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(type(org), org.id).employees == 10

@@ -6,6 +6,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..forms import submitted_version
 from ..extensions import db
 from ..organisations.forms import VersionForm, apply_service_errors
 from ..organisations.queries import get_organisation
@@ -122,7 +123,7 @@ def edit(contact_id: int):
         return _refuse(form, organisation, contact)
     try:
         update_contact(contact, {**form.service_data(), "organisation_id": organisation.id},
-                       actor=current_user, expected_version=form.version.data or None)
+                       actor=current_user, expected_version=submitted_version(form))
     except ConflictError:
         db.session.rollback()
         form.form_errors.append(_(

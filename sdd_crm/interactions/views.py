@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..forms import apply_service_errors
+from ..forms import apply_service_errors, submitted_version
 from ..organisations.forms import VersionForm
 from ..organisations.queries import get_organisation
 from ..organisations.services import PermissionDenied
@@ -226,7 +226,7 @@ def edit(interaction_id: int):
         return _refuse(template, form, org, candidates, interaction)
     try:
         update_interaction(interaction, form.service_data(org.id), actor=current_user,
-                           expected_version=form.version.data or None)
+                           expected_version=submitted_version(form))
     except ConflictError:
         db.session.rollback()
         form.form_errors.append(_(

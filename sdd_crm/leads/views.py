@@ -14,6 +14,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..forms import submitted_version
 from ..extensions import db
 from ..organisations.queries import get_organisation
 from ..pagination import paginate
@@ -265,7 +266,7 @@ def edit(lead_id: int):
         return render_template("leads/edit.html", form=form, lead=lead), INVALID
     try:
         update_lead(lead, form.service_data(), actor=current_user,
-                    expected_version=form.version.data or None)
+                    expected_version=submitted_version(form))
     except ConflictError:
         db.session.rollback()
         form.form_errors.append(_("Iemand anders heeft dit signaal intussen gewijzigd. Uw invoer "

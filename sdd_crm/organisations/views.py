@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from ..forms import submitted_version
 from .. import labels
 from ..audit.models import AuditEvent
 from ..auth.models import Role, User
@@ -251,7 +252,7 @@ def edit(org_id: int):
         return _refuse(form, org)
     try:
         update_organisation(org, form.service_data(), actor=current_user,
-                            expected_version=form.version.data or None)
+                            expected_version=submitted_version(form))
     except ConflictError:
         db.session.rollback()
         form.form_errors.append(str(CONFLICT_MESSAGE))

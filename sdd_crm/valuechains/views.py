@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
+from ..forms import submitted_version
 from ..extensions import db
 from ..organisations.services import PermissionDenied
 from ..pagination import paginate, request_page
@@ -138,7 +139,7 @@ def cluster_edit(cluster_id: int):
         return _cluster_form(form, cluster, INVALID)
     try:
         update_cluster(cluster, form.service_data(), actor=current_user,
-                       expected_version=form.version.data or None)
+                       expected_version=submitted_version(form))
     except ConflictError:
         db.session.rollback()
         form.form_errors.append(str(CONFLICT_MESSAGE))
@@ -265,7 +266,7 @@ def chain_edit(chain_id: int):
         return _chain_form(form, chain, INVALID)
     try:
         update_value_chain(chain, form.service_data(with_stages=False), actor=current_user,
-                           expected_version=form.version.data or None)
+                           expected_version=submitted_version(form))
     except ConflictError:
         db.session.rollback()
         form.form_errors.append(str(CONFLICT_MESSAGE))
