@@ -269,3 +269,14 @@ def test_separators_agree_with_removing_each_node_from_a_networkx_graph():
         assert {int(result.ids[i]) for i in result.separates} == expected
         found += len(expected)
     assert found > 5  # the random networks did contain bridges
+
+
+def test_with_few_companies_recorded_small_firms_are_not_dominant_employers():
+    """A fresh import of a dozen one-person firms: each holds 1/12 of the recorded jobs, but the
+    share is taken of at least 10,000 jobs, so none is a 'dominant employer' (DESIGN 4.3)."""
+    r = by_id(assess(Network([org(i, 1) for i in range(1, 13)])))
+    assert all(not critical for _score, critical, _factors in r.values())
+    assert r[1][2]["employment"] == (0.083333, 0.005, 0.005)
+    # A real large employer among them still is one: 300 people ≥ 2 % of 10,000.
+    r = by_id(assess(Network([org(i, 1) for i in range(1, 13)] + [org(99, 300)])))
+    assert r[99][:2] == (1.0, True)

@@ -262,3 +262,16 @@ def test_a_quoted_cell_over_two_lines_is_one_row():
     data = 'Naam;Omschrijving\r\nWerf;"Bouwt schepen;\r\nen jachten"\r\nSmid;Smeedt\r\n'.encode()
     table = read_table(data, "lijst.csv")
     assert list(table.rows) == [["Werf", "Bouwt schepen;\r\nen jachten"], ["Smid", "Smeedt"]]
+
+
+def test_a_file_mixing_utf8_and_windows_1252_is_refused():
+    from sdd_crm.imports.reading import ImportFileError, read_table
+
+    data = ("Naam;Plaats\r\n".encode() + "Café UTF;Dordrecht\r\n".encode("utf-8")
+            + "Café Win;Dordrecht\r\n".encode("cp1252"))
+    with pytest.raises(ImportFileError) as refused:
+        read_table(data, "gemengd.csv")
+    assert "regel 2 is UTF-8, regel 3 niet" in refused.value.message
+    # Pure Windows-1252 is still read as such.
+    table = read_table("Naam\r\nCafé Win\r\n".encode("cp1252"), "win.csv")
+    assert list(table.rows) == [["Café Win"]]

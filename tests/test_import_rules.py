@@ -220,3 +220,10 @@ def test_placeholders_in_optional_cells_are_empty_not_errors():
     assert (summary["created"], summary["rejected"]) == (3, 2)
     assert [(e["row"], e["column"]) for e in summary["errors"]] == [
         (4, "Postcode"), (5, "Werkzame personen")]
+
+
+def test_whole_euros_written_with_a_comma_dash():
+    from sdd_crm.imports.rules import parse_number
+
+    assert parse_number("€ 1.250.000,-") == 1250000
+    assert parse_number("1.250,--") == 1250

@@ -410,3 +410,13 @@ def test_a_bare_row_matching_an_existing_organisation_is_held_even_when_it_adds_
                                  [["JANSEN TECHNIEK BV", "", "3311AB", "Dordrecht"]]))
     assert counts(again) == (0, 0, 0, 1, 0)
     assert count(ImportReview) == 1  # held again, but queued once
+
+
+def test_a_bare_row_matching_a_kvk_row_of_the_same_file_is_held_on_both_runs():
+    data = csv_bytes(["Naam", "KvK-nummer", "Postcode"], [
+        ["Alfa B.V.", "72000001", "3311 AA"], ["alfa", "", "3311 AA"]])
+    first = run_import(data)
+    second = run_import(data)
+    assert counts(first) == (1, 0, 0, 1, 0)
+    assert counts(second) == (0, 0, 1, 1, 0)
+    assert count(ImportReview) == 1

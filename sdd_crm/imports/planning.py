@@ -64,9 +64,10 @@ def _came_from_a_row_like_this(candidate: dict | None) -> bool:
     row without a KvK number created: it has no KvK number itself and was made by an import.
     Then the same row again is "unchanged". Any other match is held for review (issue 6, point
     3), even when the row adds nothing: only a person can tell whether it is the same company.
-    (``candidate`` is None when the match is a row with a KvK number in the same file.)"""
+    (``candidate`` is None when the match is a row with a KvK number in the same file: then it
+    is held as well, so that a first and a second run of the file say the same.)"""
     if candidate is None:
-        return True
+        return False  # a row of this file with a KvK number: held too, as on a second run
     return not candidate.get("kvk_number") and (candidate.get("source") or "").startswith("import:")
 
 

@@ -91,6 +91,24 @@ def read_table(data: bytes, filename: str) -> Table:
 
 # --- CSV ---------------------------------------------------------------------------------------
 
+def _mixed_encoding_line(data: bytes) -> tuple[int, int] | None:
+    """(a UTF-8 line, a non-UTF-8 line) when a file that is not valid UTF-8 as a whole still has
+    lines with non-ASCII text that are (rows pasted together from two sources): decoding it all
+    as Windows-1252 would store "CafÃ©" for "Café"."""
+    utf8_line = other_line = None
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8_line = utf8_line or number
+        except UnicodeDecodeError:
+            other_line = other_line or number
+        if utf8_line and other_line:
+            return utf8_line, other_line
+    return None
+
+
 def _decode(data: bytes) -> tuple[str, str]:
     if data.startswith(codecs.BOM_UTF8):
         return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8-sig"
@@ -106,6 +124,12 @@ def _decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    mixed = _mixed_encoding_line(data)
+    if mixed:
+        raise ImportFileError(_(
+            "Het bestand mengt twee tekensets: regel %(utf8)s is UTF-8, regel %(other)s niet. Zo "
+            "zouden namen verminkt worden opgeslagen. Sla het bestand opnieuw op als CSV UTF-8.",
+            utf8=mixed[0], other=mixed[1]))
     try:
         # Windows-1252 (Dutch Excel's "CSV (gescheiden door lijstscheidingsteken)").
         return data.decode("cp1252"), "cp1252"

@@ -75,6 +75,8 @@ def parse_number(text: str, *, decimal_comma: bool = True) -> decimal.Decimal:
     t = str(text).replace("\u00a0", "").replace(" ", "").replace("€", "")
     if t[:3].upper() == "EUR":
         t = t[3:]
+    if t.endswith((",-", ",--")):  # "€ 1.250.000,-": whole euros, Dutch style
+        t = t[:t.rindex(",")]
     negative = t.startswith("-")
     if t[:1] in "+-":
         t = t[1:]

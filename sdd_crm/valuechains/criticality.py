@@ -14,7 +14,8 @@ The network
 The four factors, each with a raw ``value`` and a ``level`` from 0 to 1
     ``employment``  value: the organisation's share of regional employment, its employees over
         the employees of all live companies in the Drechtsteden municipalities (only such a
-        company has a share); level = min(1, share / 2 %).
+        company has a share); level = min(1, share / 2 %), the share taken of at least 10,000
+        jobs (so with few companies recorded a one-person firm is not "2 % of the region").
     ``sole_source`` value: the number of distinct customers for which it is a sole-source
         supplier; level = min(1, n / 3).
     ``bridging``    value: its betweenness on the undirected supply graph, as the number of
@@ -79,6 +80,10 @@ DEFAULT_WEIGHTS: dict[str, float] = {"employment": 1.0, "sole_source": 1.0, "bri
                                      "breadth": 0.5}
 DEFAULT_THRESHOLD = 0.8
 EMPLOYMENT_FULL_SHARE = 0.02  # 2 % of the region's jobs in recorded companies: a dominant employer
+# ... of at least 10,000 jobs: with few companies recorded (a fresh import, a test region) a
+# one-person firm would otherwise hold "2 % of the jobs" and be flagged, although DESIGN 4.3
+# says isolated small firms are not. (The Drechtsteden count well over 100,000 jobs.)
+EMPLOYMENT_MIN_REGIONAL_JOBS = 10_000
 SOLE_SOURCE_FULL = 3  # "a sole supplier that many chain partners depend on"
 BREADTH_FULL = 3  # chains
 BRIDGING_MIN_PAIRS = 100.0
@@ -166,7 +171,8 @@ def assess(network: Network, settings: Settings | None = None,
     total = float(employees[regional].sum())
     share = np.where(regional, employees / total, 0.0) if total > 0 else np.zeros(n)
     values["employment"] = share
-    levels["employment"] = np.minimum(1.0, share / EMPLOYMENT_FULL_SHARE)
+    full = EMPLOYMENT_FULL_SHARE * max(total, EMPLOYMENT_MIN_REGIONAL_JOBS)
+    levels["employment"] = np.where(regional, np.minimum(1.0, employees / full), 0.0)
 
     sole_pairs = (np.unique(np.stack([sup[sole], cus[sole]]), axis=1) if sole.any()
                   else np.zeros((2, 0), np.int64))
