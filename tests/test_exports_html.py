@@ -132,3 +132,12 @@ def test_the_pipeline_page_links_export_its_filtered_participations(client, logi
     data = client.get(links["Exporteren naar CSV"]).data.decode("utf-8-sig")
     assert [r[1] for r in csv.reader(io.StringIO(data), delimiter=";")] == [
         "Organisatie", "Werf Noord"]
+
+
+def test_the_csv_content_type_names_its_charset_once(client, login, make_user, make_org):
+    admin = make_user("admin")
+    make_org(name="Werf Kop", actor=admin)
+    login(admin)
+    resp = client.get("/imports/export/organisations.csv")
+    assert resp.status_code == 200
+    assert resp.headers["Content-Type"] == "text/csv; charset=utf-8"

@@ -83,7 +83,7 @@ def _export(kind: str, fmt: str, code: str | None = None):
     data, rows = exports.write(fmt, export, export.rows(first))
     exports.record_export(current_user, export, fmt, rows, args, source="web")
     db.session.commit()
-    response = Response(data, mimetype=exports.CONTENT_TYPES[fmt])
+    response = Response(data, content_type=exports.CONTENT_TYPES[fmt])
     response.headers["Content-Disposition"] = attachment_header(exports.filename(export, fmt))
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -83,7 +83,7 @@ def download(job_id: str, role: str):
     stored = load_file(job.id, role[:16])
     if stored is None:
         abort(404)
-    response = Response(stored.data, mimetype=stored.content_type)
+    response = Response(stored.data, content_type=stored.content_type)
     response.headers["Content-Disposition"] = attachment_header(stored.filename)
     response.headers["Cache-Control"] = "private, no-store"
     return response
