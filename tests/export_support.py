@@ -4,7 +4,6 @@ reason of DESIGN 4.2, with status moves at known moments."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
@@ -14,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import sqlalchemy as sa
+from db_support import throwaway_database
 
 from sdd_crm.db import utcnow
 from sdd_crm.extensions import db
@@ -113,30 +113,6 @@ def crafted_programme(make_org, make_user, code: str = EXPORT_CODE) -> dict:
             "users": {"admin": admin, "bea": bea}}
 
 
-@contextlib.contextmanager
-def throwaway_database(tmp_path):
-    """A database of the test's own, committed for real and removed afterwards: on the
-    PostgreSQL server of TEST_DATABASE_URL when it is set, else a SQLite file."""
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        yield "sqlite:///" + str(tmp_path / "export-worker.sqlite3")
-        return
-    from sdd_crm.config import _normalise_db_url
-
-    base = sa.engine.make_url(_normalise_db_url(url))
-    name = f"{base.database}_export_{os.getpid()}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
 @pytest.fixture
 def worker_app(tmp_path, monkeypatch):
     from flask_migrate import upgrade
@@ -148,7 +124,7 @@ def worker_app(tmp_path, monkeypatch):
     root = Path(__file__).resolve().parent.parent
     queue_name = f"export-test-{uuid.uuid4().hex[:12]}"
     redis_url = urlunsplit(urlsplit(os.environ["REDIS_URL"])._replace(path="/13"))
-    with throwaway_database(tmp_path) as database:
+    with throwaway_database(tmp_path, "export_worker") as database:
         for key, value in {
             "FLASK_APP": str(root / "wsgi.py"), "DATABASE_URL": database, "REDIS_URL": redis_url,
             "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),

@@ -15,7 +15,6 @@ the page reloads itself to the finished summary.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import threading
@@ -26,36 +25,12 @@ import pytest
 from browser_support import PASSWORD, axe_violations, screenshot, sign_in
 from playwright.sync_api import expect
 
+from db_support import throwaway_database
 from import_support import many_rows_csv, sample
 
 BD_EMAIL = "bd.import@example.nl"
 MANY = 30_000
 JOB_URL = re.compile(r"/jobs/[0-9a-f-]{36}$")
-
-
-@contextlib.contextmanager
-def _own_database(tmp_path):
-    """A database of this module's own: on TEST_DATABASE_URL's server when set, else SQLite."""
-    import sqlalchemy as sa
-
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        yield "sqlite:///" + str(tmp_path / "jobs.sqlite3")
-        return
-    from sdd_crm.config import _normalise_db_url
-
-    base = sa.engine.make_url(_normalise_db_url(url))
-    name = f"{base.database}_browser_jobs_{os.getpid()}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def _rq_config(queue_name: str) -> dict:
@@ -149,7 +124,7 @@ def job_server(tmp_path_factory, live_server):
 
     tmp = tmp_path_factory.mktemp("jobs-live")
     queue_name = f"browser-imports-{uuid.uuid4().hex[:12]}"
-    with _own_database(tmp) as database, pytest.MonkeyPatch.context() as mp:
+    with throwaway_database(tmp, "browser_jobs") as database, pytest.MonkeyPatch.context() as mp:
         app = create_app({
             "TESTING": True, "SECRET_KEY": "jobs-live-secret", "SQLALCHEMY_DATABASE_URI": database,
             "WTF_CSRF_ENABLED": True, "SESSION_COOKIE_SECURE": False,
