@@ -135,7 +135,7 @@ def build(app, n: int) -> set[tuple[int, int]]:
 def measure(app, planted: set[tuple[int, int]]) -> None:
     from sdd_crm.auth.services import create_user
     from sdd_crm.extensions import db
-    from sdd_crm.imports.duplicates import find_pairs, load_rows, run_search, start_search
+    from sdd_crm.organisations.duplicates import find_pairs, load_rows, run_search, start_search
 
     with app.test_request_context():
         for attempt in range(2):

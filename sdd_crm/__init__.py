@@ -6,6 +6,8 @@ from pathlib import Path
 
 from flask import Flask
 
+from .transaction import TransactionalFlask
+
 __all__ = ["create_app"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -13,7 +15,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config: dict | None = None) -> Flask:
     """Application factory (``flask --app wsgi``)."""
-    app = Flask(
+    app = TransactionalFlask(
         __name__,
         instance_relative_config=True,
         template_folder=str(PROJECT_ROOT / "templates"),
@@ -64,6 +66,9 @@ def register_extensions(app: Flask) -> None:
     from .jobs.queue import register_queue_hooks
 
     register_queue_hooks()
+    from .transaction import register_transaction_hooks
+
+    register_transaction_hooks()
 
 
 def register_blueprints(app: Flask) -> None:
@@ -77,15 +82,17 @@ def register_blueprints(app: Flask) -> None:
     from .main import bp as main_bp
     from .notifications import bp as notifications_bp
     from .organisations import bp as organisations_bp
+    from .organisations import duplicates_bp
     from .tasks import bp as tasks_bp
     from .valuechains import bp as valuechains_bp
     from .programmes import bp as programmes_bp
+    from .exports import bp as exports_bp
     from .imports import bp as imports_bp
     from .jobs import bp as jobs_bp
 
     for bp in (main_bp, auth_bp, organisations_bp, contacts_bp, interactions_bp, tasks_bp,
                leads_bp, notifications_bp, accounts_bp, valuechains_bp, programmes_bp,
-               imports_bp, jobs_bp, admin_bp, api_bp):
+               imports_bp, duplicates_bp, exports_bp, jobs_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
 
 

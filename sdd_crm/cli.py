@@ -7,7 +7,7 @@ from flask import g
 from flask.cli import AppGroup
 
 from .extensions import db
-from .services import ValidationError
+from .exceptions import ValidationError
 
 users_cli = AppGroup("users", help="Gebruikers beheren.")
 seed_cli = AppGroup("seed", help="Referentie- en demogegevens laden.")

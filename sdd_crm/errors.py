@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from flask import current_app, g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .exceptions import ConflictError, NotFound, PermissionDenied, ValidationError
 from .extensions import db
 
 
@@ -58,7 +60,82 @@ def _render(status: int, message: str | None = None):
     )
 
 
+API_CONFLICT = N_("Dit record is intussen gewijzigd; haal het opnieuw op en stuur de nieuwe versie mee.")
+CLASH = N_("Dit botst met een bestaand record, bijvoorbeeld een KvK-nummer dat al bestaat.")
+
+
+def _form_page(status: int, prepare):
+    """Re-render the form the view registered with :func:`sdd_crm.forms.form_page`, if any."""
+    page = g.get("form_page")
+    if page is None:
+        return None
+    form, render, conflict_message, field_map = page
+    prepare(form, conflict_message, field_map)
+    response = make_response(render())
+    response.status_code = status
+    return response
+
+
+def validation_response(e: ValidationError):
+    if wants_json():
+        fields = {k: v for k, v in e.errors.items() if k != "_"}
+        return api_error(422, e.errors.get("_"), fields=fields)
+
+    def prepare(form, _conflict, field_map):
+        from .forms import apply_service_errors
+
+        apply_service_errors(form, e.errors, field_map)
+
+    return _form_page(422, prepare) or _render(422, e.errors.get("_"))
+
+
+def conflict_response(e: ConflictError):
+    if wants_json():
+        extra = {"current_version": e.current_version} if e.current_version is not None else {}
+        return api_error(409, e.message or _(API_CONFLICT), **extra)
+
+    def prepare(form, conflict_message, _field_map):
+        message = str(conflict_message or e.message or _(MESSAGES[409]))
+        if message not in form.form_errors:
+            form.form_errors.append(message)
+        version = getattr(form, "version", None)
+        if version is not None and e.current_version is not None:
+            version.data = str(e.current_version)  # a second save overwrites knowingly
+
+    return _form_page(409, prepare) or _render(409, e.message)
+
+
 def register(app) -> None:
+    @app.errorhandler(ValidationError)
+    def _validation(e):
+        return validation_response(e)
+
+    @app.errorhandler(ConflictError)
+    def _conflict(e):
+        return conflict_response(e)
+
+    @app.errorhandler(PermissionDenied)
+    def _denied(e):
+        return _render(403, _("U heeft geen recht om dit te doen.") if wants_json() else None)
+
+    @app.errorhandler(NotFound)
+    def _not_found(e):
+        return _render(404)
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(e):
+        # Two requests racing for the same KvK number: the database refuses the second.
+        current_app.logger.info("Refused by a database constraint: %s", e.orig)
+        if wants_json():
+            return api_error(409, _(CLASH))
+        return _form_page(409, lambda form, _c, _f: form.form_errors.append(_(CLASH))) \
+            or _render(409, _(CLASH))
+
+    @app.errorhandler(DataError)
+    def _data(e):
+        current_app.logger.warning("Input refused by the database: %s", e.orig)
+        return _render(422)
+
     @app.errorhandler(CSRFError)
     def _csrf(e):
         return _render(400, _("Het formulier is verlopen of ongeldig. Laad de pagina opnieuw en probeer het nog eens."))
@@ -66,7 +143,7 @@ def register(app) -> None:
     @app.errorhandler(StaleDataError)
     def _stale(e):
         db.session.rollback()
-        return _render(409)
+        return conflict_response(ConflictError())
 
     @app.errorhandler(HTTPException)
     def _http(e: HTTPException):

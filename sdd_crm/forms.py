@@ -6,9 +6,14 @@ are put back on the matching fields with :func:`apply_service_errors`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from flask import g
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField
 from wtforms.validators import Length
+
+from .exceptions import ConflictError
 
 try:
     from wtforms.fields import SelectChoice
@@ -58,9 +63,19 @@ def submitted_version(form) -> str:
     """The version an edit form was loaded with. A POST without one (a stale page, a hand-made
     request) cannot be checked for conflicts, so it is treated as a conflict: the form comes back
     with the stored version and a message, and a second save overwrites knowingly."""
-    from .services import ConflictError
-
     value = (form.version.data or "").strip() if isinstance(form.version.data, str) else form.version.data
     if value in (None, ""):
         raise ConflictError()
     return value
+
+
+def form_page(form, render: Callable[[], object], *, conflict_message=None,
+              field_map: dict[str, str] | None = None) -> None:
+    """Say how this request shows ``form`` again if a service refuses its input.
+
+    The view then simply calls the service: a ``ValidationError`` puts its messages on the form
+    and a ``ConflictError`` adds ``conflict_message`` and the stored version, and ``render()``
+    answers with 422 or 409 (see :mod:`sdd_crm.errors`). Nothing was saved: the boundary rolled
+    the transaction back first.
+    """
+    g.form_page = (form, render, conflict_message, field_map)

@@ -77,7 +77,7 @@ def can_view_contacts(user) -> bool:
 
 
 def can_merge_organisations(user) -> bool:
-    from .imports.merge import can_merge
+    from .organisations.merge import can_merge
 
     return can_merge(user)
 

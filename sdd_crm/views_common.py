@@ -8,8 +8,8 @@ from flask import abort, flash, redirect, render_template
 from flask_login import current_user
 
 from .extensions import db
-from .organisations.services import PermissionDenied
-from .services import ConflictError, ValidationError
+from .exceptions import PermissionDenied
+from .exceptions import ConflictError, ValidationError
 
 CONFLICT = 409
 

@@ -316,7 +316,7 @@ def test_a_kvk_clash_blocks_the_restore_with_a_dutch_message(client, login, worl
     """A deleted organisation's KvK number stays reserved (the unique index covers deleted rows),
     so the service's clash check is a second line; its refusal must reach the admin in Dutch."""
     import sdd_crm.admin.services as admin_services
-    from sdd_crm.services import ValidationError
+    from sdd_crm.exceptions import ValidationError
 
     def clash(org, *, actor):
         raise ValidationError("Een andere organisatie heeft dit KvK-nummer inmiddels.")
@@ -331,7 +331,7 @@ def test_a_kvk_clash_blocks_the_restore_with_a_dutch_message(client, login, worl
 
 
 def test_a_deleted_organisations_kvk_number_stays_reserved(make_org, world):
-    from sdd_crm.services import ValidationError
+    from sdd_crm.exceptions import ValidationError
 
     with pytest.raises(ValidationError) as refused:
         make_org(name="Nieuwe Werf B.V.", kvk_number="12345678")

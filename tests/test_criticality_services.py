@@ -10,8 +10,9 @@ from sdd_crm.audit.models import AuditEvent
 from sdd_crm.extensions import db
 from sdd_crm.jobs.models import Job
 from sdd_crm.organisations.models import Organisation
-from sdd_crm.organisations.services import PermissionDenied, delete_organisation
-from sdd_crm.services import ConflictError, ValidationError
+from sdd_crm.organisations.services import delete_organisation
+from sdd_crm.exceptions import PermissionDenied
+from sdd_crm.exceptions import ConflictError, ValidationError
 from sdd_crm.valuechains import criticality_services as services
 from sdd_crm.valuechains.models import CriticalityAssessment
 

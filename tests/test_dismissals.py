@@ -8,13 +8,14 @@ import sqlalchemy as sa
 
 from sdd_crm.audit.models import AuditEvent
 from sdd_crm.extensions import db
-from sdd_crm.imports import dismissals
-from sdd_crm.imports import duplicates as d
-from sdd_crm.imports.dismissals import dismiss_pair, undo_dismissal
-from sdd_crm.imports.merge import merge_organisations
-from sdd_crm.imports.models import DuplicateDismissal
-from sdd_crm.organisations.services import PermissionDenied, delete_organisation
-from sdd_crm.services import ValidationError
+from sdd_crm.organisations import dismissals
+from sdd_crm.organisations import duplicates as d
+from sdd_crm.organisations.dismissals import dismiss_pair, undo_dismissal
+from sdd_crm.organisations.merge import merge_organisations
+from sdd_crm.organisations.models import DuplicateDismissal
+from sdd_crm.organisations.services import delete_organisation
+from sdd_crm.exceptions import PermissionDenied
+from sdd_crm.exceptions import ValidationError
 
 
 def _marks() -> list[tuple[int, int, str | None]]:

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from html_helpers import ROLES, assert_good_markup, field_error, input_value, switch_user, text
 
 from sdd_crm.extensions import db
-from sdd_crm.imports.dismissals import dismiss_pair
-from sdd_crm.imports.merge import merge_organisations
-from sdd_crm.imports.models import DuplicateDismissal
+from sdd_crm.organisations.dismissals import dismiss_pair
+from sdd_crm.organisations.merge import merge_organisations
+from sdd_crm.organisations.models import DuplicateDismissal
 
 MARKERS = {"admin", "regional_account_manager"}
 

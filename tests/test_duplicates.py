@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from rapidfuzz import fuzz
 
 from sdd_crm.extensions import db
-from sdd_crm.imports import duplicates as d
-from sdd_crm.imports.duplicates import EstablishmentRow, OrgRow, explain, find_pairs
-from sdd_crm.imports.merge import merge_organisations
+from sdd_crm.organisations import duplicates as d
+from sdd_crm.organisations.duplicates import EstablishmentRow, OrgRow, explain, find_pairs
+from sdd_crm.organisations.merge import merge_organisations
 from sdd_crm.jobs.models import Job
 from sdd_crm.organisations.models import Establishment
 from sdd_crm.organisations.services import delete_organisation

@@ -11,8 +11,8 @@ from html_helpers import assert_good_markup, field_error, switch_user, text
 from test_merge import build_world
 
 from sdd_crm.extensions import db
-from sdd_crm.imports import duplicates as d
-from sdd_crm.imports.merge import merge_organisations
+from sdd_crm.organisations import duplicates as d
+from sdd_crm.organisations.merge import merge_organisations
 from sdd_crm.organisations.models import Organisation
 from sdd_crm.organisations.services import update_organisation
 
@@ -114,7 +114,7 @@ def test_list_pages(client, login, make_user, make_org, monkeypatch):
         make_org(actor=admin, name=f"Garage Prins {chr(65 + i)}", postcode=f"33{10 + i} AB")
         make_org(actor=admin, name=f"Garage Prins {chr(65 + i)} B.V.", postcode=f"33{10 + i} AB")
     client.post("/imports/duplicates/search")
-    monkeypatch.setattr("sdd_crm.imports.duplicate_views.PER_PAGE", 2)
+    monkeypatch.setattr("sdd_crm.organisations.duplicate_views.PER_PAGE", 2)
     first, last = text(client.get("/imports/duplicates")), text(client.get("/imports/duplicates?page=2"))
     assert first.count("Vergelijken<span") == 2 and 'rel="next"' in first
     assert last.count("Vergelijken<span") == 1 and 'rel="next"' not in last
@@ -305,7 +305,7 @@ def test_nothing_new_is_attached_to_a_merged_record(make_user, make_org):
     from sdd_crm.contacts.services import create_contact
     from sdd_crm.interactions.services import create_interaction
     from sdd_crm.leads.services import share_lead
-    from sdd_crm.services import ValidationError
+    from sdd_crm.exceptions import ValidationError
 
     admin = make_user("admin")
     survivor, merged = make_org(actor=admin, name="Kok"), make_org(actor=admin, name="Kok B.V.")

@@ -19,7 +19,8 @@ from interaction_helpers import EXPECTED_VISIBLE, SUBJECTS, build_world
 from sdd_crm.audit.models import AuditEvent
 from sdd_crm.extensions import db
 from sdd_crm.i18n import local_today
-from sdd_crm.imports import export_jobs, exports
+from sdd_crm.exports import jobs as export_jobs
+from sdd_crm.exports import lists as exports
 from sdd_crm.jobs.models import Job, JobFile
 from sdd_crm.programmes.models import Programme
 from sdd_crm.programmes.services import add_participation, change_participation_status

@@ -140,7 +140,7 @@ def test_a_contacts_dry_run_writes_nothing(make_org):
 
 
 def test_a_contact_with_a_merged_records_kvk_number_joins_the_survivor(make_org, make_user):
-    from sdd_crm.imports.merge import merge_organisations
+    from sdd_crm.organisations.merge import merge_organisations
 
     admin = make_user("admin")
     survivor = make_org(name="Werf Oost", kvk_number="11112222", actor=admin)

@@ -11,7 +11,7 @@ from sdd_crm.imports.mapping import (
     FIELDS, auto_map, mapping_for, save_mapping, signature, validate_mapping)
 from sdd_crm.imports.reading import ImportFileError, read_table
 from sdd_crm.imports.rules import parse_number
-from sdd_crm.services import ValidationError
+from sdd_crm.exceptions import ValidationError
 
 
 def test_the_dutch_kvk_sample_is_windows_1252_semicolon_with_spreadsheet_row_numbers():

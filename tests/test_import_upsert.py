@@ -16,7 +16,7 @@ from sdd_crm.imports.models import ImportReview
 from sdd_crm.imports.review import create_from_review, merge_review, pending_reviews
 from sdd_crm.jobs.models import Job
 from sdd_crm.organisations.models import Establishment, Organisation
-from sdd_crm.services import ValidationError
+from sdd_crm.exceptions import ValidationError
 
 
 def test_the_dutch_kvk_sample_exactly():
@@ -379,7 +379,7 @@ def test_an_xlsx_file_with_numbers_and_formulas(make_org):
 def test_a_merged_records_kvk_number_updates_the_survivor(make_org, make_user):
     """After a merge in which the survivor kept its own KvK number, a file with the merged
     record's number updates the survivor; the merged record stays as it was; nothing is created."""
-    from sdd_crm.imports.merge import merge_organisations
+    from sdd_crm.organisations.merge import merge_organisations
 
     admin = make_user("admin")
     survivor = make_org(name="Werf Noord", kvk_number="11111111", actor=admin)

@@ -12,8 +12,8 @@ from html_helpers import field_error, switch_user, text
 from leads_support import build_world, events, notifications_of, reload
 from sdd_crm.extensions import db
 from sdd_crm.leads.services import TRANSITIONS, change_status
-from sdd_crm.organisations.services import PermissionDenied
-from sdd_crm.services import ConflictError, ValidationError
+from sdd_crm.exceptions import PermissionDenied
+from sdd_crm.exceptions import ConflictError, ValidationError
 
 # Paths from `new` to each status, taken by the receiving side.
 PATHS = {

@@ -16,9 +16,10 @@ from sdd_crm.audit.models import AuditEvent
 from sdd_crm.contacts.models import Contact
 from sdd_crm.contacts.services import delete_contact
 from sdd_crm.extensions import db
-from sdd_crm.imports.dismissals import dismiss_pair
-from sdd_crm.imports.merge import HANDLED_REFERENCES, history_ids, merge_organisations
-from sdd_crm.imports.models import DuplicateDismissal, ImportReview
+from sdd_crm.organisations.dismissals import dismiss_pair
+from sdd_crm.organisations.merge import HANDLED_REFERENCES, history_ids, merge_organisations
+from sdd_crm.imports.models import ImportReview
+from sdd_crm.organisations.models import DuplicateDismissal
 from sdd_crm.interactions.models import Interaction, Task
 from sdd_crm.interactions.services import create_interaction, create_task
 from sdd_crm.leads.models import Lead
@@ -26,11 +27,15 @@ from sdd_crm.leads.services import share_lead
 from sdd_crm.organisations.models import (
     AccountTeamMember, Establishment, Organisation, OrganisationSbi, organisation_tag)
 from sdd_crm.organisations.services import (
-    PermissionDenied, delete_organisation, set_account_team_member, update_organisation)
+    delete_organisation,
+    set_account_team_member,
+    update_organisation,
+)
+from sdd_crm.exceptions import PermissionDenied
 from sdd_crm.programmes.counting import count_programme
 from sdd_crm.programmes.models import Participation, ParticipationEvent, Programme
 from sdd_crm.programmes.services import add_participation, change_participation_status, link_interaction
-from sdd_crm.services import ConflictError, ValidationError
+from sdd_crm.exceptions import ConflictError, ValidationError
 from sdd_crm.valuechains.models import (
     ChainRole, CriticalityAssessment, OrganisationCluster, SupplyLink)
 from sdd_crm.valuechains.network_services import (
@@ -505,7 +510,7 @@ def test_the_api_shows_where_a_merged_record_went(client, make_org, make_user, a
 def test_a_participation_left_on_a_merged_record_cannot_be_restored(make_org, make_user):
     from sdd_crm.programmes.models import Participation, Programme
     from sdd_crm.programmes.services import add_participation, delete_participation, restore_participation
-    from sdd_crm.services import ValidationError
+    from sdd_crm.exceptions import ValidationError
 
     admin = make_user("admin")
     scale = db.session.scalar(sa.select(Programme).where(Programme.code == "scale"))

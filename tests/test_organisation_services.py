@@ -9,7 +9,6 @@ from sdd_crm.audit.models import AuditEvent
 from sdd_crm.extensions import db
 from sdd_crm.organisations.models import Organisation
 from sdd_crm.organisations.services import (
-    PermissionDenied,
     create_organisation,
     delete_organisation,
     restore_organisation,
@@ -17,7 +16,8 @@ from sdd_crm.organisations.services import (
     size_class,
     update_organisation,
 )
-from sdd_crm.services import ConflictError, ValidationError
+from sdd_crm.exceptions import PermissionDenied
+from sdd_crm.exceptions import ConflictError, ValidationError
 
 
 @pytest.mark.parametrize(

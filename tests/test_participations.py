@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from sdd_crm.extensions import db
-from sdd_crm.organisations.services import PermissionDenied
+from sdd_crm.exceptions import PermissionDenied
 from sdd_crm.programmes.models import ParticipationEvent, Programme
 from sdd_crm.programmes.services import (
     add_participation,
@@ -12,7 +12,7 @@ from sdd_crm.programmes.services import (
     bulk_add,
     change_participation_status,
 )
-from sdd_crm.services import ValidationError
+from sdd_crm.exceptions import ValidationError
 
 
 @pytest.fixture

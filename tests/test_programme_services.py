@@ -11,7 +11,8 @@ from werkzeug.exceptions import NotFound
 
 from sdd_crm.extensions import db
 from sdd_crm.interactions.services import create_interaction, delete_interaction
-from sdd_crm.organisations.services import PermissionDenied, delete_organisation
+from sdd_crm.organisations.services import delete_organisation
+from sdd_crm.exceptions import PermissionDenied
 from sdd_crm.programmes.counting import count_programme, counted_since
 from sdd_crm.programmes.models import Participation, ParticipationEvent, Programme
 from sdd_crm.programmes.queries import (
@@ -31,7 +32,7 @@ from sdd_crm.programmes.services import (
     unlink_interaction,
     update_participation,
 )
-from sdd_crm.services import ConflictError, ValidationError
+from sdd_crm.exceptions import ConflictError, ValidationError
 
 
 @pytest.fixture

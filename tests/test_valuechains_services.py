@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sdd_crm.audit.models import AuditEvent
 from sdd_crm.extensions import db
 from sdd_crm.organisations.services import delete_organisation
-from sdd_crm.services import ConflictError, ValidationError
+from sdd_crm.exceptions import ConflictError, ValidationError
 from sdd_crm.valuechains import services as vc
 from sdd_crm.valuechains import network_services as ns
 from sdd_crm.valuechains.models import (

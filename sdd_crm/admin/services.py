@@ -13,8 +13,9 @@ from ..auth.services import create_token, revoke_tokens, update_user
 from ..contacts.services import restore_contact
 from ..extensions import db
 from ..interactions.services import restore_interaction
-from ..organisations.services import PermissionDenied, check_version, restore_organisation
-from ..services import ValidationError
+from ..organisations.services import restore_organisation
+from ..exceptions import PermissionDenied, check_version
+from ..exceptions import ValidationError
 
 
 def _require_admin(actor) -> None:

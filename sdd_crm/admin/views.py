@@ -16,7 +16,7 @@ from ..interactions.models import Interaction, Task
 from ..leads.models import Lead
 from ..organisations.models import Organisation
 from ..pagination import paginate
-from ..services import ConflictError, ValidationError
+from ..exceptions import ConflictError, ValidationError
 from . import bp, queries, services
 from .forms import (
     AUDIT_ACTIONS,

@@ -17,7 +17,7 @@ from ..i18n import local_today
 from ..interactions.models import Interaction, Task, TaskStatus
 from ..leads.models import Lead, LeadComment, LeadEvent
 from ..leads.services import TRANSITIONS
-from ..services import ValidationError
+from ..exceptions import ValidationError
 from ..visibility import can_move_lead
 from .serializers import (
     BOOLEAN,

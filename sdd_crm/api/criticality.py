@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from ..extensions import db
 from ..organisations.queries import get_organisation
-from ..services import ValidationError
+from ..exceptions import ValidationError
 from ..valuechains import criticality_services as services
 from ..valuechains.jobs import create_job, enqueue_job
 from . import bp

@@ -17,8 +17,8 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from ..errors import api_error
 from ..extensions import db
-from ..organisations.services import PermissionDenied
-from ..services import ConflictError, ValidationError
+from ..exceptions import PermissionDenied
+from ..exceptions import ConflictError, ValidationError
 from . import bp
 
 # Primary keys are 32-bit integers on PostgreSQL: a larger id cannot exist (and must not reach

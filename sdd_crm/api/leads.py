@@ -17,7 +17,7 @@ from ..leads.models import Lead, LeadComment, LeadEvent, LeadStatus, LeadType
 from ..leads.queries import LeadFilters, get_lead, lead_list
 from ..leads.services import add_comment, change_status, share_lead, update_lead
 from ..pagination import paginate
-from ..services import ValidationError
+from ..exceptions import ValidationError
 from ..visibility import can_see_interactions
 from . import bp
 from .account_serializers import (

@@ -19,7 +19,7 @@ from ..contacts.models import Contact
 from ..extensions import db
 from ..organisations.models import Organisation
 from ..organisations.services import main_establishment
-from ..services import ValidationError
+from ..exceptions import ValidationError
 from ..valuechains.models import CriticalityAssessment
 from .errors import MAX_ID
 

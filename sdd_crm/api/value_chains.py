@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..organisations.models import Organisation
 from ..pagination import paginate
-from ..services import ValidationError
+from ..exceptions import ValidationError
 from ..valuechains.models import ChainRole, ChainRoleType, ValueChain
 from ..valuechains.network_services import add_chain_role, delete_chain_role
 from ..valuechains.queries import get_chain, get_stage, live_chains

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from ..db import utcnow
 from ..extensions import db
-from ..services import ValidationError
+from ..exceptions import ValidationError
 from .models import ApiToken, Role, User
 
 _hasher = PasswordHasher()

@@ -12,9 +12,9 @@ from .. import normalise
 from ..db import utcnow
 from ..extensions import db
 from ..organisations.models import Organisation
-from ..organisations.services import PermissionDenied, check_version
+from ..exceptions import PermissionDenied, check_version
 from ..permissions import can_edit_organisation
-from ..services import ValidationError
+from ..exceptions import ValidationError
 from .models import Contact, LawfulBasis
 
 FIELDS = (

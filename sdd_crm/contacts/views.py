@@ -10,10 +10,10 @@ from ..forms import submitted_version
 from ..extensions import db
 from ..organisations.forms import VersionForm, apply_service_errors
 from ..organisations.queries import get_organisation
-from ..organisations.services import PermissionDenied
+from ..exceptions import PermissionDenied
 from ..pagination import paginate
 from ..permissions import can_edit_organisation, can_view_contacts
-from ..services import ConflictError, ValidationError
+from ..exceptions import ConflictError, ValidationError
 from ..views_common import confirm_soft_delete
 from . import bp
 from .forms import ContactForm

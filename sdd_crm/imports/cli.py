@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask.cli import AppGroup
 
 from ..extensions import db
-from ..services import ValidationError
+from ..exceptions import ValidationError
 from . import jobs
 from .mapping import FIELDS, mapping_for, validate_mapping
 from .reading import ImportFileError, read_table

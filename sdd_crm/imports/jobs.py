@@ -38,7 +38,7 @@ from ..jobs.files import load_file, store_file
 from ..jobs.models import Job, JobStatus
 from ..jobs.progress import ProgressReporter
 from ..jobs.queue import enqueue_after_commit
-from ..services import ValidationError
+from ..exceptions import ValidationError
 from .mapping import validate_mapping
 from .models import ImportKind
 from .reading import ImportFileError, read_table

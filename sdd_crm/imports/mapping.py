@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from rapidfuzz import fuzz
 
 from ..extensions import db
-from ..services import ValidationError
+from ..exceptions import ValidationError
 from .models import ImportKind, ImportMapping
 
 _KVK = ["kvk", "kvknummer", "kvknr", "kvkno", "kvknumber", "nummerkvk", "kamervankoophandel",

@@ -62,19 +62,3 @@ class ImportReview(db.Model):
 
     candidate = relationship("Organisation", foreign_keys=[candidate_id])
     resolved_organisation = relationship("Organisation", foreign_keys=[resolved_organisation_id])
-
-
-class DuplicateDismissal(db.Model):
-    """A pair a user marked as 'geen dubbel' (not a duplicate); the finder skips it."""
-
-    __table_args__ = (
-        sa.UniqueConstraint("organisation_a_id", "organisation_b_id"),
-        sa.CheckConstraint("organisation_a_id < organisation_b_id", name="ordered"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_a_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), index=True)
-    organisation_b_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), index=True)
-    dismissed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
-    dismissed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    note: Mapped[str | None] = mapped_column(sa.String(500))

@@ -11,7 +11,7 @@ from ..db import utcnow
 from ..extensions import db
 from ..organisations.models import Organisation
 from ..organisations.services import create_organisation, update_organisation
-from ..services import ValidationError
+from ..exceptions import ValidationError
 from .models import ImportReview, ReviewStatus
 from .rules import normalise_name
 

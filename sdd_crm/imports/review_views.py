@@ -15,10 +15,10 @@ from sqlalchemy.orm import joinedload
 from .. import labels
 from ..auth.models import User
 from ..extensions import db
-from ..organisations.services import PermissionDenied
+from ..exceptions import PermissionDenied
 from ..pagination import paginate, request_page
 from ..reference.models import Municipality
-from ..services import ValidationError
+from ..exceptions import ValidationError
 from . import bp
 from .forms import ActionForm
 from .mapping import FIELDS

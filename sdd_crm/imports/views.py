@@ -32,7 +32,7 @@ from ..extensions import db
 from ..jobs.files import load_file, store_file
 from ..jobs.models import Job, JobFile, JobStatus
 from ..jobs.views import get_job_or_404, register_kind
-from ..services import ValidationError
+from ..exceptions import ValidationError
 from . import bp
 from .forms import KIND_LABELS, ActionForm, UploadForm, apply_service_errors, mapping_form
 from .jobs import (

@@ -17,8 +17,8 @@ from ..contacts.models import Contact
 from ..db import utcnow
 from ..extensions import db
 from ..organisations.models import Organisation
-from ..organisations.services import PermissionDenied, check_version
-from ..services import ValidationError
+from ..exceptions import PermissionDenied, check_version
+from ..exceptions import ValidationError
 from ..visibility import can_see_interaction, can_see_interactions
 from .models import Interaction, InteractionTopic, InteractionType, Task, TaskStatus, Topic
 

@@ -18,9 +18,9 @@ from ..extensions import db
 from ..forms import apply_service_errors, submitted_version
 from ..organisations.forms import VersionForm
 from ..organisations.queries import get_organisation
-from ..organisations.services import PermissionDenied
+from ..exceptions import PermissionDenied
 from ..pagination import paginate, request_page
-from ..services import ConflictError, ValidationError
+from ..exceptions import ConflictError, ValidationError
 from ..visibility import can_see_interactions, task_visible
 from ..views_common import confirm_soft_delete
 from . import bp

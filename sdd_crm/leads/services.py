@@ -15,9 +15,9 @@ from ..db import utcnow
 from ..extensions import db
 from ..notifications.services import notify
 from ..organisations.models import Organisation
-from ..organisations.services import PermissionDenied, check_version
+from ..exceptions import PermissionDenied, check_version
 from ..reference.models import Municipality
-from ..services import ValidationError
+from ..exceptions import ValidationError
 from ..visibility import can_move_lead, can_see_lead
 from .models import Lead, LeadComment, LeadEvent, LeadStatus, LeadType, SharedWith
 

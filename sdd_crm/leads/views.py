@@ -19,7 +19,7 @@ from ..extensions import db
 from ..organisations.queries import get_organisation
 from ..pagination import paginate
 from ..reference.models import Municipality
-from ..services import ConflictError, ValidationError
+from ..exceptions import ConflictError, ValidationError
 from ..visibility import can_move_lead
 from . import bp
 from .forms import (

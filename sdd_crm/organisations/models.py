@@ -9,7 +9,7 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import AuditedMixin, SoftDeleteMixin, TimestampMixin, VersionedMixin
+from ..db import AuditedMixin, SoftDeleteMixin, TimestampMixin, VersionedMixin, utcnow
 from ..extensions import db
 
 
@@ -167,3 +167,19 @@ class AccountTeamMember(AuditedMixin, TimestampMixin, db.Model):
 
     organisation: Mapped[Organisation] = relationship(back_populates="team")
     user = relationship("User", lazy="joined")
+
+
+class DuplicateDismissal(db.Model):
+    """A pair a user marked as 'geen dubbel' (not a duplicate); the finder skips it."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("organisation_a_id", "organisation_b_id"),
+        sa.CheckConstraint("organisation_a_id < organisation_b_id", name="ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_a_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), index=True)
+    organisation_b_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), index=True)
+    dismissed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    dismissed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    note: Mapped[str | None] = mapped_column(sa.String(500))

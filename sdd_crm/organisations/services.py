@@ -17,7 +17,7 @@ from ..db import utcnow
 from ..extensions import db
 from ..permissions import can_create_organisation, can_edit_organisation, is_in_account_team
 from ..reference.models import Municipality, Place
-from ..services import ConflictError, ValidationError
+from ..exceptions import PermissionDenied, ValidationError, check_version
 from .models import (
     AccountTeamMember,
     Establishment,
@@ -29,10 +29,6 @@ from .models import (
     Tag,
     TeamRole,
 )
-
-
-class PermissionDenied(Exception):
-    """The actor may not do this (DESIGN 4.4)."""
 
 
 # Field name → maximum length, checked here so SQLite refuses what PostgreSQL would (DESIGN 6).
@@ -418,18 +414,6 @@ def _criticality_inputs_changed(reason: str) -> None:
     from ..valuechains.recompute import schedule_recompute
 
     schedule_recompute(reason=reason)
-
-
-def check_version(record, expected_version) -> None:
-    """Raise ConflictError if the record changed since the user loaded ``expected_version``."""
-    if expected_version is None:
-        return
-    try:
-        expected = int(expected_version)
-    except (TypeError, ValueError):
-        raise ValidationError({"version": _("Ongeldige versie.")}) from None
-    if expected != record.version:
-        raise ConflictError()
 
 
 def update_organisation(org: Organisation, data: Mapping[str, Any], *, actor,

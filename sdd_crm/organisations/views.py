@@ -12,7 +12,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from ..forms import submitted_version
+from ..exceptions import NotFound, PermissionDenied, ValidationError
+from ..forms import form_page, submitted_version
 from .. import labels
 from ..audit.models import AuditEvent
 from ..auth.models import Role, User
@@ -26,7 +27,6 @@ from ..interactions.timeline import organisation_timeline
 from ..pagination import paginate, request_page
 from ..permissions import can_create_organisation, can_edit_organisation, can_view_contacts
 from ..reference.models import Municipality
-from ..services import ConflictError, ValidationError
 from ..valuechains.models import Cluster
 from ..valuechains.queries import organisation_network
 from ..visibility import can_see_interactions
@@ -43,7 +43,6 @@ from .forms import (
 from .models import Organisation
 from .queries import OrganisationFilters, get_organisation, organisation_list
 from .services import (
-    PermissionDenied,
     clean_organisation_data,
     create_organisation,
     delete_organisation,
@@ -53,7 +52,6 @@ from .services import (
 )
 
 INVALID = 422  # a form re-rendered with messages; nothing was saved
-CONFLICT = 409  # someone else saved the record since this user loaded it
 CONFLICT_MESSAGE = _l(
     "Iemand anders heeft deze organisatie intussen gewijzigd. Uw invoer staat hieronder nog; "
     "controleer de huidige gegevens en sla opnieuw op om ze te overschrijven.")
@@ -135,7 +133,7 @@ def index():
 
 def _recent_changes(org_id: int, limit: int = 10):
     """The organisation's audit events, with those of the records merged into it."""
-    from ..imports.merge import history_ids
+    from ..organisations.merge import history_ids
 
     ids = [str(i) for i in history_ids(org_id)]
     stmt = (
@@ -209,7 +207,6 @@ def _refuse(form, org=None):
     except ValidationError as e:
         apply_service_errors(form, {k: v for k, v in e.errors.items()
                                     if not (k in form._fields and form._fields[k].errors)})
-    db.session.rollback()
     return _render_form(form, org, INVALID)
 
 
@@ -217,23 +214,15 @@ def _refuse(form, org=None):
 @login_required
 def create():
     if not can_create_organisation(current_user):
-        abort(403)
+        raise PermissionDenied()
     form = OrganisationForm()
     form.set_municipality_choices(_municipalities())
     if not form.is_submitted():
         return _render_form(form)
     if not form.validate():
         return _refuse(form)
-    try:
-        org = create_organisation(form.service_data(), actor=current_user)
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors)
-        return _render_form(form, status=INVALID)
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    db.session.commit()
+    form_page(form, lambda: _render_form(form)[0])
+    org = create_organisation(form.service_data(), actor=current_user)
     flash(_("Organisatie %(name)s is toegevoegd.", name=org.name), "success")
     return redirect(url_for("organisations.detail", org_id=org.id))
 
@@ -250,22 +239,9 @@ def edit(org_id: int):
     form.set_municipality_choices(_municipalities())
     if not form.validate():
         return _refuse(form, org)
-    try:
-        update_organisation(org, form.service_data(), actor=current_user,
-                            expected_version=submitted_version(form))
-    except ConflictError:
-        db.session.rollback()
-        form.form_errors.append(str(CONFLICT_MESSAGE))
-        form.version.data = str(org.version)  # a second save overwrites knowingly
-        return _render_form(form, org, CONFLICT)
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors)
-        return _render_form(form, org, INVALID)
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    db.session.commit()
+    form_page(form, lambda: _render_form(form, org)[0], conflict_message=CONFLICT_MESSAGE)
+    update_organisation(org, form.service_data(), actor=current_user,
+                        expected_version=submitted_version(form))
     flash(_("De wijzigingen in %(name)s zijn opgeslagen.", name=org.name), "success")
     return redirect(url_for("organisations.detail", org_id=org.id))
 
@@ -299,16 +275,8 @@ def team_add(org_id: int):
         apply_service_errors(form, {"user_id": _("Kies een accountmanager.")})
     if form.errors:
         return _render_detail(org, form, INVALID)
-    try:
-        set_account_team_member(org, user, form.team_role.data, actor=current_user)
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors)
-        return _render_detail(org, form, INVALID)
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    db.session.commit()
+    form_page(form, lambda: _render_detail(org, form)[0])
+    set_account_team_member(org, user, form.team_role.data, actor=current_user)
     flash(_("%(name)s is toegevoegd aan het accountteam.", name=user.name), "success")
     return redirect(url_for("organisations.detail", org_id=org.id, _anchor="accountteam"))
 
@@ -323,11 +291,6 @@ def team_remove(org_id: int, member_id: int):
     try:
         remove_account_team_member(org, member_id, actor=current_user)
     except ValidationError:
-        db.session.rollback()
-        abort(404)
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    db.session.commit()
+        raise NotFound() from None
     flash(_("Het teamlid is uit het accountteam verwijderd."), "success")
     return redirect(url_for("organisations.detail", org_id=org.id, _anchor="accountteam"))

@@ -17,9 +17,9 @@ from flask_babel import gettext as _
 from .. import validation as v
 from ..db import utcnow
 from ..extensions import db
-from ..organisations.services import PermissionDenied, check_version
+from ..exceptions import PermissionDenied, check_version
 from ..reference.models import Municipality
-from ..services import ValidationError
+from ..exceptions import ValidationError
 from .models import Programme, ProgrammeTarget, TargetKind
 
 CODE_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")

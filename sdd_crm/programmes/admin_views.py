@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from ..admin import bp
 from ..extensions import db
-from ..services import ConflictError, ValidationError
+from ..exceptions import ConflictError, ValidationError
 from .admin_forms import ProgrammeForm, apply_programme_errors
 from .admin_services import (clean_programme_data, create_programme, delete_programme,
                              restore_programme, update_programme)

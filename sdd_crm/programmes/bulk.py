@@ -25,8 +25,8 @@ from ..extensions import db
 from ..interactions.queries import organisation_choice_label
 from ..organisations.models import Organisation
 from ..organisations.queries import OrganisationFilters, organisation_list
-from ..organisations.services import PermissionDenied
-from ..services import ConflictError, ValidationError
+from ..exceptions import PermissionDenied
+from ..exceptions import ConflictError, ValidationError
 from . import bp
 from .forms import BulkAddForm, MoveForm, QuickAddForm, apply_service_errors, options
 from .labels import STATUS_ORDER, participation_status_label

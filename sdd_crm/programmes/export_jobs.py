@@ -29,7 +29,7 @@ from ..jobs.models import Job, JobStatus
 from ..jobs.progress import ProgressReporter
 from ..jobs.queue import enqueue_after_commit
 from ..organisations.models import Organisation
-from ..organisations.services import PermissionDenied
+from ..exceptions import PermissionDenied
 from ..reference.models import Municipality
 from .counting import count_programme, counted_since
 from .export import (XLSX_MIMETYPE, CountedRow, ExcludedRow, ExportData, build_workbook,

@@ -21,9 +21,9 @@ from ..auth.models import User
 from ..extensions import db
 from ..interactions.models import Interaction
 from ..organisations.models import Organisation
-from ..organisations.services import PermissionDenied
+from ..exceptions import PermissionDenied
 from ..pagination import paginate
-from ..services import ConflictError, ValidationError
+from ..exceptions import ConflictError, ValidationError
 from ..views_common import confirm_soft_delete
 from ..visibility import can_see_interactions, interaction_visible
 from . import bp

@@ -18,8 +18,8 @@ from ..auth.models import Role, User
 from ..db import utcnow
 from ..extensions import db
 from ..organisations.models import Organisation
-from ..organisations.services import PermissionDenied, check_version
-from ..services import ValidationError
+from ..exceptions import PermissionDenied, check_version
+from ..exceptions import ValidationError
 from .models import Participation, ParticipationEvent, ParticipationStatus as S, Programme
 
 PIPELINE = [S.IDENTIFIED, S.APPROACHED, S.INTERESTED, S.PARTICIPATING, S.COMPLETED]

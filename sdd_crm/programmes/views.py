@@ -19,10 +19,10 @@ from ..auth.models import User
 from ..extensions import db
 from ..interactions.queries import organisation_choice_label, resolve_organisation
 from ..organisations.models import Organisation
-from ..organisations.services import PermissionDenied
+from ..exceptions import PermissionDenied
 from ..pagination import paginate, request_page
 from ..reference.models import Municipality
-from ..services import ValidationError
+from ..exceptions import ValidationError
 from ..valuechains.models import Cluster
 from . import bp
 from .counting import count_programme, page_verdicts

@@ -36,9 +36,9 @@ from ..interactions.services import (
     update_task,
 )
 from ..organisations.queries import get_organisation
-from ..organisations.services import PermissionDenied
+from ..exceptions import PermissionDenied
 from ..pagination import paginate, request_page
-from ..services import ConflictError, ValidationError
+from ..exceptions import ConflictError, ValidationError
 from ..visibility import can_see_interaction, can_see_interactions, can_see_lead
 from ..views_common import confirm_soft_delete
 from . import bp

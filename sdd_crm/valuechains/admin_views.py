@@ -20,9 +20,9 @@ from ..extensions import db
 from ..forms import ServiceErrorsMixin, apply_service_errors, max_length, options
 from ..jobs.models import Job
 from ..organisations.queries import get_organisation
-from ..organisations.services import PermissionDenied
+from ..exceptions import PermissionDenied
 from ..pagination import paginate
-from ..services import ConflictError, ValidationError
+from ..exceptions import ConflictError, ValidationError
 from . import bp
 from . import criticality as engine
 from . import criticality_services as services

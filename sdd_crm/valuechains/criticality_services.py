@@ -17,8 +17,8 @@ from ..admin.models import Setting
 from ..auth.models import Role
 from ..extensions import db
 from ..organisations.models import Organisation, OrgStatus
-from ..organisations.services import PermissionDenied, check_version
-from ..services import ConflictError, ValidationError
+from ..exceptions import PermissionDenied, check_version
+from ..exceptions import ConflictError, ValidationError
 from . import criticality as engine
 from .models import CriticalityAssessment
 

@@ -17,9 +17,9 @@ from flask_babel import gettext as _
 from .. import validation
 from ..extensions import db
 from ..organisations.models import Organisation
-from ..organisations.services import PermissionDenied, check_version
+from ..exceptions import PermissionDenied, check_version
 from ..permissions import can_edit_organisation
-from ..services import ValidationError
+from ..exceptions import ValidationError
 from .models import ChainRole, ChainRoleType, OrganisationCluster, SupplyLink, ValueChainStage
 from .services import _soft_delete, _unknown_fields, live_chain, live_cluster, network_changed
 

@@ -14,10 +14,10 @@ from flask_login import current_user, login_required
 from ..extensions import db
 from ..interactions.queries import organisation_choice_label, resolve_organisation
 from ..organisations.queries import get_organisation
-from ..organisations.services import PermissionDenied
+from ..exceptions import PermissionDenied
 from ..pagination import paginate
 from ..permissions import can_edit_organisation
-from ..services import ConflictError, ValidationError
+from ..exceptions import ConflictError, ValidationError
 from . import bp
 from .forms import (
     LINK_FIELD_MAP,

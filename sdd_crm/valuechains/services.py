@@ -23,8 +23,8 @@ from ..auth.models import Role
 from ..db import utcnow
 from ..extensions import db
 from ..organisations.models import Organisation
-from ..organisations.services import PermissionDenied, check_version
-from ..services import ValidationError
+from ..exceptions import PermissionDenied, check_version
+from ..exceptions import ValidationError
 from . import recompute
 from .models import ChainRole, Cluster, SupplyLink, ValueChain, ValueChainStage
 

@@ -15,9 +15,9 @@ from sqlalchemy.orm import selectinload
 
 from ..forms import submitted_version
 from ..extensions import db
-from ..organisations.services import PermissionDenied
+from ..exceptions import PermissionDenied
 from ..pagination import paginate, request_page
-from ..services import ConflictError, ValidationError
+from ..exceptions import ConflictError, ValidationError
 from . import bp
 from .forms import ClusterForm, ConfirmForm, StageForm, ValueChainForm, apply_service_errors
 from .models import ValueChain

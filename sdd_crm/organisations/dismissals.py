@@ -20,8 +20,8 @@ from ..auth.models import Role
 from ..db import utcnow
 from ..extensions import db
 from ..organisations.models import Organisation
-from ..organisations.services import PermissionDenied
-from ..services import ValidationError
+from ..exceptions import PermissionDenied
+from ..exceptions import ValidationError
 from .merge import can_merge
 from .models import DuplicateDismissal
 

@@ -19,7 +19,9 @@ from flask_login import current_user, login_required
 
 from ..extensions import db
 from ..jobs.views import attachment_header, register_kind
-from . import bp, export_jobs, exports
+from . import bp
+from . import jobs as export_jobs
+from . import lists as exports
 
 DIRECT_MAX_ROWS = 5000  # larger sets go through a job (config EXPORT_DIRECT_MAX_ROWS)
 MAX_ARGS, MAX_KEY, MAX_VALUE = 30, 40, 500  # filter arguments kept for the job
@@ -44,7 +46,7 @@ def filter_args(args) -> dict[str, str]:
     return kept
 
 
-@bp.route("/export/<kind>.<fmt>")
+@bp.route("/<kind>.<fmt>")
 @login_required
 def export_list(kind: str, fmt: str):
     if kind == "participations":
@@ -52,7 +54,7 @@ def export_list(kind: str, fmt: str):
     return _export(kind, fmt)
 
 
-@bp.route("/export/participations/<code>.<fmt>")
+@bp.route("/participations/<code>.<fmt>")
 @login_required
 def export_participations(code: str, fmt: str):
     return _export("participations", fmt, code)
@@ -99,9 +101,9 @@ def can_export_list(kind: str) -> bool:
 def export_list_url(kind: str, fmt: str, programme=None) -> str:
     """The export address carrying the current page's filters (not its page number)."""
     if kind == "participations":
-        base = url_for("imports.export_participations", code=programme.code, fmt=fmt)
+        base = url_for("exports.export_participations", code=programme.code, fmt=fmt)
     else:
-        base = url_for("imports.export_list", kind=kind, fmt=fmt)
+        base = url_for("exports.export_list", kind=kind, fmt=fmt)
     args = filter_args(request.args)
     return f"{base}?{urlencode(args)}" if args else base
 

@@ -31,12 +31,14 @@ from ..auth.models import Role
 from ..contacts.models import Contact
 from ..db import utcnow
 from ..extensions import db
+from ..signals import organisations_merged
 from ..interactions.models import Interaction, Task
 from ..interactions.services import refresh_last_contact
 from ..leads.models import Lead
 from ..organisations.models import Organisation, OrganisationSbi
-from ..organisations.services import PermissionDenied, check_version, size_class
-from ..services import ConflictError, ValidationError
+from ..organisations.services import size_class
+from ..exceptions import PermissionDenied, check_version
+from ..exceptions import ConflictError, ValidationError
 from .merge_moves import move_dismissals, move_network, move_participations
 
 MERGE_ROLES = {Role.ADMIN, Role.REGIONAL_ACCOUNT_MANAGER}
@@ -314,24 +316,6 @@ def _move_team(survivor: Organisation, merged: Organisation, result: MergeResult
     db.session.flush()
 
 
-def _move_import_reviews(survivor: Organisation, merged: Organisation, result: MergeResult) -> None:
-    """Held import rows follow the survivor; the same row held for both is held once."""
-    from .models import ImportReview, ReviewStatus
-
-    held = set(db.session.scalars(sa.select(ImportReview.row_hash).where(
-        ImportReview.candidate_id == survivor.id)))
-    for review in db.session.scalars(sa.select(ImportReview).where(
-            ImportReview.candidate_id == merged.id)):
-        if review.row_hash not in held:
-            review.candidate_id = survivor.id
-            result.moved["import_reviews"] += 1
-        elif review.status == ReviewStatus.PENDING:
-            db.session.delete(review)  # the same row waits for the survivor already
-    db.session.execute(sa.update(ImportReview).where(
-        ImportReview.resolved_organisation_id == merged.id).values(
-        resolved_organisation_id=survivor.id), execution_options={"synchronize_session": False})
-
-
 def _audit_merge(survivor: Organisation, merged: Organisation, old_kvk, result: MergeResult,
                  actor) -> None:
     """A "merge" event on both records, next to the field-level "update" events."""
@@ -374,7 +358,7 @@ def merge_organisations(survivor: Organisation, merged: Organisation, *, actor,
         _move_records(survivor, merged, result)
         move_participations(survivor, merged, result, actor)
         move_network(survivor, merged, result, actor)
-        _move_import_reviews(survivor, merged, result)
+        organisations_merged.send(survivor, merged=merged, result=result)
         move_dismissals(survivor, merged, result, actor)
         merged.merged_into_id = survivor.id
         survivor.updated_at = utcnow()  # its version rises: a compare page open elsewhere is stale

@@ -27,13 +27,13 @@ from ..jobs.views import register_kind
 from ..leads.models import Lead
 from ..organisations.models import Establishment, Organisation
 from ..organisations.queries import get_organisation
-from ..organisations.services import PermissionDenied
+from ..exceptions import PermissionDenied
 from ..pagination import Page, paginate
 from ..permissions import roles_required
 from ..programmes.models import Participation
-from ..services import ConflictError, ValidationError
+from ..exceptions import ConflictError, ValidationError
 from ..valuechains.models import ChainRole, SupplyLink
-from . import bp
+from . import duplicates_bp as bp
 from .dismissals import (NOTE_MAX, dismiss_pair, dismissal_list, find_dismissal,
                          undo_dismissal)
 from .duplicates import (JOB_KIND, Pair, current_search, explain, latest_search, start_search,
@@ -104,10 +104,10 @@ def _render_list(number: int, *, dismiss: dict | None = None, status: int = 200)
     return render_template(
         "imports/duplicates.html", page=page, orgs=orgs, latest=latest, running=running,
         total=len(pairs), explain=explain, form=SearchForm(), dismiss=dismiss,
-        note_max=NOTE_MAX, page_url=lambda n: url_for("imports.duplicates", page=n)), status
+        note_max=NOTE_MAX, page_url=lambda n: url_for("duplicates.duplicates", page=n)), status
 
 
-@bp.route("/duplicates")
+@bp.route("")
 @login_required
 @roles_required(*MERGERS)
 def duplicates():
@@ -115,7 +115,7 @@ def duplicates():
     return _render_list(_page_number())
 
 
-@bp.route("/duplicates/search", methods=["POST"])
+@bp.route("/search", methods=["POST"])
 @login_required
 @roles_required(*MERGERS)
 def duplicates_search():
@@ -131,7 +131,7 @@ def duplicates_search():
     else:
         flash(_("Het zoeken naar dubbelen is gestart; de lijst vult zich zodra het klaar is."),
               "info")
-    return redirect(url_for("imports.duplicates"))
+    return redirect(url_for("duplicates.duplicates"))
 
 
 def _attached_counts(ids: list[int]) -> dict[str, dict[int, int]]:
@@ -209,7 +209,7 @@ def _fresh_merge_form(a, b) -> MergeForm:
                                           "version_b": str(b.version)})
 
 
-@bp.route("/duplicates/<int:a_id>/<int:b_id>", methods=["GET", "POST"])
+@bp.route("/<int:a_id>/<int:b_id>", methods=["GET", "POST"])
 @login_required
 @roles_required(*MERGERS)
 def compare(a_id: int, b_id: int):
@@ -257,7 +257,7 @@ def compare(a_id: int, b_id: int):
     return redirect(url_for("organisations.detail", org_id=result.survivor_id))
 
 
-@bp.route("/duplicates/<int:a_id>/<int:b_id>/dismiss", methods=["POST"])
+@bp.route("/<int:a_id>/<int:b_id>/dismiss", methods=["POST"])
 @login_required
 @roles_required(*MERGERS)
 def dismiss(a_id: int, b_id: int):
@@ -280,7 +280,7 @@ def dismiss(a_id: int, b_id: int):
             db.session.commit()
             flash(_("%(a)s en %(b)s zijn gemarkeerd als geen dubbel en staan niet meer in de "
                     "lijst.", a=names[0], b=names[1]), "success")
-            return redirect(url_for("imports.duplicates", page=number if from_list else None))
+            return redirect(url_for("duplicates.duplicates", page=number if from_list else None))
     if from_list:
         errors = [str(m) for f in (form.note.errors, form.form_errors) for m in f]
         return _render_list(number, status=422, dismiss={
@@ -289,7 +289,7 @@ def dismiss(a_id: int, b_id: int):
     return _render_compare(a, b, _fresh_merge_form(a, b), dismiss_form=form, status=422)
 
 
-@bp.route("/duplicates/<int:a_id>/<int:b_id>/undo-dismissal", methods=["POST"])
+@bp.route("/<int:a_id>/<int:b_id>/undo-dismissal", methods=["POST"])
 @login_required
 @roles_required(Role.ADMIN)
 def undo_dismissal_view(a_id: int, b_id: int):
@@ -312,11 +312,11 @@ def undo_dismissal_view(a_id: int, b_id: int):
         flash(_("%(a)s en %(b)s waren niet (meer) gemarkeerd als geen dubbel.", a=names[0],
                 b=names[1]), "info")
     if request.form.get("origin") == "compare" and a and b and a_id != b_id:
-        return redirect(url_for("imports.compare", a_id=a_id, b_id=b_id))
-    return redirect(url_for("imports.dismissed"))
+        return redirect(url_for("duplicates.compare", a_id=a_id, b_id=b_id))
+    return redirect(url_for("duplicates.dismissed"))
 
 
-@bp.route("/duplicates/dismissed")
+@bp.route("/dismissed")
 @login_required
 @roles_required(Role.ADMIN)
 def dismissed():
@@ -330,7 +330,7 @@ def dismissed():
         sa.select(User).where(User.id.in_(user_ids)))} if user_ids else {}
     return render_template("imports/dismissals.html", page=page, orgs=orgs, users=users,
                            form=SearchForm(),
-                           page_url=lambda n: url_for("imports.dismissed", page=n))
+                           page_url=lambda n: url_for("duplicates.dismissed", page=n))
 
 
 @bp.app_template_global()

@@ -24,7 +24,7 @@ from ..jobs.files import store_file
 from ..jobs.models import Job, JobStatus
 from ..jobs.progress import ProgressReporter
 from ..jobs.queue import enqueue_after_commit
-from . import exports
+from . import lists as exports
 
 JOB_KIND = "export_list"
 DEFAULT_TIMEOUT = 1800  # seconds; 100,000 organisations take a few seconds (see the report)

@@ -1,0 +1,24 @@
+"""Domain signals: how one feature reacts to another's change without importing it.
+
+A feature announces what happened (``organisation_changed.send(org_id, reason=...)``); features
+above it connect receivers when the app is created. Imports thereby point one way: down to this
+module, never sideways into the feature that reacts. blinker is what Flask's own signals use.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+# An organisation's data that other features derive from changed (created, edited, deleted,
+# restored, merged, imported). Sender: the organisation id (or None for many). kwargs: reason.
+organisation_changed = _signals.signal("organisation-changed")
+
+# The supply network changed (roles, supply links, chains, clusters). kwargs: reason.
+network_changed = _signals.signal("network-changed")
+
+# Two organisations are being merged (inside the merge's transaction). Sender: the survivor.
+# kwargs: merged (the record merged into it), result (MergeResult: count what you move in
+# result.moved[<key>], explain clashes in result.notes). Each feature moves its own records.
+organisations_merged = _signals.signal("organisations-merged")

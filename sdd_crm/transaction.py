@@ -1,0 +1,128 @@
+"""The one transaction boundary: every unit of work commits once at its end, or rolls back.
+
+A unit of work is an HTML request, an API request, a CLI command or a background job. Services
+change the session and flush; they never commit. The boundary commits when the work returns
+and rolls back when anything is raised (compare indico's ``RH.process``):
+
+* requests: :class:`TransactionalFlask` wraps ``dispatch_request``, so a failing commit (a unique
+  clash, a value the database refuses) still reaches the app-level error handlers;
+* CLI commands and jobs: :func:`unit_of_work` (a context manager and a decorator).
+
+Work that must only happen once the data is stored (enqueueing a job, sending mail) is registered
+with :func:`sdd_crm.jobs.queue.enqueue_after_commit` or :func:`after_commit`, run after the
+commit and dropped on rollback.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from contextlib import contextmanager
+
+from flask import Flask, session
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from .extensions import db
+
+_CALLBACKS = "after_commit_callbacks"
+_WROTE = "wrote"
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the current transaction has committed (dropped on rollback)."""
+    db.session.info.setdefault(_CALLBACKS, []).append(callback)
+
+
+def _mark_written(sess: Session, _flush_context) -> None:
+    sess.info[_WROTE] = True
+
+
+def has_work(sess: Session | None = None) -> bool:
+    """Whether the transaction holds anything to commit (flushed or pending changes, or work
+    waiting for the commit). A read-only request does not commit: its objects stay loaded."""
+    sess = sess or db.session
+    return bool(sess.info.get(_WROTE) or sess.new or sess.dirty or sess.deleted
+                or any(key.startswith("after_commit") and value for key, value in sess.info.items()))
+
+
+def _run_callbacks(sess: Session) -> None:
+    sess.info.pop(_WROTE, None)
+    for callback in sess.info.pop(_CALLBACKS, []):
+        callback()
+
+
+def _drop_callbacks(sess: Session, previous_transaction=None) -> None:
+    if previous_transaction is not None and previous_transaction.nested:
+        return  # a savepoint rolled back: the outer transaction's work stands
+    sess.info.pop(_WROTE, None)
+    sess.info.pop(_CALLBACKS, None)
+
+
+def commit() -> None:
+    """The boundary's commit. Only the boundary calls it (and tests that stand in for one)."""
+    db.session.commit()
+
+
+def rollback() -> None:
+    db.session.rollback()
+
+
+@contextmanager
+def unit_of_work():
+    """Commit at the end of the block, roll back if anything is raised in it."""
+    try:
+        yield
+    except BaseException:
+        rollback()
+        raise
+    commit()
+
+
+def transactional(fn: Callable) -> Callable:
+    """Decorator form of :func:`unit_of_work` for CLI commands and job bodies."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with unit_of_work():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+class TransactionalFlask(Flask):
+    """Flask whose every request is one unit of work.
+
+    The view's return value is committed before Flask turns it into a response, so a refusal at
+    commit time is handled like any other exception. On an exception the transaction is rolled
+    back, and messages the request flashed are withdrawn (they announced work that was not
+    saved); the app-level error handlers then answer.
+    """
+
+    def dispatch_request(self):
+        # dict.get: reading the session this way does not mark it accessed (no Vary: Cookie).
+        cookie = session._get_current_object()
+        flashed_before = len(dict.get(cookie, "_flashes", ()))
+        try:
+            rv = super().dispatch_request()
+            if has_work():
+                commit()
+            return rv
+        except BaseException:
+            rollback()
+            if len(dict.get(cookie, "_flashes", ())) > flashed_before:
+                cookie["_flashes"] = cookie["_flashes"][:flashed_before]
+            raise
+
+
+_registered = False
+
+
+def register_transaction_hooks() -> None:
+    global _registered
+    if _registered:
+        return
+    _registered = True
+    event.listen(Session, "after_flush", _mark_written)
+    event.listen(Session, "after_commit", _run_callbacks)
+    event.listen(Session, "after_soft_rollback", _drop_callbacks)
