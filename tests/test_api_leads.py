@@ -140,14 +140,15 @@ def test_the_state_machine_through_patch(client, world):
     (["accepted", "in_progress"], "accepted"), (["accepted", "in_progress"], "new"),
     (["accepted", "in_progress", "won"], "lost"), (["accepted", "in_progress", "lost"], "in_progress"),
 ])
-def test_forbidden_transitions_are_422_in_dutch(client, world, path, forbidden):
+def test_forbidden_transitions_are_409_in_dutch(client, world, path, forbidden):
+    # A status the document allows, refused for the lead's current status: 409 (issue 10).
     for status in path:
         assert _patch(client, world, "regional", "region", status=status).status_code == 200
     db.session.expire_all()
     before = (db.session.get(Lead, world["leads"]["region"].id).status,
               db.session.scalar(sa.select(sa.func.count(LeadEvent.id))))
     resp = _patch(client, world, "regional", "region", status=forbidden)
-    assert resp.status_code == 422
+    assert resp.status_code == 409
     message = resp.get_json()["error"]["fields"]["status"]
     assert message.startswith("Een signaal met status") and "kan niet naar" in message
     db.session.expire_all()
@@ -165,7 +166,7 @@ def test_declining_needs_a_reason(client, world):
     assert ok.status_code == 200
     assert ok.get_json()["decline_reason"] == "Geen capaciteit" and ok.get_json()["responded_at"]
     assert ok.get_json()["next_statuses"] == []
-    assert _patch(client, world, "named", "named", status="accepted").status_code == 422
+    assert _patch(client, world, "named", "named", status="accepted").status_code == 409
     # A reason belongs to declining only.
     other = _patch(client, world, "regional", "region", status="accepted", decline_reason="Waarom?")
     assert other.status_code == 422 and "decline_reason" in other.get_json()["error"]["fields"]
@@ -206,7 +207,7 @@ def test_the_author_corrects_the_text_while_new(client, world):
     assert mixed.status_code == 422 and "title" in mixed.get_json()["error"]["fields"]
     assert _patch(client, world, "local_receiving", "municipality", status="accepted").status_code == 200
     late = _patch(client, world, "author", "municipality", title="Te laat")
-    assert late.status_code == 422
+    assert late.status_code == 409  # refused for the lead's state, not the input (issue 10)
     assert "kan niet meer worden gewijzigd" in late.get_json()["error"]["message"]
     db.session.expire_all()
     assert db.session.get(Lead, world["leads"]["municipality"].id).title == "Zoekt 3 hectare"
@@ -237,6 +238,13 @@ def test_bad_patches_are_422_and_change_nothing(client, world, data, field):
     assert (lead.status, lead.title, lead.type, lead.version) == ("new", "Sluiting dreigt", "risk", 1)
 
 
+REFERENCE_CASES = [
+    {"organisation_id": 2_000_000_000}, {"shared_with_municipality": "GM9999"},
+    {"shared_with_municipality": None, "shared_with_user_id": "VIEWER"},
+    {"shared_with_municipality": None, "shared_with_user_id": "SELF"},
+]
+
+
 @pytest.mark.parametrize("data, field", [
     ({"organisation_id": "1"}, "organisation_id"),
     ({"organisation_id": 2_000_000_000}, "organisation_id"),
@@ -260,6 +268,8 @@ def test_bad_patches_are_422_and_change_nothing(client, world, data, field):
     ({"geheim": True}, "geheim"),
 ])
 def test_bad_creates_are_422_and_save_nothing(client, world, data, field):
+    # Valid by the document but pointing at nothing usable in the stored data: 409 (issue 10).
+    expected = 409 if data in REFERENCE_CASES else 422
     users = world["users"]
     if data.get("shared_with_user_id") == "VIEWER":
         data = data | {"shared_with_user_id": users["viewer"].id}
@@ -270,7 +280,7 @@ def test_bad_creates_are_422_and_save_nothing(client, world, data, field):
     body = {"organisation_id": world["org"].id, "type": "expansion", "title": "Geldig",
             "shared_with_municipality": "GM0610"} | data
     resp = client.post("/api/v1/leads", headers=world["headers"]["author"], json=body)
-    assert resp.status_code == 422, resp.get_json()
+    assert resp.status_code == expected, resp.get_json()
     assert field in resp.get_json()["error"]["fields"], resp.get_json()
     assert (db.session.scalar(sa.select(sa.func.count(Lead.id))),
             db.session.scalar(sa.select(sa.func.count(Notification.id)))) == before

@@ -202,10 +202,15 @@ def test_patch_requires_version_and_refuses_stale(client, headers, make_org):
     assert db.session.get(Organisation, org.id).name == "Versie B.V."
 
 
-def test_patch_version_as_string_is_accepted(client, headers, make_org):
+def test_patch_version_as_string_is_refused_as_published(client, headers, make_org):
+    # Issue 10: types are enforced as the document publishes them (version is an integer).
     org = make_org(name="Tekstversie B.V.")
-    resp = client.patch(f"/api/v1/organisations/{org.id}", headers=headers,
+    url = f"/api/v1/organisations/{org.id}"
+    resp = client.patch(url, headers=headers,
                         json={"version": "1", "city": "Sliedrecht", "municipality": None})
+    assert resp.status_code == 422 and "version" in resp.get_json()["error"]["fields"]
+    resp = client.patch(url, headers=headers,
+                        json={"version": 1, "city": "Sliedrecht", "municipality": None})
     assert resp.status_code == 200
     assert resp.get_json()["municipality"] == "GM0610"
 

@@ -162,7 +162,8 @@ def test_local_manager_cannot_move_an_organisation_away(client, setup):
     org = orgs["own"]
     resp = client.patch(f"/api/v1/organisations/{org.id}", headers=headers,
                         json={"version": org.version, "municipality": "GM0610"})
-    assert resp.status_code == 422
+    # A valid code refused for what is stored (whose organisation it would be): 409 (issue 10).
+    assert resp.status_code == 409
     assert "municipality" in resp.get_json()["error"]["fields"]
     db.session.expire_all()
     assert db.session.get(Organisation, org.id).municipality_code == "GM0505"

@@ -97,8 +97,11 @@ def test_only_admins_create_change_and_delete_programmes(client, headers):
     assert client.delete(f"{P}/warmte-2030?version=1", headers=headers["admin"]).status_code == 409
     assert client.delete(f"{P}/warmte-2030?version=2", headers=headers["admin"]).status_code == 204
     assert client.get(f"{P}/warmte-2030", headers=headers["admin"]).status_code == 404
-    # Its code stays taken: it can be restored.
-    assert client.post(P, headers=headers["admin"], json=NEW).get_json()["error"]["fields"] == {
+    # Its code stays taken: it can be restored. Valid by the document, refused for what is
+    # stored: 409.
+    taken = client.post(P, headers=headers["admin"], json=NEW)
+    assert taken.status_code == 409
+    assert taken.get_json()["error"]["fields"] == {
         "code": "Deze code is al in gebruik (ook verwijderde programma's tellen mee)."}
 
 
@@ -106,13 +109,13 @@ def test_only_admins_create_change_and_delete_programmes(client, headers):
     ({"code": "Met Spaties"}, "code"), ({"code": "x" * 41}, "code"), ({"code": 5}, "code"),
     ({"name": ""}, "name"), ({"name": "n" * 201}, "name"), ({"funder": "f" * 201}, "funder"),
     ({"description": "d" * 5001}, "description"), ({"start_date": "2025-13-01"}, "start_date"),
-    ({"start_date": 20250101}, "start_date"), ({"end_date": "2024-01-01"}, "end_date"),
-    ({"municipalities": []}, "municipalities"), ({"municipalities": ["GM9999"]}, "municipalities"),
+    ({"start_date": 20250101}, "start_date"), ({"code": "SCALE-2"}, "code"),
+    ({"municipalities": []}, "municipalities"), ({"municipalities": ["Dordrecht"]}, "municipalities"),
     ({"municipalities": "GM0505"}, "municipalities"), ({"targets": []}, "targets"),
     ({"targets": [{"value": -1}]}, "targets.0.value"), ({"targets": [{"value": 0}]}, "targets.0.value"),
     ({"targets": [{"value": 1_000_001}]}, "targets.0.value"), ({"targets": [{"value": 1.5}]}, "targets.0.value"),
     ({"targets": [{"value": True}]}, "targets.0.value"), ({"targets": [{"value": 10, "kind": "euro"}]}, "targets.0.kind"),
-    ({"targets": [{"value": 10, "x": 1}]}, "targets.0.x"), ({"targets": [5]}, "targets"),
+    ({"targets": [{"value": 10, "x": 1}]}, "targets.0.x"), ({"targets": [5]}, "targets.0"),
     ({"bogus": 1}, "bogus"), ({"version": 1}, "version"), ({"name": "a\x00b"}, "name"),
 ])
 def test_bad_programme_input_is_a_dutch_422(client, headers, change, field):
@@ -122,13 +125,28 @@ def test_bad_programme_input_is_a_dutch_422(client, headers, change, field):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Programme)) == 3
 
 
+@pytest.mark.parametrize("change, field", [
+    ({"end_date": "2024-01-01"}, "end_date"), ({"municipalities": ["GM9999"]}, "municipalities"),
+])
+def test_programme_input_the_document_allows_but_the_data_refuses_is_a_409(client, headers,
+                                                                           change, field):
+    resp = client.post(P, headers=headers["admin"], json=NEW | change)
+    assert resp.status_code == 409, resp.get_json()
+    assert field in resp.get_json()["error"]["fields"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Programme)) == 3
+
+
 def test_patch_keeps_the_code_and_checks_the_period_against_the_stored_dates(client, headers):
     resp = client.patch(f"{P}/scale", headers=headers["admin"], json={"version": 1, "code": "andere"})
-    assert resp.status_code == 422
+    assert resp.status_code == 409
     assert resp.get_json()["error"]["fields"] == {"code": "De code van een programma kan niet meer worden gewijzigd."}
     resp = client.patch(f"{P}/scale", headers=headers["admin"], json={"version": 1, "end_date": "2023-12-31"})
+    assert resp.status_code == 409
     assert resp.get_json()["error"]["fields"] == {"end_date": "De einddatum ligt vóór de begindatum."}
-    resp = client.patch(f"{P}/scale", headers=headers["admin"], json={"version": 1, "code": "scale", "version": "abc"})
+    resp = client.patch(f"{P}/scale", headers=headers["admin"], json={"version": 1, "start_date": "2029-01-01"})
+    assert resp.status_code == 409  # after the stored end date
+    assert resp.get_json()["error"]["fields"] == {"end_date": "De einddatum ligt vóór de begindatum."}
+    resp = client.patch(f"{P}/scale", headers=headers["admin"], json={"code": "scale", "version": "abc"})
     assert resp.status_code == 422
     assert client.patch(f"{P}/scale", headers=headers["admin"], data="[1]").status_code == 400
     assert _scale().version == 1
@@ -182,21 +200,24 @@ def test_participation_flow_with_dutch_errors(client, headers, users, make_org):
     assert [e["to_status"] for e in body["events"]] == ["identified", "participating"]
 
     resp = client.patch(url, headers=h, json={"version": 2, "status": "approached"})
-    assert resp.status_code == 422
+    assert resp.status_code == 409  # a valid status, but not from the current one
     assert resp.get_json()["error"]["fields"] == {"status": "Van 'Neemt deel' kan niet naar 'Benaderd'."}
     assert client.patch(url, headers=h, json={"version": 1, "notes": "x"}).status_code == 409
     assert client.patch(url, headers=h, json={"notes": "x"}).status_code == 428
     for bad in ({"version": 2, "status": "bogus"}, {"version": 2, "status": None},
-                {"version": 2, "notes": "n" * 5001}, {"version": 2, "owner_id": users["viewer"].id},
+                {"version": 2, "notes": "n" * 5001}, {"version": 2, "notes": "a\x00b"},
                 {"version": 2, "owner_id": "abc"}, {"version": 2, "organisation_id": org.id},
                 {"version": 2, "counts": True}, {"version": 2, "nope": 1}):
         assert client.patch(url, headers=h, json=bad).status_code == 422, bad
+    assert client.patch(url, headers=h, json={"version": 2, "owner_id": users["viewer"].id}
+                        ).status_code == 409  # a user id, but not of a possible owner
     assert client.post(f"{P}/scale/participations", headers=h,
                        json={"organisation_id": org.id}).get_json()["error"]["fields"] == {
         "organisation_id": "Deze organisatie doet al mee aan dit programma."}
-    for bad in ({"organisation_id": 99999999}, {"organisation_id": "1"}, {},
-                {"organisation_id": org.id, "status": "klaar"}):
+    for bad in ({"organisation_id": "1"}, {}, {"organisation_id": org.id, "status": "klaar"}):
         assert client.post(f"{P}/scale/participations", headers=h, json=bad).status_code == 422, bad
+    assert client.post(f"{P}/scale/participations", headers=h,
+                       json={"organisation_id": 99999999}).status_code == 409
     for bad in ("/0", "/99999999999", "/abc"):
         assert client.get(f"{P}/scale/participations{bad}", headers=h).status_code == 404
     # Another programme's participation is not found under this code.
@@ -319,12 +340,12 @@ def test_linking_contact_moments(client, headers, users, make_org, make_user):
         "interaction_id": "Dit contactmoment hoort bij een andere organisatie dan deze deelname."}
     hidden = client.post(f"{P}/scale/participations/{parts['a'].id}/interactions", headers=h,
                          json={"interaction_id": secret.id})
-    assert hidden.status_code == 422
+    assert hidden.status_code == 409
     assert client.post(url, headers=h, json={"interaction_id": "x"}).status_code == 422
     assert client.post(url, headers=headers["viewer"], json={"interaction_id": other.id}).status_code == 403
     assert client.delete(f"{url}/{other.id}", headers=headers["viewer"]).status_code == 403
     assert client.delete(f"{url}/{other.id}", headers=h).status_code == 204
-    assert client.delete(f"{url}/{other.id}", headers=h).status_code == 422
+    assert client.delete(f"{url}/{other.id}", headers=h).status_code == 404  # no such link
     assert client.get(f"{P}/scale/participations/{parts['b'].id}", headers=h).get_json()["interaction_ids"] == []
 
 

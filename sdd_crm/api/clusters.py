@@ -1,99 +1,86 @@
 """/api/v1/clusters: list, get (with its value chains), create, PATCH (with version), soft DELETE.
 
 Everyone reads clusters; admins and regional account managers change them (403 for others).
+A cluster that still has value chains cannot be deleted (409).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
-from flask import jsonify, request, url_for
+from flask import Response, url_for
 
-from ..extensions import db
-from ..pagination import paginate
+from ..db import escape_like
 from ..valuechains.models import Cluster
-from ..valuechains.queries import get_cluster, live_chains, live_clusters
+from ..valuechains.queries import get_cluster, live_clusters
 from ..valuechains.services import create_cluster, delete_cluster, update_cluster
-from . import bp
-from .auth import api_user, require_writer
-from .errors import check_id, check_query_text, json_object, page_args, read_version
-from .organisations import list_response
-from .serializers import TEXT, _timestamp, check_input
+from . import bp, errors
+from .auth import api_user, writers_only
+from .schemas.base import VersionArgs, page_of
+from .schemas.valuechains import (CLUSTER_CREATE, CLUSTER_DETAIL, CLUSTER_LIST, CLUSTER_PATCH,
+                                  NameQuery)
+from .state import refused_as_conflict
 
-CLUSTER_INPUT = {"name": TEXT, "description": TEXT}
-CLUSTER_READ_ONLY = {"id", "value_chains", "created_at", "updated_at"}
-FILTER_PARAMS = ("q",)
-
-
-def cluster_to_dict(cluster: Cluster) -> dict[str, Any]:
-    return {
-        "id": cluster.id,
-        "name": cluster.name,
-        "description": cluster.description,
-        "version": cluster.version,
-        "created_at": _timestamp(cluster.created_at),
-        "updated_at": _timestamp(cluster.updated_at),
-    }
+TAGS = ["value chains"]
+LOCATION = {"Location": {"schema": {"type": "string"}, "description": "URL of the new record."}}
 
 
-def cluster_detail(cluster: Cluster) -> dict[str, Any]:
-    chains = db.session.scalars(live_chains(cluster.id)).all()
-    return cluster_to_dict(cluster) | {
-        "value_chains": [{"id": c.id, "name": c.name} for c in chains]}
+def name_contains(column, q: str):
+    """``?q=``: part of the name, whatever its case."""
+    return sa.func.lower(column).like(f"%{escape_like(q.strip().lower())}%", escape="\\")
 
 
-def _input(body: dict, with_version: bool = False) -> dict:
-    return check_input(body, CLUSTER_INPUT, CLUSTER_READ_ONLY, with_version=with_version)
-
-
-@bp.get("/clusters")
-def list_clusters():
-    check_query_text()
+@bp.get("/clusters", tags=TAGS)
+@bp.doc(operationId="listClusters", summary="Clusters, by name.")
+@bp.arguments(NameQuery, location="query", as_kwargs=True)
+@bp.response(200, CLUSTER_LIST, description="One page.")
+def list_clusters(**args):
     stmt = live_clusters()
-    q = (request.args.get("q") or "").strip()[:200]
-    if q:
-        escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(sa.func.lower(Cluster.name).like(f"%{escaped}%", escape="\\"))
-    page_no, per_page = page_args()
-    page = paginate(stmt, page_no, per_page)
-    return list_response(page, cluster_to_dict, "api.list_clusters", FILTER_PARAMS)
+    if args.get("q"):
+        stmt = stmt.where(name_contains(Cluster.name, args["q"]))
+    return page_of(stmt, args, "api.list_clusters")
 
 
-@bp.get("/clusters/<int:cluster_id>")
+@bp.get("/clusters/<int:cluster_id>", tags=TAGS)
+@bp.doc(operationId="getCluster", summary="One cluster with its value chains.")
+@bp.response(200, CLUSTER_DETAIL, description="The cluster.")
 def get_cluster_item(cluster_id: int):
-    return jsonify(cluster_detail(get_cluster(check_id(cluster_id))))
+    return get_cluster(cluster_id)
 
 
-@bp.post("/clusters")
-def create_cluster_item():
-    require_writer()
-    data = _input(json_object())
+@bp.post("/clusters", tags=TAGS)
+@bp.doc(operationId="createCluster",
+        summary="Create a cluster (admins, regional account managers).")
+@errors(403, 409)
+@writers_only
+@bp.arguments(CLUSTER_CREATE)
+@bp.response(201, CLUSTER_DETAIL, description="Created.", headers=LOCATION)
+def create_cluster_item(data):
     cluster = create_cluster(data, actor=api_user())
-    db.session.commit()
-    response = jsonify(cluster_detail(cluster))
-    response.status_code = 201
-    response.headers["Location"] = url_for("api.get_cluster_item", cluster_id=cluster.id)
-    return response
+    return cluster, 201, {"Location": url_for("api.get_cluster_item", cluster_id=cluster.id)}
 
 
-@bp.patch("/clusters/<int:cluster_id>")
-def update_cluster_item(cluster_id: int):
-    require_writer()
-    cluster = get_cluster(check_id(cluster_id))
-    body = json_object()
-    version = read_version(body.get("version"), required=True)
-    data = _input(body, with_version=True)
+@bp.patch("/clusters/<int:cluster_id>", tags=TAGS)
+@bp.doc(operationId="updateCluster", summary="Change the fields sent; `version` is required.")
+@errors(403, 409, 428)
+@writers_only
+@bp.arguments(CLUSTER_PATCH)
+@bp.response(200, CLUSTER_DETAIL, description="The changed cluster.")
+def update_cluster_item(data, cluster_id: int):
+    cluster = get_cluster(cluster_id)
+    version = data.pop("version")
     update_cluster(cluster, data, actor=api_user(), expected_version=version, partial=True)
-    db.session.commit()
-    return jsonify(cluster_detail(cluster))
+    return cluster
 
 
-@bp.delete("/clusters/<int:cluster_id>")
-def delete_cluster_item(cluster_id: int):
-    require_writer()
-    cluster = get_cluster(check_id(cluster_id))
-    version = read_version(request.args.get("version"), required=False)
-    delete_cluster(cluster, actor=api_user(), expected_version=version)
-    db.session.commit()
-    return "", 204
+@bp.delete("/clusters/<int:cluster_id>", tags=TAGS)
+@bp.doc(operationId="deleteCluster",
+        summary="Soft delete; refused (409) while it still has value chains.")
+@errors(403, 409, 422)
+@writers_only
+@bp.arguments(VersionArgs, location="query", error_status_code=422)
+@bp.response(204, description="Deleted.")
+def delete_cluster_item(args, cluster_id: int):
+    cluster = get_cluster(cluster_id)
+    with refused_as_conflict():
+        delete_cluster(cluster, actor=api_user(), expected_version=args.get("version"))
+    return Response(status=204)

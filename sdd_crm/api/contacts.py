@@ -2,67 +2,78 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request, url_for
+from flask import Response, url_for
 
 from ..contacts.queries import contact_list, get_contact
 from ..contacts.services import create_contact, delete_contact, update_contact
-from ..extensions import db
-from ..pagination import paginate
 from ..permissions import can_view_contacts
-from . import bp
-from .auth import api_user, require_writer
-from .errors import check_id, check_query_text, forbidden, json_object, page_args, query_int, read_version
-from .organisations import list_response
-from .serializers import contact_input, contact_to_dict
+from . import bp, errors, guard
+from .auth import api_user, writers_only
+from .errors import check_id, forbidden
+from .schemas.base import VersionArgs, page_of
+from .schemas.contacts import CONTACT, CONTACT_CREATE, CONTACT_LIST, CONTACT_PATCH, ContactArgs
+
+TAGS = ["contacts"]
+LOCATION = {"Location": {"schema": {"type": "string"}, "description": "URL of the new record."}}
 
 
-@bp.get("/contacts")
-def list_contacts():
+def _contacts_reader() -> None:
     if not can_view_contacts(api_user()):
         forbidden()
-    check_query_text()
-    q = (request.args.get("q") or "").strip()[:200] or None
-    organisation_id = query_int("organisation_id")
-    page_no, per_page = page_args()
+
+
+@bp.get("/contacts", tags=TAGS)
+@bp.doc(operationId="listContacts", summary="List contact persons (not for viewers).")
+@errors(403)
+@guard(_contacts_reader)
+@bp.arguments(ContactArgs, location="query", as_kwargs=True)
+@bp.response(200, CONTACT_LIST, description="One page.")
+def list_contacts(**args):
+    q = (args.get("q") or "").strip()[:200] or None
     # contact_list joins the organisation; Contact.organisation is eager (joined): no N+1.
-    page = paginate(contact_list(q=q, organisation_id=organisation_id), page_no, per_page)
-    return list_response(page, contact_to_dict, "api.list_contacts", ("q", "organisation_id"))
+    stmt = contact_list(q=q, organisation_id=args.get("organisation_id"))
+    return page_of(stmt, args, "api.list_contacts")
 
 
-@bp.get("/contacts/<int:contact_id>")
+@bp.get("/contacts/<int:contact_id>", tags=TAGS)
+@bp.doc(operationId="getContact", summary="One contact person.")
+@errors(403)
+@bp.response(200, CONTACT, description="The contact person.")
 def get_contact_item(contact_id: int):
-    contact = get_contact(check_id(contact_id), user=api_user())
-    return jsonify(contact_to_dict(contact))
+    return get_contact(check_id(contact_id), user=api_user())
 
 
-@bp.post("/contacts")
-def create_contact_item():
-    require_writer()
-    contact = create_contact(contact_input(json_object()), actor=api_user())
-    db.session.commit()
-    response = jsonify(contact_to_dict(contact))
-    response.status_code = 201
-    response.headers["Location"] = url_for("api.get_contact_item", contact_id=contact.id)
-    return response
+@bp.post("/contacts", tags=TAGS)
+@bp.doc(operationId="createContact", summary="Create a contact person at an organisation you may edit.")
+@errors(403, 409)
+@writers_only
+@bp.arguments(CONTACT_CREATE)
+@bp.response(201, CONTACT, description="Created.", headers=LOCATION)
+def create_contact_item(data):
+    contact = create_contact(data, actor=api_user())
+    return contact, 201, {"Location": url_for("api.get_contact_item", contact_id=contact.id)}
 
 
-@bp.patch("/contacts/<int:contact_id>")
-def update_contact_item(contact_id: int):
-    require_writer()
+@bp.patch("/contacts/<int:contact_id>", tags=TAGS)
+@bp.doc(operationId="updateContact", summary="Change the fields sent; `version` is required.")
+@errors(403, 409, 428)
+@writers_only
+@bp.arguments(CONTACT_PATCH)
+@bp.response(200, CONTACT, description="The changed contact person.")
+def update_contact_item(data, contact_id: int):
     contact = get_contact(check_id(contact_id), user=api_user(), for_edit=True)
-    body = json_object()
-    version = read_version(body.get("version"), required=True)
-    data = contact_input(body, with_version=True)
+    version = data.pop("version")
     update_contact(contact, data, actor=api_user(), expected_version=version, partial=True)
-    db.session.commit()
-    return jsonify(contact_to_dict(contact))
+    return contact
 
 
-@bp.delete("/contacts/<int:contact_id>")
-def delete_contact_item(contact_id: int):
-    require_writer()
+@bp.delete("/contacts/<int:contact_id>", tags=TAGS)
+@bp.doc(operationId="deleteContact", summary="Soft delete.")
+@errors(403, 409, 422)
+@writers_only
+@bp.arguments(VersionArgs, location="query", error_status_code=422)
+@bp.response(204, description="Deleted.")
+def delete_contact_item(args, contact_id: int):
     contact = get_contact(check_id(contact_id), user=api_user(), for_edit=True)
-    version = read_version(request.args.get("version"), required=False)
-    delete_contact(contact, actor=api_user(), expected_version=version)
-    db.session.commit()
-    return "", 204
+    delete_contact(contact, actor=api_user(), expected_version=args.get("version"))
+    return Response(status=204)

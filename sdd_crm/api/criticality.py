@@ -7,57 +7,54 @@ organisation's ``criticality`` shows both.
 
 from __future__ import annotations
 
-from flask import jsonify, url_for
-from flask_babel import gettext as _
+from flask import url_for
 
-from ..extensions import db
 from ..organisations.queries import get_organisation
-from ..exceptions import ValidationError
 from ..valuechains import criticality_services as services
 from ..valuechains.jobs import create_job, enqueue_job
-from . import bp
+from . import bp, errors, guard
 from .auth import api_user
-from .errors import check_id, forbidden, json_object, read_version
-from .jobs import job_to_dict
-from .serializers import organisation_detail
+from .errors import check_id, forbidden
+from .schemas.criticality import CRITICALITY_FLAG, JOB
+from .schemas.organisations import ORGANISATION_DETAIL
 
-FLAG_FIELDS = {"critical", "reason", "version"}
+JOB_LOCATION = {"Location": {"schema": {"type": "string"},
+                             "description": "URL of the job: /api/v1/jobs/{job_id}."}}
 
 
-@bp.post("/criticality/recompute")
+def _may_recompute() -> None:
+    if not services.can_run_recompute(api_user()):
+        forbidden()
+
+
+@bp.post("/criticality/recompute", tags=["criticality"])
+@bp.doc(operationId="recomputeCriticality",
+        summary="Start a recompute of every organisation's criticality as a background job "
+                "(admins and regional account managers).")
+@errors(403)
+@guard(_may_recompute)
+@bp.response(202, JOB, description="The job; follow Location for progress.", headers=JOB_LOCATION)
 def recompute_criticality():
-    user = api_user()
-    if not services.can_run_recompute(user):
-        forbidden()
-    job = create_job(actor=user, trigger="api")
+    job = create_job(actor=api_user(), trigger="api")
     enqueue_job(job)  # after the commit: the worker must find the Job row
-    db.session.commit()
-    location = url_for("api.get_job", job_id=job.id)
-    db.session.refresh(job)  # without Redis the job has already run
-    response = jsonify(job_to_dict(job))
-    response.status_code = 202
-    response.headers["Location"] = location
-    return response
+    return job, 202, {"Location": url_for("api.get_job", job_id=job.id)}
 
 
-@bp.post("/organisations/<int:org_id>/criticality-flag")
-def set_criticality_flag(org_id: int):
-    user = api_user()
-    org = get_organisation(check_id(org_id))
-    if not services.can_set_manual_flag(user):
+def _may_flag() -> None:
+    if not services.can_set_manual_flag(api_user()):
         forbidden()
-    body = json_object()
-    errors = {key: _("Onbekend veld.") for key in body if key not in FLAG_FIELDS}
-    if "critical" not in body:
-        errors["critical"] = _("Stuur critical mee: true, false of null (geen handmatige markering).")
-    elif body["critical"] is not None and not isinstance(body["critical"], bool):
-        errors["critical"] = _("Vul true, false of null in.")
-    if body.get("reason") is not None and not isinstance(body["reason"], str):
-        errors["reason"] = _("Vul tekst in.")
-    if errors:
-        raise ValidationError(errors)
-    version = read_version(body.get("version"), required=False)
-    services.set_manual_flag(org, body["critical"], body.get("reason"), actor=user,
-                             expected_version=version)
-    db.session.commit()
-    return jsonify(organisation_detail(get_organisation(org_id)))
+
+
+@bp.post("/organisations/<int:org_id>/criticality-flag", tags=["criticality"])
+@bp.doc(operationId="setCriticalityFlag",
+        summary="Set or clear the manual critical flag, with a reason (regional account managers "
+                "and admins). It overrides the computed result; `criticality` shows both.")
+@errors(403, 409)
+@guard(_may_flag)
+@bp.arguments(CRITICALITY_FLAG)
+@bp.response(200, ORGANISATION_DETAIL, description="The organisation.")
+def set_criticality_flag(data, org_id: int):
+    org = get_organisation(check_id(org_id))
+    services.set_manual_flag(org, data["critical"], data.get("reason"), actor=api_user(),
+                             expected_version=data.get("version"))
+    return org

@@ -8,11 +8,11 @@ would reveal that it exists). Viewers never read interactions: 403 on every rout
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, jsonify, request, url_for
+from flask import Response, abort, url_for
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..interactions.models import Interaction, InteractionType
+from ..interactions.models import Interaction
 from ..interactions.services import (
     can_edit_interaction,
     create_interaction,
@@ -20,16 +20,21 @@ from ..interactions.services import (
     update_interaction,
 )
 from ..organisations.models import Organisation
-from ..pagination import paginate
 from ..visibility import can_see_interactions, interaction_visible
-from . import bp
-from .account_serializers import interaction_input, interaction_to_dict
+from . import bp, errors, guard
 from .auth import api_user
-from .errors import check_id, check_query_text, forbidden, json_object, page_args, query_int, read_version
-from .organisations import list_response
-from .params import query_bool, query_choice, query_date
+from .errors import check_id, forbidden
+from .schemas.accounts import (
+    INTERACTION,
+    INTERACTION_CREATE,
+    INTERACTION_LIST,
+    INTERACTION_PATCH,
+    InteractionArgs,
+)
+from .schemas.base import VersionArgs, page_of
 
-FILTER_PARAMS = ("organisation_id", "type", "date_from", "date_to", "confidential")
+TAGS = ["interactions"]
+LOCATION = {"Location": {"schema": {"type": "string"}, "description": "URL of the new record."}}
 
 
 def _require_reader() -> None:
@@ -59,67 +64,80 @@ def load_interaction(interaction_id: int) -> Interaction:
     return interaction
 
 
-@bp.get("/interactions")
-def list_interactions():
-    _require_reader()
-    check_query_text()
-    stmt = visible_interactions(api_user())
-    if (org_id := query_int("organisation_id")) is not None:
-        stmt = stmt.where(Interaction.organisation_id == org_id)
-    if (kind := query_choice("type", {t.value for t in InteractionType})) is not None:
-        stmt = stmt.where(Interaction.type == kind)
-    if (date_from := query_date("date_from")) is not None:
-        stmt = stmt.where(Interaction.date >= date_from)
-    if (date_to := query_date("date_to")) is not None:
-        stmt = stmt.where(Interaction.date <= date_to)
-    if (confidential := query_bool("confidential")) is not None:
-        stmt = stmt.where(Interaction.confidential.is_(confidential))
-    page_no, per_page = page_args()
-    page = paginate(stmt, page_no, per_page)
-    return list_response(page, interaction_to_dict, "api.list_interactions", FILTER_PARAMS)
-
-
-@bp.get("/interactions/<int:interaction_id>")
-def get_interaction_item(interaction_id: int):
-    _require_reader()
-    return jsonify(interaction_to_dict(load_interaction(interaction_id)))
-
-
-@bp.post("/interactions")
-def create_interaction_item():
-    _require_reader()
-    interaction = create_interaction(interaction_input(json_object()), actor=api_user())
-    db.session.commit()
-    response = jsonify(interaction_to_dict(load_interaction(interaction.id)))
-    response.status_code = 201
-    response.headers["Location"] = url_for("api.get_interaction_item", interaction_id=interaction.id)
-    return response
-
-
 def _load_for_edit(interaction_id: int) -> Interaction:
-    _require_reader()
     interaction = load_interaction(interaction_id)
     if not can_edit_interaction(api_user(), interaction):
         forbidden()  # it is the author's account of the conversation
     return interaction
 
 
-@bp.patch("/interactions/<int:interaction_id>")
-def update_interaction_item(interaction_id: int):
+@bp.get("/interactions", tags=TAGS)
+@bp.doc(operationId="listInteractions",
+        summary="Contact moments you may see (confidential ones only inside their circle), newest first.")
+@errors(403)
+@guard(_require_reader)
+@bp.arguments(InteractionArgs, location="query", as_kwargs=True)
+@bp.response(200, INTERACTION_LIST, description="One page.")
+def list_interactions(**args):
+    stmt = visible_interactions(api_user())
+    if (org_id := args.get("organisation_id")) is not None:
+        stmt = stmt.where(Interaction.organisation_id == org_id)
+    if (kind := args.get("type")) is not None:
+        stmt = stmt.where(Interaction.type == kind)
+    if (date_from := args.get("date_from")) is not None:
+        stmt = stmt.where(Interaction.date >= date_from)
+    if (date_to := args.get("date_to")) is not None:
+        stmt = stmt.where(Interaction.date <= date_to)
+    if (confidential := args.get("confidential")) is not None:
+        stmt = stmt.where(Interaction.confidential.is_(confidential))
+    return page_of(stmt, args, "api.list_interactions")
+
+
+@bp.get("/interactions/<int:interaction_id>", tags=TAGS)
+@bp.doc(operationId="getInteraction",
+        summary="One contact moment (404 when it is confidential and you are outside its circle).")
+@errors(403)
+@guard(_require_reader)
+@bp.response(200, INTERACTION, description="The record.")
+def get_interaction_item(interaction_id: int):
+    return load_interaction(interaction_id)
+
+
+@bp.post("/interactions", tags=TAGS)
+@bp.doc(operationId="createInteraction", summary="Log a contact moment, with follow-up tasks.")
+@errors(403, 409)
+@guard(_require_reader)
+@bp.arguments(INTERACTION_CREATE)
+@bp.response(201, INTERACTION, description="Created.", headers=LOCATION)
+def create_interaction_item(data):
+    interaction = create_interaction(data, actor=api_user())
+    location = url_for("api.get_interaction_item", interaction_id=interaction.id)
+    return load_interaction(interaction.id), 201, {"Location": location}
+
+
+@bp.patch("/interactions/<int:interaction_id>", tags=TAGS)
+@bp.doc(operationId="updateInteraction",
+        summary="Change the fields sent (the author or an admin); `version` is required.")
+@errors(403, 409, 428)
+@guard(_require_reader)
+@bp.arguments(INTERACTION_PATCH)
+@bp.response(200, INTERACTION, description="The changed record.")
+def update_interaction_item(data, interaction_id: int):
     interaction = _load_for_edit(interaction_id)
-    body = json_object()
-    version = read_version(body.get("version"), required=True)
-    data = interaction_input(body, with_version=True)
+    version = data.pop("version")
     update_interaction(interaction, data, actor=api_user(), expected_version=version, partial=True)
-    db.session.commit()
-    db.session.expire_all()
-    return jsonify(interaction_to_dict(load_interaction(interaction_id)))
+    db.session.flush()
+    db.session.expire_all()  # topics, contacts and users as stored
+    return load_interaction(interaction_id)
 
 
-@bp.delete("/interactions/<int:interaction_id>")
-def delete_interaction_item(interaction_id: int):
+@bp.delete("/interactions/<int:interaction_id>", tags=TAGS)
+@bp.doc(operationId="deleteInteraction", summary="Soft delete.")
+@errors(403, 409, 422)
+@guard(_require_reader)
+@bp.arguments(VersionArgs, location="query", error_status_code=422)
+@bp.response(204, description="Deleted.")
+def delete_interaction_item(args, interaction_id: int):
     interaction = _load_for_edit(interaction_id)
-    version = read_version(request.args.get("version"), required=False)
-    delete_interaction(interaction, actor=api_user(), expected_version=version)
-    db.session.commit()
-    return "", 204
+    delete_interaction(interaction, actor=api_user(), expected_version=args.get("version"))
+    return Response(status=204)

@@ -3,39 +3,37 @@
 A lead is visible to its author, the receiving user or municipality, regional account managers
 and admins (DESIGN 4.4); to anyone else it does not exist (404). ``PATCH {"status": ...}`` moves
 it on through ``leads.services.change_status`` — the same transitions as the screens: only the
-receiving side (403 otherwise), only along the flow (422 otherwise). Viewers: 403 everywhere.
+receiving side (403 otherwise), only along the flow (409 otherwise: the lead's current status
+decides). Viewers: 403 everywhere.
 """
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import jsonify, url_for
+from flask import url_for
 from flask_babel import gettext as _
 
-from ..extensions import db
-from ..leads.models import Lead, LeadComment, LeadEvent, LeadStatus, LeadType
+from ..exceptions import ConflictError, ValidationError
+from ..leads.models import LeadStatus
 from ..leads.queries import LeadFilters, get_lead, lead_list
 from ..leads.services import add_comment, change_status, share_lead, update_lead
-from ..pagination import paginate
-from ..exceptions import ValidationError
 from ..visibility import can_see_interactions
-from . import bp
-from .account_serializers import (
-    comment_input,
-    comment_to_dict,
-    lead_detail,
-    lead_input,
-    lead_patch_input,
-    lead_to_dict,
-)
+from . import bp, errors, guard
 from .auth import api_user
-from .errors import check_id, check_query_text, forbidden, json_object, page_args, read_version
-from .organisations import list_response
-from .params import query_choice
+from .errors import check_id, forbidden
+from .schemas.accounts import (
+    LEAD_COMMENT,
+    LEAD_COMMENT_CREATE,
+    LEAD_CREATE,
+    LEAD_DETAIL,
+    LEAD_LIST,
+    LEAD_PATCH,
+    LeadArgs,
+)
+from .schemas.base import page_of
 
-FILTER_PARAMS = ("box", "status", "type")
-BOXES = {"inbox", "sent", "all"}
+TAGS = ["leads"]
 STATUS_FIELDS = {"status", "decline_reason", "note"}
+LOCATION = {"Location": {"schema": {"type": "string"}, "description": "URL of the new record."}}
 
 
 def _require_worker() -> None:
@@ -43,60 +41,58 @@ def _require_worker() -> None:
         forbidden()
 
 
-def load_lead(lead_id: int) -> Lead:
+def load_lead(lead_id: int):
     return get_lead(check_id(lead_id), api_user())
 
 
-def _detail(lead: Lead):
-    events = db.session.scalars(sa.select(LeadEvent).where(LeadEvent.lead_id == lead.id)
-                                .order_by(LeadEvent.at, LeadEvent.id)).all()
-    comments = db.session.scalars(
-        sa.select(LeadComment).where(LeadComment.lead_id == lead.id, LeadComment.deleted_at.is_(None))
-        .order_by(LeadComment.created_at, LeadComment.id)).all()
-    return jsonify(lead_detail(lead, api_user(), events, comments))
-
-
-@bp.get("/leads")
-def list_leads():
-    _require_worker()
-    check_query_text()
-    user = api_user()
-    box = query_choice("box", BOXES, default="all")
+@bp.get("/leads", tags=TAGS)
+@bp.doc(operationId="listLeads", summary="Leads you may see, newest first.")
+@errors(403)
+@guard(_require_worker)
+@bp.arguments(LeadArgs, location="query", as_kwargs=True)
+@bp.response(200, LEAD_LIST, description="One page.")
+def list_leads(**args):
+    box = args.get("box") or "all"
     filters = LeadFilters(tab={"inbox": "inbox", "sent": "shared"}.get(box, "all"),
-                          status=query_choice("status", {s.value for s in LeadStatus}),
-                          type=query_choice("type", {t.value for t in LeadType}))
+                          status=args.get("status"), type=args.get("type"))
     # Same query as the HTML lead list: one place decides which leads a user sees.
-    stmt = lead_list(user, filters)
-    page_no, per_page = page_args()
-    page = paginate(stmt, page_no, per_page)
-    return list_response(page, lead_to_dict, "api.list_leads", FILTER_PARAMS)
+    return page_of(lead_list(api_user(), filters), args, "api.list_leads")
 
 
-@bp.get("/leads/<int:lead_id>")
+@bp.get("/leads/<int:lead_id>", tags=TAGS)
+@bp.doc(operationId="getLead", summary="One lead, with its history and comments.")
+@errors(403)
+@guard(_require_worker)
+@bp.response(200, LEAD_DETAIL, description="The record.")
 def get_lead_item(lead_id: int):
-    _require_worker()
-    return _detail(load_lead(lead_id))
+    return load_lead(lead_id)
 
 
-@bp.post("/leads")
-def create_lead_item():
-    _require_worker()
-    lead = share_lead(lead_input(json_object()), actor=api_user())
-    db.session.commit()
-    response = _detail(lead)
-    response.status_code = 201
-    response.headers["Location"] = url_for("api.get_lead_item", lead_id=lead.id)
-    return response
+@bp.post("/leads", tags=TAGS)
+@bp.doc(operationId="createLead",
+        summary="Share a lead with the regional team, a colleague or a municipality.")
+@errors(403, 409)
+@guard(_require_worker)
+@bp.arguments(LEAD_CREATE)
+@bp.response(201, LEAD_DETAIL, description="Created.", headers=LOCATION)
+def create_lead_item(data):
+    lead = share_lead(data, actor=api_user())
+    return lead, 201, {"Location": url_for("api.get_lead_item", lead_id=lead.id)}
 
 
-@bp.patch("/leads/<int:lead_id>")
-def update_lead_item(lead_id: int):
+@bp.patch("/leads/<int:lead_id>", tags=TAGS)
+@bp.doc(operationId="updateLead",
+        summary="Either a status change (`status`, with `decline_reason` to decline; the receiving "
+                "side only; a transition outside the flow is 409) or a text change (`type`, "
+                "`title`, `description`; the author while the lead is new).")
+@errors(403, 409, 428)
+@guard(_require_worker)
+@bp.arguments(LEAD_PATCH)
+@bp.response(200, LEAD_DETAIL, description="The changed record.")
+def update_lead_item(data, lead_id: int):
     """Either a status change (the receiving side) or a text change (the author, while new)."""
-    _require_worker()
     lead = load_lead(lead_id)
-    body = json_object()
-    version = read_version(body.get("version"), required=True)
-    data = lead_patch_input(body)
+    version = data.pop("version")
     if "status" in data:
         if set(data) - STATUS_FIELDS:
             raise ValidationError({k: _("Wijzig de status en de tekst van een signaal apart.")
@@ -109,18 +105,22 @@ def update_lead_item(lead_id: int):
     elif set(data) & STATUS_FIELDS:
         raise ValidationError({"status": _("Kies de nieuwe status.")})
     else:
-        update_lead(lead, data, actor=api_user(), expected_version=version)
-    db.session.commit()
-    return _detail(lead)
+        try:
+            update_lead(lead, data, actor=api_user(), expected_version=version)
+        except ValidationError as e:
+            if set(e.errors) == {"_"}:  # no longer new: refused for its state, not the input
+                raise ConflictError(e.errors["_"]) from None
+            raise
+    return lead
 
 
-@bp.post("/leads/<int:lead_id>/comments")
-def create_lead_comment(lead_id: int):
-    _require_worker()
+@bp.post("/leads/<int:lead_id>/comments", tags=TAGS)
+@bp.doc(operationId="commentOnLead", summary="Add a comment.")
+@errors(403)
+@guard(_require_worker)
+@bp.arguments(LEAD_COMMENT_CREATE)
+@bp.response(201, LEAD_COMMENT, description="Created.")
+def create_lead_comment(data, lead_id: int):
     lead = load_lead(lead_id)
-    comment = add_comment(lead, comment_input(json_object()), actor=api_user())
-    db.session.commit()
-    response = jsonify(comment_to_dict(comment))
-    response.status_code = 201
-    response.headers["Location"] = url_for("api.get_lead_item", lead_id=lead.id)
-    return response
+    comment = add_comment(lead, data["body"], actor=api_user())
+    return comment, 201, {"Location": url_for("api.get_lead_item", lead_id=lead.id)}

@@ -10,39 +10,37 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import jsonify, request, url_for
+from flask import Response, abort, url_for
 
+from ..exceptions import ValidationError
 from ..extensions import db
 from ..interactions.models import Interaction
-from ..pagination import paginate
+from ..interactions.visibility import can_see_interactions, interaction_visible
 from ..programmes.counting import count_programme, page_verdicts
-from ..programmes.models import (Participation, ParticipationEvent, ParticipationStatus,
-                                 participation_interaction)
+from ..programmes.models import Participation, ParticipationEvent, participation_interaction
 from ..programmes.queries import (ParticipationFilters, get_participation_or_404,
                                   get_programme_or_404, participation_list)
-from ..programmes.services import (UNSET, add_participation, allowed_next,
-                                   can_manage_participations, delete_participation,
-                                   link_interaction, unlink_interaction, update_participation)
-from ..visibility import can_see_interactions, interaction_visible
-from . import bp
+from ..programmes.services import (add_participation, allowed_next, can_manage_participations,
+                                   delete_participation, link_interaction, unlink_interaction,
+                                   update_participation)
+from . import bp, errors, guard
 from .auth import api_user
-from .errors import check_id, check_query_text, forbidden, json_object, page_args, query_int, read_version
-from .params import query_bool, query_choice
-from .serializers import RECORD_ID, TEXT, _timestamp, check_input
+from .errors import forbidden
+from .programmes import CODE_PARAMETER, LOCATION, TAGS
+from .schemas.base import VersionArgs, page_of
+from .schemas.programmes import (PARTICIPATION_CREATE, PARTICIPATION_DETAIL, PARTICIPATION_LINK,
+                                 PARTICIPATION_LIST, PARTICIPATION_PATCH, ParticipationQuery)
 
-PARTICIPATION_INPUT = {"organisation_id": RECORD_ID, "status": TEXT, "owner_id": RECORD_ID,
-                       "notes": TEXT}
-PATCH_INPUT = {"status": TEXT, "owner_id": RECORD_ID, "notes": TEXT}
-READ_ONLY = {"id", "organisation_name", "municipality", "status_changed_at", "interaction_ids",
-             "counts", "reason", "events", "next_statuses", "created_at", "updated_at"}
-LINK_INPUT = {"interaction_id": RECORD_ID}
-FILTER_PARAMS = ("status", "municipality", "owner_id", "q", "cluster_id", "counted",
-                 "organisation_id")
+PATCH_FIELDS = ("status", "owner_id", "notes")
+ITEM = "/programmes/<code>/participations/<int:participation_id>"
 
 
 def _require_manager() -> None:
     if not can_manage_participations(api_user()):
         forbidden()
+
+
+managers_only = guard(_require_manager)
 
 
 def visible_links(participation_ids, user) -> dict[int, list[int]]:
@@ -62,30 +60,24 @@ def visible_links(participation_ids, user) -> dict[int, list[int]]:
     return links
 
 
-def participation_to_dict(p: Participation, user, links: dict, verdicts: dict) -> dict[str, Any]:
-    verdict = verdicts.get(p.id)
-    return {
-        "id": p.id,
-        "organisation_id": p.organisation_id,
-        "organisation_name": p.organisation.name,
-        "municipality": p.organisation.municipality_code,
-        "status": p.status,
-        "status_changed_at": _timestamp(p.status_changed_at),
-        "owner_id": p.owner_id,
+class ParticipationRow:
+    """A participation as this user sees it: what the schemas dump (the rest comes from ``p``)."""
+
+    def __init__(self, p: Participation, user, links: dict, verdicts: dict, **extra: Any):
+        verdict = verdicts.get(p.id)
+        self._p = p
+        self.organisation_name = p.organisation.name
+        self.municipality = p.organisation.municipality_code
         # Viewers read lists, never notes (DESIGN 4.4).
-        "notes": p.notes if can_see_interactions(user) else None,
-        "interaction_ids": links.get(p.id, []),
-        "counts": bool(verdict and verdict.counts),
-        "reason": str(verdict.reason) if verdict is not None and verdict.reason is not None else None,
-        "version": p.version,
-        "created_at": _timestamp(p.created_at),
-        "updated_at": _timestamp(p.updated_at),
-    }
+        self.notes = p.notes if can_see_interactions(user) else None
+        self.interaction_ids = links.get(p.id, [])
+        self.counts = bool(verdict and verdict.counts)
+        self.reason = (str(verdict.reason)
+                       if verdict is not None and verdict.reason is not None else None)
+        self.__dict__.update(extra)
 
-
-def _verdicts(programme) -> tuple[Any, dict]:
-    count = count_programme(programme)
-    return count, {v.participation_id: v for v in count.verdicts}
+    def __getattr__(self, name: str):
+        return getattr(self._p, name)
 
 
 # The whole programme is evaluated only when the list is filtered on ``counted``; otherwise the
@@ -93,137 +85,135 @@ def _verdicts(programme) -> tuple[Any, dict]:
 # just those rows and their merged relatives, in a fixed number of queries.
 
 
-def _detail(programme, p: Participation, status: int = 200):
+def _detail(programme, p: Participation) -> ParticipationRow:
     user = api_user()
-    verdicts = page_verdicts(programme, [p])
     events = db.session.execute(
         sa.select(ParticipationEvent.from_status, ParticipationEvent.to_status,
                   ParticipationEvent.at, ParticipationEvent.user_id)
         .where(ParticipationEvent.participation_id == p.id)
         .order_by(ParticipationEvent.at, ParticipationEvent.id)).all()
-    body = participation_to_dict(p, user, visible_links([p.id], user), verdicts) | {
-        "next_statuses": allowed_next(p.status) if can_manage_participations(user) else [],
-        "events": [{"from_status": e.from_status, "to_status": e.to_status,
-                    "at": _timestamp(e.at), "user_id": e.user_id} for e in events],
-    }
-    response = jsonify(body)
-    response.status_code = status
-    return response
+    return ParticipationRow(
+        p, user, visible_links([p.id], user), page_verdicts(programme, [p]),
+        next_statuses=allowed_next(p.status) if can_manage_participations(user) else [],
+        events=[e._asdict() for e in events])
 
 
 def _load(code: str, participation_id: int):
     programme = get_programme_or_404(code)
-    return programme, get_participation_or_404(programme, check_id(participation_id))
+    return programme, get_participation_or_404(programme, participation_id)
 
 
-def _fresh(code: str, participation_id: int, status: int = 200):
-    db.session.expire_all()
-    programme, p = _load(code, participation_id)
-    return _detail(programme, p, status)
+def _location(programme, p: Participation) -> dict[str, str]:
+    return {"Location": url_for("api.get_participation_item", code=programme.code,
+                                participation_id=p.id)}
 
 
-def _filters() -> ParticipationFilters:
-    check_query_text()
-    municipality = (request.args.get("municipality") or "").strip().upper()
-    return ParticipationFilters(
-        status=query_choice("status", {s.value for s in ParticipationStatus}),
-        municipality=municipality[:6] or None,
-        owner_id=query_int("owner_id"),
-        q=(request.args.get("q") or "").strip()[:200] or None,
-        cluster_id=query_int("cluster_id"),
-        counted=query_bool("counted"),
-        organisation_id=query_int("organisation_id"),
+@bp.get("/programmes/<code>/participations", tags=TAGS, parameters=[CODE_PARAMETER])
+@bp.doc(operationId="listParticipations",
+        summary="The pipeline, most recently moved first, with whether each counts.")
+@bp.arguments(ParticipationQuery, location="query", as_kwargs=True)
+@bp.response(200, PARTICIPATION_LIST, description="One page.")
+def list_participations(code: str, **args):
+    programme = get_programme_or_404(code)
+    filters = ParticipationFilters(
+        status=args.get("status"),
+        municipality=(args.get("municipality") or "").strip().upper() or None,
+        owner_id=args.get("owner_id"),
+        q=(args.get("q") or "").strip() or None,
+        cluster_id=args.get("cluster_id"),
+        counted=args.get("counted"),
+        organisation_id=args.get("organisation_id"),
     )
-
-
-@bp.get("/programmes/<code>/participations")
-def list_participations(code: str):
-    programme = get_programme_or_404(code)
-    filters = _filters()
-    page_no, per_page = page_args()
     if filters.counted is not None:
-        count, verdicts = _verdicts(programme)
-        page = paginate(participation_list(programme, filters, count=count), page_no, per_page)
+        count = count_programme(programme)
+        body = page_of(participation_list(programme, filters, count=count), args,
+                       "api.list_participations", code=programme.code)
+        verdicts = {v.participation_id: v for v in count.verdicts}
     else:
-        page = paginate(participation_list(programme, filters), page_no, per_page)
-        verdicts = page_verdicts(programme, page.items)
+        body = page_of(participation_list(programme, filters), args, "api.list_participations",
+                       code=programme.code)
+        verdicts = page_verdicts(programme, body["items"])
     user = api_user()
-    links = visible_links([p.id for p in page.items], user)
-    args = {k: v for k, v in request.args.items() if k in FILTER_PARAMS and v != ""}
-
-    def link(n):
-        return url_for("api.list_participations", code=programme.code,
-                       **(args | {"page": n, "per_page": page.per_page}))
-
-    return jsonify({
-        "items": [participation_to_dict(p, user, links, verdicts) for p in page.items],
-        "page": page.page, "per_page": page.per_page, "has_next": page.has_next,
-        "next": link(page.page + 1) if page.has_next else None,
-        "prev": link(page.page - 1) if page.has_prev else None,
-    })
+    links = visible_links([p.id for p in body["items"]], user)
+    body["items"] = [ParticipationRow(p, user, links, verdicts) for p in body["items"]]
+    return body
 
 
-@bp.post("/programmes/<code>/participations")
-def create_participation_item(code: str):
+@bp.post("/programmes/<code>/participations", tags=TAGS, parameters=[CODE_PARAMETER])
+@bp.doc(operationId="createParticipation",
+        summary="Put an organisation in the pipeline (admins, regional account managers, business "
+                "developers). Once per programme; a deleted one comes back.")
+@errors(403, 409)
+@managers_only
+@bp.arguments(PARTICIPATION_CREATE)
+@bp.response(201, PARTICIPATION_DETAIL, description="Created.", headers=LOCATION)
+def create_participation_item(data, code: str):
     programme = get_programme_or_404(code)
-    _require_manager()
-    data = check_input(json_object(), PARTICIPATION_INPUT, READ_ONLY, with_version=False)
-    p = add_participation(programme, data.get("organisation_id"), actor=api_user(),
-                          status=data.get("status") or ParticipationStatus.IDENTIFIED,
-                          owner_id=data.get("owner_id"), notes=data.get("notes"))
-    db.session.commit()
-    response = _fresh(programme.code, p.id, 201)
-    response.headers["Location"] = url_for("api.get_participation_item", code=programme.code,
-                                           participation_id=p.id)
-    return response
+    p = add_participation(programme, data["organisation_id"], actor=api_user(),
+                          **{k: data[k] for k in PATCH_FIELDS if k in data})
+    return _detail(programme, p), 201, _location(programme, p)
 
 
-@bp.get("/programmes/<code>/participations/<int:participation_id>")
+@bp.get(ITEM, tags=TAGS, parameters=[CODE_PARAMETER])
+@bp.doc(operationId="getParticipation", summary="One participation with the date of every move.")
+@bp.response(200, PARTICIPATION_DETAIL, description="The participation.")
 def get_participation_item(code: str, participation_id: int):
     programme, p = _load(code, participation_id)
     return _detail(programme, p)
 
 
-@bp.patch("/programmes/<code>/participations/<int:participation_id>")
-def update_participation_item(code: str, participation_id: int):
+@bp.patch(ITEM, tags=TAGS, parameters=[CODE_PARAMETER])
+@bp.doc(operationId="updateParticipation",
+        summary="Move it on (`status`), change owner or notes; `version` is required. A move the "
+                "pipeline does not allow from the current status gets 409.")
+@errors(403, 409, 428)
+@managers_only
+@bp.arguments(PARTICIPATION_PATCH)
+@bp.response(200, PARTICIPATION_DETAIL, description="The changed participation.")
+def update_participation_item(data, code: str, participation_id: int):
     programme, p = _load(code, participation_id)
-    _require_manager()
-    body = json_object()
-    version = read_version(body.get("version"), required=True)
-    data = check_input(body, PATCH_INPUT, READ_ONLY | {"organisation_id"}, with_version=True)
-    update_participation(p, actor=api_user(), expected_version=version,
-                         **{k: data.get(k, UNSET) for k in PATCH_INPUT})
-    db.session.commit()
-    return _fresh(programme.code, p.id)
+    update_participation(p, actor=api_user(), expected_version=data.pop("version"), **data)
+    return _detail(programme, p)
 
 
-@bp.delete("/programmes/<code>/participations/<int:participation_id>")
-def delete_participation_item(code: str, participation_id: int):
+@bp.delete(ITEM, tags=TAGS, parameters=[CODE_PARAMETER])
+@bp.doc(operationId="deleteParticipation",
+        summary="Soft delete (it no longer counts); adding the organisation again brings it back.")
+@errors(403, 409, 422)
+@managers_only
+@bp.arguments(VersionArgs, location="query", error_status_code=422)
+@bp.response(204, description="Deleted.")
+def delete_participation_item(args, code: str, participation_id: int):
+    _programme, p = _load(code, participation_id)
+    delete_participation(p, actor=api_user(), expected_version=args.get("version"))
+    return Response(status=204)
+
+
+@bp.post(f"{ITEM}/interactions", tags=TAGS, parameters=[CODE_PARAMETER])
+@bp.doc(operationId="linkParticipationInteraction",
+        summary="Link a contact moment of the same organisation that you may see.")
+@errors(403, 409)
+@managers_only
+@bp.arguments(PARTICIPATION_LINK)
+@bp.response(201, PARTICIPATION_DETAIL, description="The participation with the link.",
+             headers=LOCATION)
+def link_participation_interaction(data, code: str, participation_id: int):
     programme, p = _load(code, participation_id)
-    _require_manager()
-    version = read_version(request.args.get("version"), required=False)
-    delete_participation(p, actor=api_user(), expected_version=version)
-    db.session.commit()
-    return "", 204
+    link_interaction(p, data["interaction_id"], actor=api_user())
+    return _detail(programme, p), 201, _location(programme, p)
 
 
-@bp.post("/programmes/<code>/participations/<int:participation_id>/interactions")
-def link_participation_interaction(code: str, participation_id: int):
-    programme, p = _load(code, participation_id)
-    _require_manager()
-    data = check_input(json_object(), LINK_INPUT, set(), with_version=False)
-    link_interaction(p, data.get("interaction_id"), actor=api_user())
-    db.session.commit()
-    response = _fresh(programme.code, p.id, 201)
-    response.headers["Location"] = url_for("api.get_participation_item", code=programme.code,
-                                           participation_id=p.id)
-    return response
-
-
-@bp.delete("/programmes/<code>/participations/<int:participation_id>/interactions/<int:interaction_id>")
+@bp.delete(f"{ITEM}/interactions/<int:interaction_id>", tags=TAGS, parameters=[CODE_PARAMETER])
+@bp.doc(operationId="unlinkParticipationInteraction",
+        summary="Remove the link (the contact moment stays); 404 when it is not linked (or not "
+                "one you may see).")
+@errors(403)
+@managers_only
+@bp.response(204, description="Unlinked.")
 def unlink_participation_interaction(code: str, participation_id: int, interaction_id: int):
-    programme, p = _load(code, participation_id)
-    _require_manager()
-    unlink_interaction(p, check_id(interaction_id), actor=api_user())
-    db.session.commit()
-    return "", 204
+    _programme, p = _load(code, participation_id)
+    try:
+        unlink_interaction(p, interaction_id, actor=api_user())
+    except ValidationError:
+        abort(404)  # the link (the sub-resource at this URL) does not exist
+    return Response(status=204)

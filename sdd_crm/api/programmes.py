@@ -8,44 +8,24 @@ programmes; admins, regional account managers and business developers manage par
 
 from __future__ import annotations
 
-from typing import Any
+from flask import Response, url_for
 
-from flask import jsonify, request, url_for
-
-from ..extensions import db
 from ..programmes.admin_services import create_programme, delete_programme, update_programme
 from ..programmes.counting import Reason, count_programme
-from ..programmes.models import Programme
 from ..programmes.queries import get_programme_or_404, programme_list
-from ..pagination import paginate
-from . import bp
+from . import bp, errors, guard
 from .auth import api_user
-from .errors import check_query_text, forbidden, json_object, page_args, read_version
-from .organisations import list_response
-from .serializers import OBJECT_LIST, TEXT, TEXT_LIST, _date, _timestamp, check_input
+from .errors import forbidden
+from .schemas.base import PageArgs, VersionArgs, page_of
+from .schemas.programmes import (PROGRAMME, PROGRAMME_CREATE, PROGRAMME_LIST, PROGRAMME_PATCH,
+                                 PROGRAMME_PROGRESS)
+from .state import refused_as_conflict
 
-PROGRAMME_INPUT = {"code": TEXT, "name": TEXT, "funder": TEXT, "description": TEXT,
-                   "start_date": TEXT, "end_date": TEXT, "municipalities": TEXT_LIST,
-                   "targets": OBJECT_LIST}
-PROGRAMME_READ_ONLY = {"created_at", "updated_at"}
-
-
-def programme_to_dict(programme: Programme) -> dict[str, Any]:
-    """One programme; ``municipalities`` and ``targets`` must be loaded (no N+1 in lists)."""
-    return {
-        "code": programme.code,
-        "name": programme.name,
-        "funder": programme.funder,
-        "description": programme.description,
-        "start_date": _date(programme.start_date),
-        "end_date": _date(programme.end_date),
-        "municipalities": sorted(m.code for m in programme.municipalities),
-        "targets": [{"kind": t.kind, "value": t.value, "description": t.description}
-                    for t in sorted(programme.targets, key=lambda t: t.id)],
-        "version": programme.version,
-        "created_at": _timestamp(programme.created_at),
-        "updated_at": _timestamp(programme.updated_at),
-    }
+TAGS = ["programmes"]
+LOCATION = {"Location": {"schema": {"type": "string"}, "description": "URL of the new record."}}
+CODE_PARAMETER = {"in": "path", "name": "code", "required": True,
+                  "description": "The programme's code, e.g. `scale`.",
+                  "schema": {"type": "string", "maxLength": 40}}
 
 
 def _require_admin() -> None:
@@ -53,64 +33,78 @@ def _require_admin() -> None:
         forbidden()
 
 
-def _fresh(code: str):
-    db.session.expire_all()
-    return jsonify(programme_to_dict(get_programme_or_404(code)))
+admins_only = guard(_require_admin)
 
 
-@bp.get("/programmes")
-def list_programmes():
-    check_query_text()
-    page_no, per_page = page_args()
-    page = paginate(programme_list(), page_no, per_page)
-    return list_response(page, programme_to_dict, "api.list_programmes", ())
+@bp.get("/programmes", tags=TAGS)
+@bp.doc(operationId="listProgrammes", summary="Programmes (not deleted), by name.")
+@bp.arguments(PageArgs, location="query", as_kwargs=True)
+@bp.response(200, PROGRAMME_LIST, description="One page.")
+def list_programmes(**args):
+    return page_of(programme_list(), args, "api.list_programmes")
 
 
-@bp.get("/programmes/<code>")
+@bp.get("/programmes/<code>", tags=TAGS, parameters=[CODE_PARAMETER])
+@bp.doc(operationId="getProgramme", summary="One programme.")
+@bp.response(200, PROGRAMME, description="The programme.")
 def get_programme_item(code: str):
-    return jsonify(programme_to_dict(get_programme_or_404(code)))
+    return get_programme_or_404(code)
 
 
-@bp.post("/programmes")
-def create_programme_item():
-    _require_admin()
-    data = check_input(json_object(), PROGRAMME_INPUT, PROGRAMME_READ_ONLY, with_version=False)
+@bp.post("/programmes", tags=TAGS)
+@bp.doc(operationId="createProgramme",
+        summary="Create a programme with its region and targets (admins).")
+@errors(403, 409)
+@admins_only
+@bp.arguments(PROGRAMME_CREATE)
+@bp.response(201, PROGRAMME, description="Created.", headers=LOCATION)
+def create_programme_item(data):
     programme = create_programme(data, actor=api_user())
-    db.session.commit()
-    response = _fresh(programme.code)
-    response.status_code = 201
-    response.headers["Location"] = url_for("api.get_programme_item", code=programme.code)
-    return response
+    return programme, 201, {"Location": url_for("api.get_programme_item", code=programme.code)}
 
 
-@bp.patch("/programmes/<code>")
-def update_programme_item(code: str):
-    _require_admin()
+@bp.patch("/programmes/<code>", tags=TAGS, parameters=[CODE_PARAMETER])
+@bp.doc(operationId="updateProgramme",
+        summary="Change the fields sent (admins); `version` is required, the code cannot change.")
+@errors(403, 409, 428)
+@admins_only
+@bp.arguments(PROGRAMME_PATCH)
+@bp.response(200, PROGRAMME, description="The changed programme.")
+def update_programme_item(data, code: str):
     programme = get_programme_or_404(code)
-    body = json_object()
-    version = read_version(body.get("version"), required=True)
-    data = check_input(body, PROGRAMME_INPUT, PROGRAMME_READ_ONLY, with_version=True)
-    update_programme(programme, data, actor=api_user(), expected_version=version, partial=True)
-    db.session.commit()
-    return _fresh(programme.code)
+    version = data.pop("version")
+    # A new start_date may fall after the stored end_date: refused on end_date, also when the
+    # request left it out.
+    with refused_as_conflict("end_date"):
+        update_programme(programme, data, actor=api_user(), expected_version=version,
+                         partial=True)
+    return programme
 
 
-@bp.delete("/programmes/<code>")
-def delete_programme_item(code: str):
-    _require_admin()
+@bp.delete("/programmes/<code>", tags=TAGS, parameters=[CODE_PARAMETER])
+@bp.doc(operationId="deleteProgramme",
+        summary="Soft delete (admins); an admin can restore it in the screens.")
+@errors(403, 409, 422)
+@admins_only
+@bp.arguments(VersionArgs, location="query", error_status_code=422)
+@bp.response(204, description="Deleted.")
+def delete_programme_item(args, code: str):
     programme = get_programme_or_404(code)
-    version = read_version(request.args.get("version"), required=False)
-    delete_programme(programme, actor=api_user(), expected_version=version)
-    db.session.commit()
-    return "", 204
+    delete_programme(programme, actor=api_user(), expected_version=args.get("version"))
+    return Response(status=204)
 
 
-@bp.get("/programmes/<code>/progress")
+@bp.get("/programmes/<code>/progress", tags=TAGS, parameters=[CODE_PARAMETER])
+@bp.doc(operationId="getProgrammeProgress",
+        summary="Progress against the target (DESIGN 4.2): counted, unverified, excluded per "
+                "reason (all reasons, zeros included) and the count per municipality of the "
+                "region.")
+@bp.response(200, PROGRAMME_PROGRESS, description="The count.")
 def get_programme_progress(code: str):
     """DESIGN 4.2 and 5: the target, what counts, why the rest does not, per municipality."""
     programme = get_programme_or_404(code)
     count = count_programme(programme)
-    return jsonify({
+    return {
         "code": programme.code,
         "name": programme.name,
         "target": count.target,
@@ -120,7 +114,7 @@ def get_programme_progress(code: str):
         "by_municipality": [{"code": m.code, "name": m.name,
                              "counted": count.by_municipality.get(m.code, 0)}
                             for m in programme.municipalities],
-    })
+    }
 
 
 from . import programme_participations  # noqa: E402,F401  (registers the participation routes)

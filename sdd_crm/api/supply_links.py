@@ -6,93 +6,77 @@ Links of deleted organisations are absent (404 on their own URL).
 
 from __future__ import annotations
 
-from typing import Any
+from flask import Response, url_for
 
-from flask import jsonify, request, url_for
-
-from ..extensions import db
-from ..pagination import paginate
-from ..valuechains.models import SupplyLink
 from ..valuechains.network_services import create_supply_link, delete_supply_link, update_supply_link
 from ..valuechains.queries import get_link, supply_link_list
-from . import bp
-from .auth import api_user, require_writer
-from .errors import check_id, check_query_text, json_object, page_args, query_int, read_version
-from .organisations import list_response
-from .params import query_bool
-from .serializers import BOOLEAN, RECORD_ID, TEXT, _timestamp, check_input
+from . import bp, errors
+from .auth import api_user, writers_only
+from .clusters import LOCATION
+from .schemas.base import VersionArgs, page_of
+from .schemas.valuechains import (SUPPLY_LINK, SUPPLY_LINK_CREATE, SUPPLY_LINK_LIST,
+                                  SUPPLY_LINK_PATCH, SupplyLinkQuery)
+from .state import refused_as_conflict
 
-LINK_INPUT = {"supplier_id": RECORD_ID, "customer_id": RECORD_ID, "value_chain_id": RECORD_ID,
-              "supplied": TEXT, "sole_source": BOOLEAN}
-LINK_READ_ONLY = {"id", "created_at", "updated_at"}
-FILTER_PARAMS = ("organisation_id", "supplier_id", "customer_id", "value_chain_id", "sole_source")
+TAGS = ["supply links"]
 
 
-def link_to_dict(link: SupplyLink) -> dict[str, Any]:
-    return {
-        "id": link.id,
-        "supplier_id": link.supplier_id,
-        "customer_id": link.customer_id,
-        "value_chain_id": link.value_chain_id,
-        "supplied": link.supplied,
-        "sole_source": bool(link.sole_source),
-        "version": link.version,
-        "created_at": _timestamp(link.created_at),
-        "updated_at": _timestamp(link.updated_at),
-    }
-
-
-def _input(body: dict, with_version: bool = False) -> dict:
-    return check_input(body, LINK_INPUT, LINK_READ_ONLY, with_version=with_version)
-
-
-@bp.get("/supply-links")
-def list_supply_links():
+@bp.get("/supply-links", tags=TAGS)
+@bp.doc(operationId="listSupplyLinks",
+        summary="Supply links between live organisations, oldest first.")
+@bp.arguments(SupplyLinkQuery, location="query", as_kwargs=True)
+@bp.response(200, SUPPLY_LINK_LIST, description="One page.")
+def list_supply_links(**args):
     """One statement per page, whatever the page size: both organisations are joined in."""
-    check_query_text()
     stmt = supply_link_list(
-        organisation_id=query_int("organisation_id"), supplier_id=query_int("supplier_id"),
-        customer_id=query_int("customer_id"), value_chain_id=query_int("value_chain_id"),
-        sole_source=query_bool("sole_source"))
-    page_no, per_page = page_args()
-    page = paginate(stmt, page_no, per_page)
-    return list_response(page, link_to_dict, "api.list_supply_links", FILTER_PARAMS)
+        organisation_id=args.get("organisation_id"), supplier_id=args.get("supplier_id"),
+        customer_id=args.get("customer_id"), value_chain_id=args.get("value_chain_id"),
+        sole_source=args.get("sole_source"))
+    return page_of(stmt, args, "api.list_supply_links")
 
 
-@bp.get("/supply-links/<int:link_id>")
+@bp.get("/supply-links/<int:link_id>", tags=TAGS)
+@bp.doc(operationId="getSupplyLink", summary="One supply link.")
+@bp.response(200, SUPPLY_LINK, description="The supply link.")
 def get_supply_link_item(link_id: int):
-    return jsonify(link_to_dict(get_link(check_id(link_id))))
+    return get_link(link_id)
 
 
-@bp.post("/supply-links")
-def create_supply_link_item():
-    require_writer()
-    data = _input(json_object())
-    link = create_supply_link(data, actor=api_user())
-    db.session.commit()
-    response = jsonify(link_to_dict(link))
-    response.status_code = 201
-    response.headers["Location"] = url_for("api.get_supply_link_item", link_id=link.id)
-    return response
+@bp.post("/supply-links", tags=TAGS)
+@bp.doc(operationId="createSupplyLink",
+        summary="Record that a supplier supplies a customer (you must be allowed to edit one of "
+                "the two). No link to itself; a duplicate of a live link gets 409.")
+@errors(403, 409)
+@writers_only
+@bp.arguments(SUPPLY_LINK_CREATE)
+@bp.response(201, SUPPLY_LINK, description="Created.", headers=LOCATION)
+def create_supply_link_item(data):
+    with refused_as_conflict():
+        link = create_supply_link(data, actor=api_user())
+    return link, 201, {"Location": url_for("api.get_supply_link_item", link_id=link.id)}
 
 
-@bp.patch("/supply-links/<int:link_id>")
-def update_supply_link_item(link_id: int):
-    require_writer()
-    link = get_link(check_id(link_id))
-    body = json_object()
-    version = read_version(body.get("version"), required=True)
-    data = _input(body, with_version=True)
-    update_supply_link(link, data, actor=api_user(), expected_version=version, partial=True)
-    db.session.commit()
-    return jsonify(link_to_dict(link))
+@bp.patch("/supply-links/<int:link_id>", tags=TAGS)
+@bp.doc(operationId="updateSupplyLink", summary="Change the fields sent; `version` is required.")
+@errors(403, 409, 428)
+@writers_only
+@bp.arguments(SUPPLY_LINK_PATCH)
+@bp.response(200, SUPPLY_LINK, description="The changed supply link.")
+def update_supply_link_item(data, link_id: int):
+    link = get_link(link_id)
+    version = data.pop("version")
+    with refused_as_conflict():
+        update_supply_link(link, data, actor=api_user(), expected_version=version, partial=True)
+    return link
 
 
-@bp.delete("/supply-links/<int:link_id>")
-def delete_supply_link_item(link_id: int):
-    require_writer()
-    link = get_link(check_id(link_id))
-    version = read_version(request.args.get("version"), required=False)
-    delete_supply_link(link, actor=api_user(), expected_version=version)
-    db.session.commit()
-    return "", 204
+@bp.delete("/supply-links/<int:link_id>", tags=TAGS)
+@bp.doc(operationId="deleteSupplyLink", summary="Soft delete.")
+@errors(403, 409, 422)
+@writers_only
+@bp.arguments(VersionArgs, location="query", error_status_code=422)
+@bp.response(204, description="Deleted.")
+def delete_supply_link_item(args, link_id: int):
+    link = get_link(link_id)
+    delete_supply_link(link, actor=api_user(), expected_version=args.get("version"))
+    return Response(status=204)

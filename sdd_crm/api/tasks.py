@@ -7,33 +7,21 @@ circle, and with its assignee and creator). Viewers have no tasks: 403 on every 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, jsonify, request, url_for
-from flask_babel import gettext as _
+from flask import Response, abort, url_for
 
 from ..extensions import db
-from ..interactions.models import Task, TaskStatus
+from ..interactions.models import Task
 from ..interactions.services import can_edit_task, create_task, delete_task, update_task
 from ..organisations.models import Organisation
-from ..pagination import paginate
 from ..visibility import can_see_interactions, task_visible
-from . import bp
-from .account_serializers import task_input, task_to_dict
+from . import bp, errors, guard
 from .auth import api_user
-from .errors import (
-    MAX_ID,
-    bad_request,
-    check_id,
-    check_query_text,
-    forbidden,
-    json_object,
-    page_args,
-    query_int,
-    read_version,
-)
-from .organisations import list_response
-from .params import query_choice, query_date
+from .errors import check_id, forbidden
+from .schemas.accounts import TASK, TASK_CREATE, TASK_LIST, TASK_PATCH, TaskArgs
+from .schemas.base import VersionArgs, page_of
 
-FILTER_PARAMS = ("assignee", "status", "due_before", "organisation_id")
+TAGS = ["tasks"]
+LOCATION = {"Location": {"schema": {"type": "string"}, "description": "URL of the new record."}}
 
 
 def _require_worker() -> None:
@@ -60,76 +48,73 @@ def load_task(task_id: int) -> Task:
     return task
 
 
-def _assignee() -> int | None:
-    raw = (request.args.get("assignee") or "").strip()
-    if not raw:
-        return None
-    if raw == "me":
-        return api_user().id
-    if raw.isdigit() and 1 <= int(raw) <= MAX_ID:
-        return int(raw)
-    bad_request(_("Ongeldige parameter %(name)s.", name="assignee"),
-                assignee=_("Vul me in, of het id van een collega."))
-
-
-@bp.get("/tasks")
-def list_tasks():
-    _require_worker()
-    check_query_text()
-    stmt = visible_tasks(api_user())
-    if (assignee := _assignee()) is not None:
-        stmt = stmt.where(Task.assignee_id == assignee)
-    if (status := query_choice("status", {s.value for s in TaskStatus})) is not None:
-        stmt = stmt.where(Task.status == status)
-    if (due_before := query_date("due_before")) is not None:
-        stmt = stmt.where(Task.due_date <= due_before)
-    if (org_id := query_int("organisation_id")) is not None:
-        stmt = stmt.where(Task.organisation_id == org_id)
-    page_no, per_page = page_args()
-    page = paginate(stmt, page_no, per_page)
-    return list_response(page, task_to_dict, "api.list_tasks", FILTER_PARAMS)
-
-
-@bp.get("/tasks/<int:task_id>")
-def get_task_item(task_id: int):
-    _require_worker()
-    return jsonify(task_to_dict(load_task(task_id)))
-
-
-@bp.post("/tasks")
-def create_task_item():
-    _require_worker()
-    task = create_task(task_input(json_object()), actor=api_user())
-    db.session.commit()
-    response = jsonify(task_to_dict(task))
-    response.status_code = 201
-    response.headers["Location"] = url_for("api.get_task_item", task_id=task.id)
-    return response
-
-
 def _load_for_edit(task_id: int) -> Task:
-    _require_worker()
     task = load_task(task_id)
     if not can_edit_task(api_user(), task):
         forbidden()
     return task
 
 
-@bp.patch("/tasks/<int:task_id>")
-def update_task_item(task_id: int):
+@bp.get("/tasks", tags=TAGS)
+@bp.doc(operationId="listTasks", summary="Tasks you may see, soonest due first.")
+@errors(403)
+@guard(_require_worker)
+@bp.arguments(TaskArgs, location="query", as_kwargs=True)
+@bp.response(200, TASK_LIST, description="One page.")
+def list_tasks(**args):
+    stmt = visible_tasks(api_user())
+    if (assignee := args.get("assignee")) is not None:
+        stmt = stmt.where(Task.assignee_id == (api_user().id if assignee == "me" else int(assignee)))
+    if (status := args.get("status")) is not None:
+        stmt = stmt.where(Task.status == status)
+    if (due_before := args.get("due_before")) is not None:
+        stmt = stmt.where(Task.due_date <= due_before)
+    if (org_id := args.get("organisation_id")) is not None:
+        stmt = stmt.where(Task.organisation_id == org_id)
+    return page_of(stmt, args, "api.list_tasks")
+
+
+@bp.get("/tasks/<int:task_id>", tags=TAGS)
+@bp.doc(operationId="getTask", summary="One task.")
+@errors(403)
+@guard(_require_worker)
+@bp.response(200, TASK, description="The record.")
+def get_task_item(task_id: int):
+    return load_task(task_id)
+
+
+@bp.post("/tasks", tags=TAGS)
+@bp.doc(operationId="createTask", summary="Create a task (assigned to you unless assignee_id is given).")
+@errors(403, 409)
+@guard(_require_worker)
+@bp.arguments(TASK_CREATE)
+@bp.response(201, TASK, description="Created.", headers=LOCATION)
+def create_task_item(data):
+    task = create_task(data, actor=api_user())
+    return task, 201, {"Location": url_for("api.get_task_item", task_id=task.id)}
+
+
+@bp.patch("/tasks/<int:task_id>", tags=TAGS)
+@bp.doc(operationId="updateTask",
+        summary="Change the fields sent (assignee, creator or admin); `status: done` completes it.")
+@errors(403, 409, 428)
+@guard(_require_worker)
+@bp.arguments(TASK_PATCH)
+@bp.response(200, TASK, description="The changed record.")
+def update_task_item(data, task_id: int):
     task = _load_for_edit(task_id)
-    body = json_object()
-    version = read_version(body.get("version"), required=True)
-    data = task_input(body, with_version=True)
+    version = data.pop("version")
     update_task(task, data, actor=api_user(), expected_version=version, partial=True)
-    db.session.commit()
-    return jsonify(task_to_dict(task))
+    return task
 
 
-@bp.delete("/tasks/<int:task_id>")
-def delete_task_item(task_id: int):
+@bp.delete("/tasks/<int:task_id>", tags=TAGS)
+@bp.doc(operationId="deleteTask", summary="Soft delete.")
+@errors(403, 409, 422)
+@guard(_require_worker)
+@bp.arguments(VersionArgs, location="query", error_status_code=422)
+@bp.response(204, description="Deleted.")
+def delete_task_item(args, task_id: int):
     task = _load_for_edit(task_id)
-    version = read_version(request.args.get("version"), required=False)
-    delete_task(task, actor=api_user(), expected_version=version)
-    db.session.commit()
-    return "", 204
+    delete_task(task, actor=api_user(), expected_version=args.get("version"))
+    return Response(status=204)

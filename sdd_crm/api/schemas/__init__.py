@@ -1,0 +1,1 @@
+"""One marshmallow schema per API resource (see ``base``): input, output and the OpenAPI document."""

@@ -1,0 +1,49 @@
+"""The contact person resource of DESIGN 5 (personal data: not for viewers)."""
+
+from __future__ import annotations
+
+from ...contacts.models import LawfulBasis
+from ...contacts.services import LANGUAGES, MAX_LENGTHS
+from .. import fields as f
+from .base import PageArgs, ResourceSchema, component, create_view, list_view, patch_view, version_field
+
+
+def _text(name: str, **kwargs) -> f.Text:
+    return f.Text(allow_none=True, max_length=MAX_LENGTHS[name], **kwargs)
+
+
+class ContactSchema(ResourceSchema):
+    id = f.Integer(dump_only=True)
+    organisation_id = f.Id(required=True, data_dependent=True)
+    first_name = _text("first_name")
+    last_name = f.Text(required=True, max_length=MAX_LENGTHS["last_name"], pattern=f.NON_BLANK_PATTERN)
+    function = _text("function")
+    email = f.Text(allow_none=True, max_length=254, pattern=f.EMAIL_PATTERN)
+    phone = f.Text(allow_none=True, pattern=f.PHONE_PATTERN, description="Stored in E.164.")
+    mobile = f.Text(allow_none=True, pattern=f.PHONE_PATTERN, description="Stored in E.164.")
+    preferred_language = f.Choice(LANGUAGES, allow_none=True, error="Kies een taal.")
+    lawful_basis = f.Choice(LawfulBasis, allow_none=True, error="Kies een grondslag.",
+                            description="GDPR art. 6(1); consent needs consent_date.")
+    consent_date = f.Date(allow_none=True)
+    source = _text("source")
+    objection = f.Boolean(allow_none=True)
+    review_due = f.Date(allow_none=True)
+    notes = _text("notes", multiline=True)
+    version = version_field()
+    created_at = f.DateTime(dump_only=True)
+    updated_at = f.DateTime(dump_only=True)
+
+
+# With lawful_basis "consent" the date of the consent is required (and never null).
+_CONSENT = {"if": {"properties": {"lawful_basis": {"const": "consent"}}, "required": ["lawful_basis"]}}
+CONTACT = component("Contact", ContactSchema())
+CONTACT_CREATE = component("ContactCreate", create_view(ContactSchema), extra=_CONSENT | {
+    "then": {"required": ["consent_date"], "properties": {"consent_date": {"type": "string"}}}})
+CONTACT_PATCH = component("ContactPatch", patch_view(ContactSchema), extra=_CONSENT | {
+    "then": {"properties": {"consent_date": {"type": "string"}}}})
+CONTACT_LIST = component("ContactList", list_view(ContactSchema)())
+
+
+class ContactArgs(PageArgs):
+    q = f.Text(description="Search text (the first 200 characters count).")
+    organisation_id = f.QueryId(description="Only the contacts of this organisation.")
