@@ -1,8 +1,8 @@
 """Configuration: safe defaults, then the instance folder, then the environment.
 
-Embedded default: SQLite in the instance folder and jobs run in-process on a fakeredis
-connection, so one machine and one command serve a small team. Production sets
-``DATABASE_URL`` (PostgreSQL) and ``REDIS_URL`` (Redis with RQ workers).
+Embedded default: SQLite in the instance folder and background jobs on an in-process queue
+(fakeredis) worked by a thread of the web process, so one machine and one command serve a small
+team. Production sets ``DATABASE_URL`` (PostgreSQL) and ``REDIS_URL`` (Redis with RQ workers).
 """
 
 from __future__ import annotations
@@ -72,14 +72,43 @@ def load_config(app, config: dict | None = None) -> None:
         # Login throttling must be shared by every web process: keep its counters in Redis.
         if app.config["RATELIMIT_STORAGE_URI"] == "memory://" and not app.testing:
             app.config["RATELIMIT_STORAGE_URI"] = redis_url
-    else:
-        # No Redis: RQ still needs a connection, so jobs run synchronously on fakeredis.
-        app.config.setdefault("RQ_CONNECTION_CLASS", "fakeredis.FakeRedis")
-        app.config.setdefault("RQ_CONNECTION", {})
-        app.config.setdefault("RQ_ASYNC", False)
+    _configure_jobs(app, redis_url)
 
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+
+
+JOB_MODES = ("inline", "thread", "redis")
+
+
+def _configure_jobs(app, redis_url: str | None) -> None:
+    """Where background jobs run (``JOBS``, env ``SDD_CRM_JOBS``); see :mod:`sdd_crm.jobs`.
+
+    * ``redis`` (the default with ``REDIS_URL``): on Redis, run by ``flask rq worker`` processes;
+    * ``thread`` (the default without): an in-process queue on fakeredis, worked by a thread of
+      the web process (:mod:`sdd_crm.jobs.worker`), so a request answers at once;
+    * ``inline`` (the default for tests): RQ runs each job right after the commit that enqueued
+      it, before the request returns.
+    """
+    mode = str(app.config.get("JOBS") or "").lower() or (
+        "redis" if redis_url else "inline" if app.testing else "thread")
+    if mode not in JOB_MODES:
+        raise RuntimeError(f"JOBS must be one of {', '.join(JOB_MODES)}, not {mode!r}")
+    if mode == "redis" and not redis_url:
+        raise RuntimeError("JOBS = 'redis' needs REDIS_URL")
+    app.config["JOBS"] = mode
+    if mode == "thread":
+        app.config.setdefault("RQ_ASYNC", True)
+    elif mode == "inline":
+        app.config.setdefault("RQ_ASYNC", False)
+    if not redis_url:
+        # RQ needs a Redis connection even when nothing leaves the process: fakeredis, with a
+        # server of this app's own for the thread worker (one per app, shared by its threads).
+        import fakeredis
+
+        app.config.setdefault("RQ_CONNECTION_CLASS", "fakeredis.FakeRedis")
+        app.config.setdefault("RQ_CONNECTION",
+                              {"server": fakeredis.FakeServer()} if mode == "thread" else {})
 
 
 def _normalise_db_url(url: str) -> str:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from sdd_crm.extensions import db
 from sdd_crm.jobs.files import store_file
-from sdd_crm.jobs.models import Job
+from sdd_crm.jobs.models import Job, JobFile
 from sdd_crm.programmes.export import XLSX_MIMETYPE
 
 XLSX_BYTES = b"PK\x03\x04 not really a workbook, but bytes are bytes" * 40
@@ -174,3 +174,59 @@ def test_jobs_purge_deletes_old_files_and_keeps_the_job_rows(runner, make_user):
     assert db.session.get(Job, "purge-old-finished") is not None
     assert db.session.scalar(sa.select(sa.func.count()).select_from(JobFile).where(
         JobFile.job_id.like("purge-%"))) == 2
+
+
+# --- the one lifecycle every job kind runs through (sdd_crm.jobs.lifecycle) -----------------------
+
+def test_the_lifecycle_finishes_fails_and_never_runs_a_finished_job_twice(owner):
+    from sdd_crm.jobs import lifecycle
+
+    def run(job_id, body):
+        return lifecycle.run(job_id, body, kinds="test_kind", running="Bezig",
+                             failure=lambda exc: f"Mislukt ({type(exc).__name__})")
+
+    job = lifecycle.new_job("test_kind", actor=owner, params={"n": 2})
+    assert (job.status, job.progress, job.message, job.created_by_id) == (
+        "queued", 0, "In de wachtrij", owner.id)
+    db.session.commit()
+    seen = []
+
+    def body(job, progress):
+        seen.append((job.status, job.started_at is not None))
+        store_file(job.id, "output", "uit.txt", "text/plain", b"x" * job.params["n"])
+        progress(50, "Halverwege")
+        return lifecycle.Finished({"n": job.params["n"]}, "Klaar: 2.", returned="alles")
+
+    assert run(job.id, body) == "alles"
+    assert seen == [("running", True)]
+    db.session.expire_all()
+    job = db.session.get(Job, job.id)
+    assert (job.status, job.progress, job.result, job.message) == (
+        "finished", 100, {"n": 2}, "Klaar: 2.")
+    assert job.started_at <= job.finished_at
+    assert run(job.id, body) == {"n": 2} and len(seen) == 1  # a retry changes nothing
+    assert run("no-such-job", body) is None
+    assert lifecycle.run(job.id, body, kinds="other_kind", running="", failure=str) is None
+
+    def refused(job, progress):
+        store_file(job.id, "output", "half.txt", "text/plain", b"half")
+        raise lifecycle.JobFailed("U mag dit niet meer.")
+
+    def crashing(job, progress):
+        store_file(job.id, "output", "half.txt", "text/plain", b"half")
+        raise ZeroDivisionError("details for the log only")
+
+    for body, expected in ((refused, "U mag dit niet meer."),
+                           (crashing, "Mislukt (ZeroDivisionError)")):
+        other = lifecycle.new_job("test_kind", actor=owner)
+        db.session.commit()
+        if body is crashing:
+            with pytest.raises(ZeroDivisionError):  # raised again: RQ records (and may retry) it
+                run(other.id, body)
+        else:
+            assert run(other.id, body) is None
+        db.session.expire_all()
+        other = db.session.get(Job, other.id)
+        assert (other.status, other.message) == ("failed", expected)
+        assert other.finished_at is not None
+        assert db.session.scalar(sa.select(JobFile).where(JobFile.job_id == other.id)) is None

@@ -9,8 +9,6 @@ transaction: a crash stores nothing, a rerun stores the same file once.
 
 from __future__ import annotations
 
-import uuid
-
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
@@ -18,31 +16,26 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from ..auth.models import User
-from ..db import utcnow
 from ..extensions import db, rq
+from ..jobs import lifecycle
 from ..jobs.files import store_file
-from ..jobs.models import Job, JobStatus
-from ..jobs.progress import ProgressReporter
-from ..jobs.queue import enqueue_after_commit
+from ..jobs.models import Job
 from . import lists as exports
 
 JOB_KIND = "export_list"
 DEFAULT_TIMEOUT = 1800  # seconds; 100,000 organisations take a few seconds (see the report)
 
 
-class ExportRefused(Exception):
+class ExportRefused(lifecycle.JobFailed):
     """The user may no longer export this list (role changed, deactivated, programme gone)."""
 
 
 def create_job(*, actor, kind: str, fmt: str, args: dict, programme_code: str | None = None) -> Job:
     """A queued Job row in the current transaction, enqueued once the caller commits."""
-    job = Job(id=str(uuid.uuid4()), kind=JOB_KIND, status=JobStatus.QUEUED, progress=0,
-              message=_("In de wachtrij"), created_by_id=actor.id,
-              params={"export": kind, "format": fmt, "args": args, "programme": programme_code})
-    db.session.add(job)
-    db.session.flush()
+    job = lifecycle.new_job(JOB_KIND, actor=actor, params={
+        "export": kind, "format": fmt, "args": args, "programme": programme_code})
     timeout = int(current_app.config.get("EXPORT_JOB_TIMEOUT", DEFAULT_TIMEOUT))
-    enqueue_after_commit(export_list, job.id, job_id=job.id, job_timeout=timeout)
+    lifecycle.enqueue(export_list, job.id, timeout=timeout)
     return job
 
 
@@ -54,33 +47,11 @@ def export_list(job_id: str) -> dict | None:
 
 def run_job(job_id: str) -> dict | None:
     """Build and store the file of Job ``job_id`` (also callable in-process)."""
-    job = db.session.get(Job, job_id)
-    if job is None:
-        current_app.logger.warning("Export job %s: no such Job row", job_id)
-        return None
-    if job.status == JobStatus.FINISHED:
-        return job.result  # a duplicate or retried run changes nothing
-    current_app.logger.info("Export job %s started: %s", job_id, job.params)
-    job.status, job.started_at, job.finished_at = JobStatus.RUNNING, utcnow(), None
-    job.progress, job.message = 0, _("Bezig met exporteren")
-    db.session.commit()
-    actor = db.session.get(User, job.created_by_id) if job.created_by_id else None
-    try:
-        with force_locale(_locale(actor)):
-            result = _build(job, actor)
-        db.session.commit()
-    except ExportRefused as refused:
-        db.session.rollback()
-        _fail(job_id, str(refused))
-        return None
-    except Exception as exc:
-        db.session.rollback()
-        current_app.logger.exception("Export job %s failed", job_id)
-        _fail(job_id, _("Het exporteren is mislukt (%(error)s). Probeer het later opnieuw of "
-                        "vraag de beheerder het logboek te bekijken.", error=type(exc).__name__))
-        raise
-    current_app.logger.info("Export job %s finished: %s", job_id, result)
-    return result
+    return lifecycle.run(
+        job_id, _build, kinds=JOB_KIND, running=_("Bezig met exporteren"),
+        failure=lambda exc: _("Het exporteren is mislukt (%(error)s). Probeer het later opnieuw "
+                              "of vraag de beheerder het logboek te bekijken.",
+                              error=type(exc).__name__))
 
 
 def _locale(actor) -> str:
@@ -88,7 +59,15 @@ def _locale(actor) -> str:
     return actor.locale if actor is not None and actor.locale in languages else "nl"
 
 
-def _build(job: Job, actor) -> dict:
+def _build(job: Job, reporter) -> lifecycle.Finished:
+    """Re-run the list's query as the user who asked (their visibility, checked again now) and
+    store the file, with the audit entry, in the job's transaction."""
+    actor = db.session.get(User, job.created_by_id) if job.created_by_id else None
+    with force_locale(_locale(actor)):
+        return _build_as(job, actor, reporter)
+
+
+def _build_as(job: Job, actor, reporter) -> lifecycle.Finished:
     params = job.params or {}
     kind, fmt = params.get("export"), params.get("format")
     args = {str(k): str(v) for k, v in (params.get("args") or {}).items()}
@@ -99,7 +78,6 @@ def _build(job: Job, actor) -> dict:
         programme = _programme(params.get("programme"))
     export = exports.build_export(kind, actor, args, programme=programme)
     total = max(export.count(), 1)
-    reporter = ProgressReporter(job.id)
 
     def progress(done: int) -> None:
         reporter(min(95, done * 95 // total),
@@ -109,11 +87,10 @@ def _build(job: Job, actor) -> dict:
     name = exports.filename(export, fmt)
     store_file(job.id, "output", name, exports.CONTENT_TYPES[fmt], data)
     exports.record_export(actor, export, fmt, rows, args, source="job")
-    job.status, job.progress, job.finished_at = JobStatus.FINISHED, 100, utcnow()
-    job.result = {"rows": rows, "filename": name, "size": len(data)}
-    job.message = ngettext("Klaar: %(num)d rij geëxporteerd naar %(file)s.",
-                           "Klaar: %(num)d rijen geëxporteerd naar %(file)s.", rows, file=name)
-    return job.result
+    return lifecycle.Finished(
+        {"rows": rows, "filename": name, "size": len(data)},
+        ngettext("Klaar: %(num)d rij geëxporteerd naar %(file)s.",
+                 "Klaar: %(num)d rijen geëxporteerd naar %(file)s.", rows, file=name))
 
 
 def _programme(code):
@@ -124,9 +101,3 @@ def _programme(code):
     if programme is None:
         raise ExportRefused(_("Dit programma bestaat niet meer."))
     return programme
-
-
-def _fail(job_id: str, message: str) -> None:
-    job = db.session.get(Job, job_id)
-    job.status, job.finished_at, job.message = JobStatus.FAILED, utcnow(), message[:500]
-    db.session.commit()

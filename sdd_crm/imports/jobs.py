@@ -1,19 +1,20 @@
 """Imports as background jobs: a preview (dry run) and the real run, tracked in a Job row with
 the uploaded file as its "input" JobFile (issue 6 points 4 and 5).
 
-Never half-applied: the whole import — organisations, establishments, SBI codes, reviews,
-audit events, the report file *and* the Job row's ``finished`` status with its summary — is one
-database transaction. A job that fails rolls back and is marked ``failed`` with a Dutch message;
+It runs through the one job lifecycle (:mod:`sdd_crm.jobs`). Never half-applied: the whole
+import — organisations, establishments, SBI codes, reviews, audit events, the report file *and*
+the Job row's ``finished`` status with its summary — is one database transaction (the job's unit
+of work). A job that fails rolls back and is marked ``failed`` with a Dutch message;
 a worker killed mid-import leaves no trace but a Job row still saying ``running`` (the database
 drops the dead connection's open transaction). Running the same job again — RQ's retry (also
 for jobs abandoned by a dead worker, once RQ notices), ``flask import resume JOB_ID``, or a
 second worker that picks up a duplicate — re-plans from the database and reaches exactly the
 end state a run without the crash would have: upserts are by KvK number, and a job already
-``finished`` is not applied twice. On PostgreSQL an advisory lock per job makes a second run
-of the same job wait for the first and then find it finished.
+``finished`` is not applied twice. On PostgreSQL an advisory lock per job (the lifecycle's
+``exclusive``) makes a second run of the same job wait for the first and then find it finished.
 
-Progress goes to RQ's job meta and (PostgreSQL) to the Job row over a separate connection,
-as :class:`sdd_crm.jobs.progress.ProgressReporter` does; the job's own transaction stays open.
+Progress goes through :class:`sdd_crm.jobs.progress.ProgressReporter` (RQ's job meta and, on
+PostgreSQL, the Job row over a separate connection); the job's own transaction stays open.
 """
 
 from __future__ import annotations
@@ -21,10 +22,8 @@ from __future__ import annotations
 import contextlib
 import csv
 import gc
-import hashlib
 import io
 import os
-import uuid
 
 import sqlalchemy as sa
 from flask import current_app
@@ -32,13 +31,11 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..db import utcnow
-from ..extensions import db, rq
+from ..exceptions import ValidationError
+from ..extensions import rq
+from ..jobs import lifecycle
 from ..jobs.files import load_file, store_file
 from ..jobs.models import Job, JobStatus
-from ..jobs.progress import ProgressReporter
-from ..jobs.queue import enqueue_after_commit
-from ..exceptions import ValidationError
 from .mapping import validate_mapping
 from .models import ImportKind
 from .reading import ImportFileError, read_table
@@ -59,12 +56,8 @@ def create_import_job(data: bytes, filename: str, kind: str, mapping: dict[str, 
         raise ValidationError({"kind": _("Onbekende soort import.")})
     mapping = validate_mapping(list(mapping), kind, mapping)
     filename = os.path.basename(filename or "bestand.csv")[:255] or "bestand.csv"
-    job = Job(id=str(uuid.uuid4()), kind=JOB_KINDS[kind], status=JobStatus.QUEUED, progress=0,
-              message=_("In de wachtrij"), created_by_id=getattr(actor, "id", None),
-              params={"filename": filename, "kind": kind, "mapping": mapping,
-                      "dry_run": bool(dry_run)})
-    db.session.add(job)
-    db.session.flush()
+    job = lifecycle.new_job(JOB_KINDS[kind], actor=actor, params={
+        "filename": filename, "kind": kind, "mapping": mapping, "dry_run": bool(dry_run)})
     is_xlsx = data[:4] == b"PK\x03\x04"
     store_file(job.id, "input", filename, CONTENT_TYPES["xlsx" if is_xlsx else "csv"], data)
     return job
@@ -79,12 +72,8 @@ def create_run_from_preview(preview_job: Job, *, actor) -> Job:
     stored = load_file(preview_job.id, "input")
     if stored is None:
         raise ValidationError(_("Het bestand van de proefimport is er niet meer."))
-    params = dict(preview_job.params, dry_run=False, preview_job_id=preview_job.id)
-    job = Job(id=str(uuid.uuid4()), kind=preview_job.kind, status=JobStatus.QUEUED, progress=0,
-              message=_("In de wachtrij"), created_by_id=getattr(actor, "id", None),
-              params=params)
-    db.session.add(job)
-    db.session.flush()
+    job = lifecycle.new_job(preview_job.kind, actor=actor, params=dict(
+        preview_job.params, dry_run=False, preview_job_id=preview_job.id))
     store_file(job.id, "input", stored.filename, stored.content_type, stored.data)
     return job
 
@@ -97,13 +86,10 @@ def enqueue_import(job: Job) -> None:
     state = sa.inspect(job)
     job_id = state.identity[0] if state.identity else job.id  # no reload of an expired row
     timeout = int(current_app.config.get("IMPORT_JOB_TIMEOUT", DEFAULT_TIMEOUT))
-    kwargs = {"job_id": job_id, "job_timeout": timeout}
+    options = {}
     if rq.queue.is_async:  # no interval: that would need a worker started --with-scheduler
-        kwargs["retry"] = Retry(max=2)
-    if db.session().in_transaction():
-        enqueue_after_commit(import_task, job_id, **kwargs)
-    else:
-        import_task.enqueue(job_id, **kwargs)
+        options["retry"] = Retry(max=2)
+    lifecycle.enqueue(import_task, job_id, timeout=timeout, **options)
 
 
 @rq.job
@@ -117,35 +103,27 @@ def run_import_job(job_id: str, *, echo=None) -> dict | None:
     """Run import Job ``job_id`` (in a worker or in-process); the summary, with every error.
 
     ``echo(percent, message)`` sees the progress too (the CLI's progress bar)."""
-    job = db.session.get(Job, job_id)
-    if job is None or job.kind not in JOB_KINDS.values():
-        current_app.logger.warning("Import job %s: no such import Job row", job_id)
-        return None
-    if job.status == JobStatus.FINISHED:
-        return job.result  # a retried or duplicate run changes nothing
-    current_app.logger.info("Import job %s started (%s)", job_id, job.kind)
-    job.status, job.started_at, job.finished_at = JobStatus.RUNNING, utcnow(), None
-    job.progress, job.message = 0, _("Bezig met importeren")
-    db.session.commit()
+    return lifecycle.run(job_id, _import, kinds=tuple(JOB_KINDS.values()),
+                         running=_("Bezig met importeren"), failure=_failure_message, echo=echo,
+                         exclusive=True)
+
+
+def _failure_message(exc: BaseException) -> str:
+    from .apply import ImportConflict
+
+    if isinstance(exc, ImportConflict):
+        return str(exc)
+    return _("De import is mislukt (%(error)s); er is niets opgeslagen. Probeer het opnieuw of "
+             "vraag de beheerder het logboek te bekijken.", error=type(exc).__name__)
+
+
+def _import(job: Job, progress) -> lifecycle.Finished:
     try:
         with _gc_paused():
-            summary = _run(job_id, ProgressReporter(job_id, echo=echo))
+            summary = _run(job, progress)
     except ImportFileError as exc:  # the file itself: running again will not help
-        db.session.rollback()
-        _mark_failed(job_id, exc.message)
-        return None
-    except Exception as exc:
-        db.session.rollback()
-        current_app.logger.exception("Import job %s failed", job_id)
-        from .apply import ImportConflict
-
-        message = str(exc) if isinstance(exc, ImportConflict) else _(
-            "De import is mislukt (%(error)s); er is niets opgeslagen. Probeer het opnieuw of "
-            "vraag de beheerder het logboek te bekijken.", error=type(exc).__name__)
-        _mark_failed(job_id, message)
-        raise
-    current_app.logger.info("Import job %s finished", job_id)
-    return summary
+        raise lifecycle.JobFailed(exc.message) from exc
+    return lifecycle.Finished(stored_result(summary), finished_message(summary), returned=summary)
 
 
 @contextlib.contextmanager
@@ -162,31 +140,12 @@ def _gc_paused():
             gc.enable()
 
 
-def _mark_failed(job_id: str, message: str) -> None:
-    job = db.session.get(Job, job_id)
-    if job is not None and job.status != JobStatus.FINISHED:
-        job.status, job.finished_at, job.message = JobStatus.FAILED, utcnow(), message[:500]
-        db.session.commit()
-
-
-def _lock(job_id: str) -> None:
-    """One run of a job at a time (PostgreSQL); released when the transaction ends."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        key = int(hashlib.sha1(job_id.encode()).hexdigest()[:15], 16)
-        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-
-
-def _run(job_id: str, progress) -> dict:
+def _run(job: Job, progress) -> dict:
     from .apply import apply_plan
     from .contacts import apply_contacts, plan_contacts
     from .upsert import plan_organisations
 
-    _lock(job_id)
-    status = db.session.scalar(sa.select(Job.status).where(Job.id == job_id))
-    job = db.session.get(Job, job_id)
-    if status == JobStatus.FINISHED:  # another run finished it while this one waited
-        db.session.refresh(job)
-        return job.result
+    job_id = job.id
     params = job.params or {}
     kind, dry_run, filename = params["kind"], bool(params.get("dry_run")), params["filename"]
     actor_id = job.created_by_id
@@ -214,12 +173,6 @@ def _run(job_id: str, progress) -> dict:
         stem = os.path.splitext(filename)[0][:200]
         store_file(job_id, "report", _("%(name)s-afgewezen-rijen.csv", name=stem),
                    "text/csv; charset=utf-8", report_csv(summary["errors"]))
-    message = finished_message(summary)
-    job.status, job.progress, job.finished_at, job.message = (
-        JobStatus.FINISHED, 100, utcnow(), message[:500])
-    job.result = stored_result(summary)
-    db.session.commit()
-    progress(100, message)
     return summary
 
 

@@ -1,4 +1,5 @@
-"""Progress of a running job, visible while the job's own transaction is still open.
+"""Progress of a running job, visible while the job's own transaction is still open: the one
+reporter of every job kind (:func:`sdd_crm.jobs.lifecycle.run` hands it to the job's body).
 
 A job that applies its work in one transaction cannot commit progress to its Job row without
 committing half its work. Progress therefore goes to the RQ job's ``meta`` (Redis) and, on

@@ -2,49 +2,42 @@
 
 A job enqueued before the commit may run before the rows exist (or after they were rolled
 back). Services call :func:`enqueue_after_commit`; the jobs go out when the session commits and
-are dropped when it rolls back. Without Redis (embedded mode) RQ runs the job at once, in a
-fresh application context with its own database session.
+are dropped when it rolls back. Every enqueue goes through :func:`enqueue_now`, which also wakes
+the embedded worker thread when jobs run in-process (``JOBS = "thread"``). With ``JOBS =
+"inline"`` (tests) RQ runs the job at once, in a fresh application context with its own
+database session.
 """
 
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from ..extensions import db
-
-_KEY = "after_commit_jobs"
+from ..transaction import after_commit
 
 
 def enqueue_after_commit(job, *args, **kwargs) -> None:
-    db.session.info.setdefault(_KEY, []).append((job, args, kwargs))
-
-
-def _after_commit(session: Session) -> None:
-    pending = session.info.pop(_KEY, [])
-    if not pending:
+    """Enqueue ``job`` (a Flask-RQ task) after the current transaction commits; at once when no
+    transaction is open (the caller has just committed)."""
+    if not db.session().in_transaction():
+        enqueue_now(job, *args, **kwargs)
         return
     app = current_app._get_current_object()
-    for job, args, kwargs in pending:
+
+    def send() -> None:
         with app.app_context():
-            try:
-                job.enqueue(*args, **kwargs)
-            except Exception:  # the commit stands; a lost notification is logged, not fatal
-                app.logger.exception("Could not enqueue %s", getattr(job, "__name__", job))
+            enqueue_now(job, *args, **kwargs)
+
+    send.__qualname__ = f"enqueue {getattr(job, '__name__', job)}"
+    after_commit(send)
 
 
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_KEY, None)
+def enqueue_now(job, *args, **kwargs):
+    """``job.enqueue(*args, **kwargs)``, and wake the embedded worker if there is one."""
+    rq_job = job.enqueue(*args, **kwargs)
+    app = current_app._get_current_object()
+    if app.config.get("JOBS") == "thread":
+        from .worker import wake_worker
 
-
-_registered = False
-
-
-def register_queue_hooks() -> None:
-    global _registered
-    if _registered:
-        return
-    _registered = True
-    event.listen(Session, "after_commit", _after_commit)
-    event.listen(Session, "after_soft_rollback", lambda s, prev: _after_rollback(s))
+        wake_worker(app)
+    return rq_job

@@ -1,4 +1,9 @@
-"""E-mail for notifications, sent by an RQ worker."""
+"""E-mail for notifications, sent by an RQ job (enqueued after the commit that made them).
+
+The one job kind without a Job row: its state is each notification's ``emailed_at`` (set when
+sent), not something a user follows on a job page. It goes through the same queue and workers
+as the tracked jobs (:mod:`sdd_crm.jobs`).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from flask_babel import gettext as _
 from ..auth.models import User
 from ..db import utcnow
 from ..extensions import db, rq
+from ..transaction import unit_of_work
 from .models import Notification
 
 
@@ -29,16 +35,22 @@ def _smtp():
 
 @rq.job
 def send_notification_emails(notification_ids: list[int]) -> int:
-    """Send each not-yet-e-mailed notification; safe to run twice (emailed_at marks sent ones)."""
-    rows = db.session.execute(
-        sa.select(Notification.id, User.email, User.name, User.locale, Notification.title,
-                  Notification.link)
-        .join(User, Notification.user_id == User.id)
-        .where(Notification.id.in_(notification_ids), Notification.emailed_at.is_(None),
-               User.active.is_(True))
-        .order_by(Notification.id)
-    ).all()
-    db.session.rollback()  # end the read; each message gets its own short transaction below
+    """Send each not-yet-e-mailed notification; safe to run twice (emailed_at marks sent ones).
+
+    Each message is a unit of work of its own: the row is claimed (``emailed_at`` set), the
+    message sent, and the claim committed; a refused message rolls its claim back and is left
+    for the next run. A sent e-mail cannot be rolled back, so one transaction for the batch
+    would send messages twice after a failure halfway.
+    """
+    with unit_of_work():  # a short read; the commit ends it before the SMTP connection opens
+        rows = db.session.execute(
+            sa.select(Notification.id, User.email, User.name, User.locale, Notification.title,
+                      Notification.link)
+            .join(User, Notification.user_id == User.id)
+            .where(Notification.id.in_(notification_ids), Notification.emailed_at.is_(None),
+                   User.active.is_(True))
+            .order_by(Notification.id)
+        ).all()
     if not rows:
         return 0
     sender = current_app.config.get("MAIL_FROM", "sdd-crm@localhost")
@@ -46,24 +58,18 @@ def send_notification_emails(notification_ids: list[int]) -> int:
     sent = 0
     with _smtp() as server:
         for notification_id, email, name, locale, title, link in rows:
-            # Claim the row before sending: a second run of the job (or a second worker)
-            # finds emailed_at set, or waits for this transaction, and sends nothing twice.
-            claimed = db.session.execute(
-                sa.update(Notification)
-                .where(Notification.id == notification_id, Notification.emailed_at.is_(None))
-                .values(emailed_at=utcnow())
-            ).rowcount
-            if not claimed:
-                db.session.rollback()
-                continue
-            try:
-                server.send_message(_message(sender, email, name, locale, title,
-                                             base + (link or "") if base else ""))
-            except Exception:
-                db.session.rollback()  # not sent: leave it for the next run
-                raise
-            db.session.commit()
-            sent += 1
+            with unit_of_work():
+                # Claim the row before sending: a second run of the job (or a second worker)
+                # finds emailed_at set, or waits for this transaction, and sends nothing twice.
+                claimed = db.session.execute(
+                    sa.update(Notification)
+                    .where(Notification.id == notification_id, Notification.emailed_at.is_(None))
+                    .values(emailed_at=utcnow())
+                ).rowcount
+                if claimed:
+                    server.send_message(_message(sender, email, name, locale, title,
+                                                 base + (link or "") if base else ""))
+                    sent += 1
     current_app.logger.info("Sent %s notification e-mail(s)", sent)
     return sent
 

@@ -30,7 +30,6 @@ import json
 import re
 import time
 import unicodedata
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ from rapidfuzz import fuzz, process
 
 from ..db import utcnow
 from ..extensions import db, rq
+from ..jobs import lifecycle
 from ..jobs.files import load_file, store_file
 from ..jobs.models import Job, JobStatus
 from ..jobs.queue import enqueue_after_commit
@@ -344,6 +344,7 @@ JOB_KIND = "duplicates_find"
 PAIRS_ROLE = "pairs"
 MAX_STORED = 10_000  # the best pairs kept; nobody works through more before searching again
 STALE_AFTER = dt.timedelta(hours=1)  # a queued or running search older than this is lost
+SEARCH_TIMEOUT = 1800  # seconds
 
 
 def current_search() -> Job | None:
@@ -366,13 +367,9 @@ def start_search(*, actor) -> Job:
     job = current_search()
     if job is not None:
         return job
-    job = Job(id=str(uuid.uuid4()), kind=JOB_KIND, status=JobStatus.QUEUED, progress=0,
-              message=_("In de wachtrij"), created_by_id=actor.id,
-              params={"threshold": int(current_app.config.get("DUPLICATE_NAME_THRESHOLD",
-                                                              DEFAULT_THRESHOLD))})
-    db.session.add(job)
-    db.session.flush()
-    enqueue_after_commit(find_duplicates_job, job.id, job_id=job.id, job_timeout=1800)
+    job = lifecycle.new_job(JOB_KIND, actor=actor, params={
+        "threshold": int(current_app.config.get("DUPLICATE_NAME_THRESHOLD", DEFAULT_THRESHOLD))})
+    enqueue_after_commit(find_duplicates_job, job.id, job_id=job.id, job_timeout=SEARCH_TIMEOUT)
     return job
 
 
@@ -383,38 +380,27 @@ def find_duplicates_job(job_id: str) -> dict | None:
 
 def run_search(job_id: str) -> dict | None:
     """Run search ``job_id``: the pairs go to a JSON JobFile, the summary to ``Job.result``."""
-    job = db.session.get(Job, job_id)
-    if job is None or job.status == JobStatus.FINISHED:
-        return job.result if job is not None else None
-    job.status, job.started_at, job.message = JobStatus.RUNNING, utcnow(), _("Bezig met zoeken")
-    db.session.commit()
-    try:
-        started = time.perf_counter()
-        rows, ests = load_rows()
-        pairs = find_pairs(rows, ests, threshold=int((job.params or {}).get("threshold")
-                                                     or DEFAULT_THRESHOLD))
-        stored, dismissed = _to_store(pairs, dismissed_pairs())
-        pairs = [p for p in pairs if (p.a_id, p.b_id) not in dismissed]
-        data = json.dumps([p.as_dict() for p in stored]).encode()
-        store_file(job.id, PAIRS_ROLE, "dubbelen.json", "application/json", data)
-        job.result = {"pairs": len(pairs), "stored": min(len(pairs), MAX_STORED),
-                      "dismissed": len(stored) - min(len(pairs), MAX_STORED),
-                      "organisations": len(rows),
-                      "seconds": round(time.perf_counter() - started, 2)}
-        job.status, job.progress, job.finished_at = JobStatus.FINISHED, 100, utcnow()
-        job.message = ngettext("Klaar: %(num)d mogelijk dubbel paar gevonden.",
-                               "Klaar: %(num)d mogelijk dubbele paren gevonden.", len(pairs))
-        db.session.commit()
-    except Exception as exc:
-        db.session.rollback()
-        current_app.logger.exception("Duplicate search %s failed", job_id)
-        job = db.session.get(Job, job_id)
-        job.status, job.finished_at = JobStatus.FAILED, utcnow()
-        job.message = _("Het zoeken naar dubbelen is mislukt (%(error)s). Probeer het later "
-                        "opnieuw.", error=type(exc).__name__)[:500]
-        db.session.commit()
-        raise
-    return job.result
+    return lifecycle.run(
+        job_id, _search, kinds=JOB_KIND, running=_("Bezig met zoeken"),
+        failure=lambda exc: _("Het zoeken naar dubbelen is mislukt (%(error)s). Probeer het later "
+                              "opnieuw.", error=type(exc).__name__))
+
+
+def _search(job: Job, progress) -> lifecycle.Finished:
+    started = time.perf_counter()
+    rows, ests = load_rows()
+    pairs = find_pairs(rows, ests, threshold=int((job.params or {}).get("threshold")
+                                                 or DEFAULT_THRESHOLD))
+    stored, dismissed = _to_store(pairs, dismissed_pairs())
+    pairs = [p for p in pairs if (p.a_id, p.b_id) not in dismissed]
+    data = json.dumps([p.as_dict() for p in stored]).encode()
+    store_file(job.id, PAIRS_ROLE, "dubbelen.json", "application/json", data)
+    result = {"pairs": len(pairs), "stored": min(len(pairs), MAX_STORED),
+              "dismissed": len(stored) - min(len(pairs), MAX_STORED),
+              "organisations": len(rows), "seconds": round(time.perf_counter() - started, 2)}
+    return lifecycle.Finished(result, ngettext(
+        "Klaar: %(num)d mogelijk dubbel paar gevonden.",
+        "Klaar: %(num)d mogelijk dubbele paren gevonden.", len(pairs)))
 
 
 def _to_store(pairs: list[Pair], dismissed: set[tuple[int, int]]):

@@ -1,19 +1,16 @@
-"""The accountability export as a background job (RQ through Flask-RQ), tracked in a Job row.
-
-The pattern of ``valuechains/jobs.py``: the Job row is committed before the RQ job is enqueued
-(``enqueue_after_commit``; a rolled-back request enqueues nothing) and the RQ job carries the
-row's id as its own. The export only reads until its last step; the file and the row's
-"finished" are then stored in one transaction, so a crash leaves no half file and a rerun (an RQ
-retry, a second enqueue) builds the file again from scratch, while a finished job is not rebuilt.
-A failure marks the row ``failed`` with a Dutch message. Progress goes through
-``ProgressReporter`` (the RQ job's meta and, on PostgreSQL, the row over its own connection).
+"""The accountability export as a background job, through the one job lifecycle
+(:mod:`sdd_crm.jobs`): the Job row is committed before the RQ job is enqueued (a rolled-back
+request enqueues nothing) and the RQ job carries the row's id as its own. The export only reads
+until its last step; the file and the row's "finished" are then stored in one transaction, so a
+crash leaves no half file and a rerun (an RQ retry, a second enqueue) builds the file again from
+scratch, while a finished job is not rebuilt. A failure marks the row ``failed`` with a Dutch
+message.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import uuid
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -23,13 +20,12 @@ from flask_babel import lazy_gettext as _l
 
 from ..auth.models import User
 from ..db import utcnow
-from ..extensions import db, rq
-from ..jobs.files import store_file
-from ..jobs.models import Job, JobStatus
-from ..jobs.progress import ProgressReporter
-from ..jobs.queue import enqueue_after_commit
-from ..organisations.models import Organisation
 from ..exceptions import PermissionDenied
+from ..extensions import db, rq
+from ..jobs import lifecycle
+from ..jobs.files import store_file
+from ..jobs.models import Job
+from ..organisations.models import Organisation
 from ..reference.models import Municipality
 from .counting import count_programme, counted_since
 from .export import (XLSX_MIMETYPE, CountedRow, ExcludedRow, ExportData, build_workbook,
@@ -47,7 +43,7 @@ PHASES = {
 }
 
 
-class ExportError(Exception):
+class ExportError(lifecycle.JobFailed):
     """A failure the user can understand (the message is Dutch); not worth an RQ retry."""
 
 
@@ -61,15 +57,11 @@ def create_export_job(programme: Programme, actor, *, enqueue: bool = True) -> J
     """A queued Job row in the current transaction; it goes to the queue when the caller commits."""
     if not can_export(actor):
         raise PermissionDenied()
-    job = Job(id=str(uuid.uuid4()), kind=JOB_KIND, status=JobStatus.QUEUED, progress=0,
-              message=_("In de wachtrij"),
-              params={"programme_id": programme.id, "programme_code": programme.code},
-              created_by_id=actor.id)
-    db.session.add(job)
-    db.session.flush()
+    job = lifecycle.new_job(JOB_KIND, actor=actor, params={
+        "programme_id": programme.id, "programme_code": programme.code})
     if enqueue:
         timeout = int(current_app.config.get("PROGRAMME_EXPORT_JOB_TIMEOUT", DEFAULT_TIMEOUT))
-        enqueue_after_commit(export_programme, job.id, job_id=job.id, job_timeout=timeout)
+        lifecycle.enqueue(export_programme, job.id, timeout=timeout)
     return job
 
 
@@ -81,41 +73,13 @@ def export_programme(job_id: str) -> dict | None:
 
 def run_export_job(job_id: str) -> dict | None:
     """Build and store the workbook of Job ``job_id``; returns the result summary."""
-    job = db.session.get(Job, job_id)
-    if job is None or job.kind != JOB_KIND:
-        current_app.logger.warning("Programme export %s: no such Job row", job_id)
-        return None
-    if job.status == JobStatus.FINISHED:
-        return job.result  # a retried or twice-enqueued job changes nothing
-    current_app.logger.info("Programme export %s started", job_id)
-    job.status, job.started_at, job.finished_at = JobStatus.RUNNING, utcnow(), None
-    job.progress, job.message = 0, str(PHASES["counting"][1])
-    db.session.commit()
-    report = ProgressReporter(job_id)
-    try:
-        summary = _build_and_store(job, report)
-        db.session.commit()
-    except Exception as exc:
-        db.session.rollback()
-        job = db.session.get(Job, job_id)
-        if job.status == JobStatus.FINISHED:  # another run of the same job got there first
-            return job.result
-        job.status, job.finished_at = JobStatus.FAILED, utcnow()
-        if isinstance(exc, ExportError):
-            job.message = str(exc)[:500]
-        else:
-            current_app.logger.exception("Programme export %s failed", job_id)
-            job.message = _("De export is mislukt (%(error)s). Probeer het opnieuw of vraag de "
-                            "beheerder het logboek te bekijken.", error=type(exc).__name__)[:500]
-        db.session.commit()
-        if not isinstance(exc, ExportError):
-            raise
-        return None
-    current_app.logger.info("Programme export %s finished: %s", job_id, summary)
-    return summary
+    return lifecycle.run(
+        job_id, _build_and_store, kinds=JOB_KIND, running=str(PHASES["counting"][1]),
+        failure=lambda exc: _("De export is mislukt (%(error)s). Probeer het opnieuw of vraag de "
+                              "beheerder het logboek te bekijken.", error=type(exc).__name__))
 
 
-def _build_and_store(job: Job, report) -> dict:
+def _build_and_store(job: Job, report) -> lifecycle.Finished:
     params = job.params or {}
     programme = db.session.get(Programme, params.get("programme_id") or 0)
     if programme is None or programme.deleted_at is not None:
@@ -138,11 +102,9 @@ def _build_and_store(job: Job, report) -> dict:
         "sha256": hashlib.sha256(content).hexdigest(),
         "generated_at": generated_at.isoformat(),
     }
-    job.status, job.progress, job.finished_at = JobStatus.FINISHED, 100, utcnow()
-    job.result = summary
-    job.message = _("Klaar: %(counted)s organisaties meegeteld, %(excluded)s deelnames niet "
-                    "meegeteld.", counted=summary["counted"], excluded=summary["excluded_total"])
-    return summary
+    return lifecycle.Finished(summary, _(
+        "Klaar: %(counted)s organisaties meegeteld, %(excluded)s deelnames niet meegeteld.",
+        counted=summary["counted"], excluded=summary["excluded_total"]))
 
 
 def _phase(name: str) -> tuple[int, str]:

@@ -6,9 +6,10 @@ nobody has to remember to press a button.
 Debounced: while a recompute is waiting in the queue, another change adds nothing (the queued
 one will see it when it starts). A running one does not count: it may have read the network
 before this change. A queued Job older than ``STALE_AFTER`` (its enqueue failed, or the queue
-was lost) does not block either. Without Redis (embedded mode, tests) RQ runs the job right
-after the commit, which is cheap for a small network; ``CRITICALITY_AUTO_RECOMPUTE = False``
-turns the automatic recompute off (``flask criticality recompute`` still works).
+was lost) does not block either. The job goes out after the commit (to a worker, or the embedded
+worker thread without Redis; in tests it runs right after the commit);
+``CRITICALITY_AUTO_RECOMPUTE = False`` turns the automatic recompute off (``flask criticality
+recompute`` still works).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from ..db import utcnow
 from ..extensions import db
 from ..jobs.models import Job, JobStatus
+from .jobs import JOB_KIND, create_job, enqueue_job
 
 STALE_AFTER = dt.timedelta(hours=1)
 
@@ -30,8 +32,6 @@ def schedule_recompute(*, reason: str = "") -> None:
     """Queue one criticality recompute after the current transaction commits (debounced)."""
     if not current_app.config.get("CRITICALITY_AUTO_RECOMPUTE", True):
         return
-    from .jobs import JOB_KIND, create_job, enqueue_job
-
     pending = db.session.info.setdefault("criticality_scheduled", False)
     if pending:
         return  # this transaction already has one
