@@ -2,6 +2,13 @@
 
 Forms check shape and length; the business rules live in the services, whose Dutch messages
 are put back on the matching fields with :func:`apply_service_errors`.
+
+Every text field of every form refuses control characters (:class:`TextCheck`): a NUL byte
+(which PostgreSQL cannot store) or any other control character is a form error with a Dutch
+message, the form is shown again (422), on every database. Tab and line breaks are allowed in
+a TextAreaField only. The check is bound by the WTForms ``Meta`` of :class:`CheckedTextMixin`,
+which :class:`ServiceErrorsMixin` and :class:`BaseForm`/:class:`BaseSubForm` carry; a test
+(tests/test_input_rules.py) fails for a form class without it.
 """
 
 from __future__ import annotations
@@ -10,10 +17,11 @@ from collections.abc import Callable
 
 from flask import g
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField
-from wtforms.validators import Length
+from flask_wtf import FlaskForm
+from wtforms import Form, HiddenField, PasswordField, StringField, TextAreaField
+from wtforms.validators import Length, ValidationError
 
-from .exceptions import ConflictError
+from .validation import control_characters_error
 
 try:
     from wtforms.fields import SelectChoice
@@ -27,7 +35,43 @@ def max_length(n: int) -> Length:
     return Length(max=n, message=TOO_LONG)
 
 
-class ServiceErrorsMixin:
+class TextCheck:
+    """WTForms validator: no control characters (see :mod:`sdd_crm.validation`). In a hidden
+    field the message goes to the form's own messages too (a hidden field shows none)."""
+
+    field_flags: dict = {}
+
+    def __init__(self, *, multiline: bool = False):
+        self.multiline = multiline
+
+    def __call__(self, form, field):
+        message = control_characters_error(field.data, multiline=self.multiline)
+        if message:
+            if isinstance(field, HiddenField) and message not in form.form_errors:
+                form.form_errors.append(message)
+            raise ValidationError(message)
+
+
+class TextCheckMeta:
+    """A WTForms ``Meta``: binds :class:`TextCheck` to each text field of the form (passwords
+    excepted: they are hashed, never stored as typed)."""
+
+    def bind_field(self, form, unbound_field, options):
+        field = super().bind_field(form, unbound_field, options)
+        if isinstance(field, StringField) and not isinstance(field, PasswordField):
+            check = TextCheck(multiline=isinstance(field, TextAreaField))
+            field.validators = [*field.validators, check]
+        return field
+
+
+class CheckedTextMixin:
+    """Put this (or :class:`ServiceErrorsMixin`) first in a form's bases: its text fields then
+    refuse control characters. WTForms combines every ``Meta`` found along the bases."""
+
+    Meta = TextCheckMeta
+
+
+class ServiceErrorsMixin(CheckedTextMixin):
     """Form-level messages (service key ``_``) appear under ``form.errors['_']``,
     which is where the ``form_errors`` macro looks for them."""
 
@@ -37,6 +81,15 @@ class ServiceErrorsMixin:
         if self.form_errors:
             errors["_"] = list(self.form_errors)
         return errors
+
+
+class BaseForm(CheckedTextMixin, FlaskForm):
+    """A FlaskForm (CSRF) whose text fields refuse control characters."""
+
+
+class BaseSubForm(CheckedTextMixin, Form):
+    """A plain WTForms form (GET filters, FormField rows) whose text fields refuse control
+    characters."""
 
 
 def apply_service_errors(form, errors: dict[str, str], field_map: dict[str, str] | None = None):
@@ -62,10 +115,11 @@ def options(pairs) -> list:
 def submitted_version(form) -> str:
     """The version an edit form was loaded with. A POST without one (a stale page, a hand-made
     request) cannot be checked for conflicts, so it is treated as a conflict: the form comes back
-    with the stored version and a message, and a second save overwrites knowingly."""
+    with the stored version and a message, and a second save overwrites knowingly. Version 0
+    never exists, so the service's version check refuses it with the stored version."""
     value = (form.version.data or "").strip() if isinstance(form.version.data, str) else form.version.data
     if value in (None, ""):
-        raise ConflictError()
+        return "0"
     return value
 
 

@@ -3,9 +3,35 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from flask_babel import gettext as _
+
+
+# Control characters (Unicode Cc: C0, DEL and C1) and lone surrogates: never text a person
+# typed, and PostgreSQL refuses NUL and surrogates outright (a 500 instead of a message).
+# Tab, line feed and carriage return are allowed in multi-line text only.
+_BAD_ANYWHERE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_BAD_IN_A_LINE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+CONTROL_CHARACTERS_MESSAGE = "De tekst bevat ongeldige tekens."
+
+
+def has_control_characters(value, *, multiline: bool = True) -> bool:
+    """Whether ``value`` (a str; anything else is False) holds a character no text input may
+    hold: a control character or a lone surrogate. ``multiline=False`` (a one-line input such
+    as a name) also refuses tab, line feed and carriage return."""
+    if not isinstance(value, str):
+        return False
+    return (_BAD_ANYWHERE if multiline else _BAD_IN_A_LINE).search(value) is not None
+
+
+def control_characters_error(value, *, multiline: bool = True) -> str | None:
+    """The Dutch message for text with control characters (see :func:`has_control_characters`),
+    or None when ``value`` is fine. For services, forms, import rules and API schemas alike."""
+    if has_control_characters(value, multiline=multiline):
+        return _("De tekst bevat ongeldige tekens.")
+    return None
 
 
 def blank(value) -> bool:
@@ -18,7 +44,7 @@ def text(data, key, errors, *, limit: int, required: bool = False, message=None)
         errors[key] = _("Vul tekst in.")
         return None
     value = (value or "").strip() or None
-    if value and "\x00" in value:
+    if value and has_control_characters(value):
         errors[key] = _("De tekst bevat ongeldige tekens.")
         return None
     if value and len(value) > limit:

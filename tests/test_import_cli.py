@@ -79,7 +79,10 @@ def test_an_unreadable_file_or_mapping_exits_2_with_a_dutch_message(runner, tmp_
     result = runner.invoke(args=["import", "organisations", _write(tmp_path, "leeg.csv", b""),
                                  "--json"])
     assert result.exit_code == 2
-    assert json.loads(result.output.strip().splitlines()[-1]) == {"error": "Het bestand is leeg."}
+    assert json.loads(result.output.strip().splitlines()[-1]) == {  # DESIGN 5's keys (issue 10)
+        "created": 0, "updated": 0, "unchanged": 0, "held_for_review": 0, "rejected": 0,
+        "errors": [{"row": None, "column": "", "message": "Het bestand is leeg."}],
+        "warnings": [], "error": "Het bestand is leeg."}
     result = runner.invoke(args=["import", "organisations",
                                  _write(tmp_path, "x.csv", b"Plaats;Postcode\r\nDordrecht;3311AB\r\n")])
     assert result.exit_code == 2

@@ -21,7 +21,7 @@ def test_each_rejected_row_is_reported_with_row_column_and_reason():
     data = csv_bytes(KVK_HEADERS, [
         kvk_row("Goed B.V.", "1234 5678"),                        # row 2: ok (spaces)
         kvk_row("", "23456789"),                                  # 3: no name
-        kvk_row("Kort", "1234567"),                               # 4: 7 digits
+        kvk_row("Kort", "1234567"),                               # 4: 7 digits: padded (issue 10)
         kvk_row("Letters", "1234567A"),                           # 5
         kvk_row("Punten", "34.56.78.90"),                         # 6: ok (dots)
         kvk_row("Postcode", "45678901", postcode="1234"),         # 7
@@ -35,18 +35,21 @@ def test_each_rejected_row_is_reported_with_row_column_and_reason():
     summary = run_import(data)
     assert errors(summary) == [
         (3, "Handelsnaam", "De naam ontbreekt."),
-        (4, "KvK-nummer", "Een KvK-nummer bestaat uit 8 cijfers."),
         (5, "KvK-nummer", "Een KvK-nummer bestaat uit 8 cijfers."),
         (7, "Postcode", "Vul een geldige Nederlandse postcode in, zoals 3311 AB."),
         (8, "Werkzame personen", "Dit is geen getal: veel"),
         (9, "Omzet", "Dit is geen getal: 1,2,3"),
-        (10, "Werkzame personen", "Vul een heel getal in."),
+        (10, "Werkzame personen", "Vul een heel getal in, zonder cijfers achter de komma; een "
+                                  "punt scheidt duizendtallen, zoals in 1.250."),
         (11, "Werkzame personen", "Vul een getal tussen 0 en 10000000 in."),
         (13, "Postcode", "Vul een geldige Nederlandse postcode in, zoals 3311 AB."),
     ]
-    assert counts(summary) == (3, 0, 0, 0, 9) and summary["row_numbers"] == "spreadsheet"
+    assert counts(summary) == (4, 0, 0, 0, 8) and summary["row_numbers"] == "spreadsheet"
     assert {o.kvk_number for o in db.session.query(Organisation)} == {
-        "12345678", "34567890", "90123456"}
+        "12345678", "01234567", "34567890", "90123456"}
+    assert summary["warnings"] == [{"row": 4, "column": "KvK-nummer", "message": (
+        "KvK-nummer 1234567 heeft 7 cijfers; aangevuld tot 01234567 (een spreadsheet laat de "
+        "voorloopnul weg).")}]
     assert org_by_kvk("90123456").postcode == "3311 AB"
 
 

@@ -31,6 +31,7 @@ from ..db import utcnow
 from ..extensions import db
 from ..imports.models import ImportKind, ImportReview, ReviewStatus
 from ..organisations.models import Establishment, Organisation, OrganisationSbi
+from ..signals import organisation_changed
 from .planning import UPDATE_COLUMNS, sbi_label
 from .upsert import ADDRESS, EST_FIELDS, ORG_FIELDS, Plan, Progress, new_size_class
 
@@ -265,7 +266,5 @@ def apply_plan(plan: Plan, *, actor_id: int | None, source: str, filename: str,
     progress(95, label)
 
     if plan.criticality_changed:
-        from ..valuechains.recompute import schedule_recompute
-
-        schedule_recompute(reason="import")
+        organisation_changed.send(None, reason="import")
     db.session.expire_all()  # ORM objects loaded earlier must see the new rows

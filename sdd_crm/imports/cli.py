@@ -3,8 +3,16 @@ FILE …`` and ``flask import resume JOB_ID`` (runs a crashed or queued import a
 
 The file is stored as a Job like an upload in the browser, and run in this process (or, with
 ``--async``, by a worker). The column mapping is the one saved for files with these headers,
-else the automatic one. With ``--json`` the last line on stdout is the JSON summary; the
-progress bar goes to stderr, and only when that is a terminal.
+else the automatic one. With ``--json`` the last line on stdout is the JSON summary with the
+keys of DESIGN 5 (``created``, ``updated``, ``unchanged``, ``held_for_review``, ``rejected``,
+``errors``) — also when the whole file is refused (unreadable, bad encoding, no header, no
+name column) or the run fails: then the counts are 0, ``errors`` holds the one message (``row``
+null) and ``error`` repeats it. Repaired cells are listed under ``warnings``. The progress bar
+goes to stderr, and only when that is a terminal.
+
+What the command itself writes (the Job row with the stored file, a re-queued job) is one unit
+of work (:func:`sdd_crm.transaction.unit_of_work`); the import then runs as a job does, with
+the job lifecycle of :mod:`.jobs`.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from flask.cli import AppGroup
 
 from ..extensions import db
 from ..exceptions import ValidationError
+from ..transaction import rollback, unit_of_work
 from . import jobs
 from .mapping import FIELDS, mapping_for, validate_mapping
 from .reading import ImportFileError, read_table
@@ -52,9 +61,19 @@ class ProgressBar:
         self.stream.flush()
 
 
+SUMMARY_KEYS = ("created", "updated", "unchanged", "held_for_review", "rejected")
+
+
+def refused_summary(message: str) -> dict:
+    """The summary of an import that did not get to its rows: nothing done, one message."""
+    return {**dict.fromkeys(SUMMARY_KEYS, 0),
+            "errors": [{"row": None, "column": "", "message": message}], "warnings": [],
+            "error": message}
+
+
 def _fail(message: str, as_json: bool, code: int = 2):
     if as_json:
-        click.echo(json.dumps({"error": message}, ensure_ascii=False))
+        click.echo(json.dumps(refused_summary(message), ensure_ascii=False))
     else:
         click.echo(message, err=True)
     raise SystemExit(code)
@@ -82,6 +101,15 @@ def _print_summary(summary: dict, as_json: bool) -> None:
         if len(errors) > 50:
             click.echo(f"  … en nog {len(errors) - 50}; het volledige rapport staat bij job "
                        f"{summary.get('job_id')}.")
+    warnings = summary.get("warnings") or []
+    if warnings:
+        click.echo("Aangepast en wel geïmporteerd (rijnummers zoals in het spreadsheet):")
+        for warning in warnings[:50]:
+            column = f", kolom {warning['column']}" if warning["column"] else ""
+            click.echo(f"  rij {warning['row']}{column}: {warning['message']}")
+        total = summary.get("warnings_total", len(warnings))
+        if total > 50:
+            click.echo(f"  … en nog {total - 50}; zie job {summary.get('job_id')}.")
 
 
 def _import(kind: str, path: str, dry_run: bool, as_json: bool, run_async: bool) -> None:
@@ -102,18 +130,18 @@ def _import(kind: str, path: str, dry_run: bool, as_json: bool, run_async: bool)
         labels = dict(FIELDS[kind])
         known = ", ".join(f"{h} → {labels[f]}" for h, f in mapping.items() if f) or "geen"
         _fail(f"{'; '.join(exc.errors.values())} Herkende kolommen: {known}.", as_json)
-    job = jobs.create_import_job(data, os.path.basename(path), kind, mapping, dry_run=dry_run,
-                                 actor=None)
+    with unit_of_work():
+        job = jobs.create_import_job(data, os.path.basename(path), kind, mapping,
+                                     dry_run=dry_run, actor=None)
+        job_id = job.id
+        if run_async:
+            jobs.enqueue_import(job)  # sent once the Job row is committed
     if run_async:
-        jobs.enqueue_import(job)
-        db.session.commit()
         if as_json:
             click.echo(json.dumps({"job_id": job.id, "status": "queued"}))
         else:
             click.echo(f"Import in de wachtrij gezet: job {job.id}.")
         return
-    db.session.commit()
-    job_id = job.id
     if not as_json:
         how = "opgeslagen koppeling" if saved else "automatisch herkend"
         click.echo(f"Import gestart: job {job_id} ({table.row_count} rijen, kolommen {how}).",
@@ -127,7 +155,7 @@ def _run(job_id: str, as_json: bool) -> None:
     except Exception as exc:  # the Job row says failed, with a Dutch message; the trace is logged
         from ..jobs.models import Job
 
-        db.session.rollback()
+        rollback()
         job = db.session.get(Job, job_id)
         _fail((job.message if job else None) or f"Mislukt: {type(exc).__name__}", as_json, 1)
     if summary is None:
@@ -182,9 +210,9 @@ def import_resume(job_id, as_json, run_async):
         _print_summary(job.result or {}, as_json)
         return
     if run_async:
-        job.status, job.message = JobStatus.QUEUED, _("In de wachtrij")
-        jobs.enqueue_import(job)
-        db.session.commit()
+        with unit_of_work():
+            job.status, job.message = JobStatus.QUEUED, _("In de wachtrij")
+            jobs.enqueue_import(job)
         click.echo(json.dumps({"job_id": job.id, "status": "queued"}) if as_json
                    else f"Import opnieuw in de wachtrij gezet: job {job.id}.")
         return

@@ -42,6 +42,7 @@ class ContactPlan:
     rows: int = 0
     rejected: int = 0
     errors: list[dict] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)  # repaired cells (rules.py), per row
     duplicates_in_file: int = 0
     creates: list[dict] = field(default_factory=list)
     updates: list[dict] = field(default_factory=list)
@@ -50,7 +51,9 @@ class ContactPlan:
     def summary(self, *, dry_run: bool) -> dict:
         return {"created": len(self.creates), "updated": len(self.updates),
                 "unchanged": self.unchanged, "held_for_review": 0, "rejected": self.rejected,
-                "errors": sorted(self.errors, key=lambda e: e["row"]), "dry_run": dry_run,
+                "errors": sorted(self.errors, key=lambda e: e["row"]),
+                "warnings": self.warnings[:1000], "warnings_total": len(self.warnings),
+                "dry_run": dry_run,
                 "rows": self.rows, "row_numbers": "spreadsheet", "duplicates_in_file": self.duplicates_in_file}
 
 
@@ -105,12 +108,15 @@ def plan_contacts(table: Table, mapping: dict[str, str], *, progress) -> Contact
             continue
         plan.rows += 1
         values, problems = cells.cells(row)
+        warnings: list[tuple[str, str]] = []
         if not problems:  # a shifted or oversized row: its cells mean nothing
-            record, problems = clean_contact_row(values, column)
+            record, problems = clean_contact_row(values, column, warnings=warnings)
         if problems:
             _reject(plan, table.row_number(i), problems)
         else:
             valid.append((table.row_number(i), record))
+            plan.warnings.extend({"row": table.row_number(i), "column": c, "message": m}
+                                 for c, m in warnings)
     progress(40, _("Vergelijken met de gegevens in het CRM"))
     orgs = _Organisations({r["organisation_kvk"] for _n, r in valid if r.get("organisation_kvk")},
                           any(not r.get("organisation_kvk") for _n, r in valid))

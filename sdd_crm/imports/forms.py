@@ -13,7 +13,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, RadioField, SelectField
 from wtforms.validators import InputRequired
 
-from ..forms import ServiceErrorsMixin, apply_service_errors, options  # noqa: F401
+from ..forms import CheckedTextMixin, ServiceErrorsMixin, apply_service_errors, options  # noqa: F401
 
 ALLOWED_EXTENSIONS = ("csv", "xlsx")
 KIND_LABELS = {"organisations": _l("Organisaties"), "contacts": _l("Contactpersonen")}
@@ -31,7 +31,7 @@ class UploadForm(ServiceErrorsMixin, FlaskForm):
     ])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(CheckedTextMixin, FlaskForm):
     """A POST button (merge, create, run): only the CSRF token."""
 
 

@@ -15,16 +15,16 @@ from sqlalchemy.orm import joinedload
 from .. import labels
 from ..auth.models import User
 from ..extensions import db
-from ..exceptions import PermissionDenied
+from ..exceptions import ConflictError
+from ..forms import form_page
 from ..pagination import paginate, request_page
 from ..reference.models import Municipality
-from ..exceptions import ValidationError
 from . import bp
 from .forms import ActionForm
 from .mapping import FIELDS
 from .models import ImportReview, ReviewStatus
 from .review import create_from_review, merge_review, pending_reviews
-from .views import CONFLICT, INVALID, require_import
+from .views import require_import
 
 # The values shown side by side in the list; the detail page shows every field of the row.
 LIST_FIELDS = ("name", "kvk_number", "street", "postcode", "city", "employees")
@@ -145,21 +145,14 @@ def review_detail(review_id: int):
 
 def _resolve(review_id: int, action, success_message):
     require_import()
-    ActionForm()  # the CSRF token is checked for every POST by CSRFProtect
+    form = ActionForm()  # the CSRF token is checked for every POST by CSRFProtect
+    # A refusal shows the row again as it is now (the request rolled back), with the reasons.
+    form_page(form, lambda: _render_detail(get_review_or_404(review_id), form.form_errors)[0])
     review = get_review_or_404(review_id, lock=True)
-    try:
-        organisation = action(review, actor=current_user)
-        message = success_message(organisation.name)
-        db.session.commit()
-    except ValidationError as exc:
-        db.session.rollback()
-        review = get_review_or_404(review_id)
-        status = CONFLICT if review.status != ReviewStatus.PENDING else INVALID
-        return _render_detail(review, exc.errors.values(), status)
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    flash(message, "success")
+    if review.status != ReviewStatus.PENDING:  # someone resolved it first (the lock waited)
+        raise ConflictError(_("Deze rij is al afgehandeld."))
+    organisation = action(review, actor=current_user)
+    flash(success_message(organisation.name), "success")
     return redirect(url_for("imports.review_index"))
 
 

@@ -4,18 +4,36 @@
 A row is imported whole or not at all: any cell that breaks a rule rejects the row, reported
 with its spreadsheet row number, the file's own column name and a Dutch message.
 
-Numbers (employees, turnover, balance-sheet total) follow unambiguous rules:
+Numbers (employees, turnover, balance-sheet total) are read by :mod:`sdd_crm.numbers`, the
+parser of every Dutch number in the application (babel, locale ``nl``, strict), with one
+addition for files: a file can come from English software (a ``,``-separated CSV, an export
+of an English Excel), and then ``1,250,000.00`` and ``12.5`` are what it means. So
+:func:`parse_number` tries the file's own convention first and the other one second, each
+strictly:
 
-* both separators: the last one is the decimal sign — ``1.250.000,00`` and ``1,250,000.00``;
-* one kind repeated is thousands grouping — ``1.250.000`` and ``1,250,000``;
-* one separator not followed by exactly three digits is a decimal sign — ``12,5`` and ``12.5``;
-* the ambiguous case, one separator followed by exactly three digits (``1.250``, ``1,250``),
-  follows the file: in a ``;``-separated file (Dutch Excel) or an XLSX the dot groups
-  thousands and the comma is decimal, so ``1.250`` = 1250 and ``1,250`` = 1.25; in a
-  ``,``-separated file it is the other way round.
+* a ``;``-separated file (Dutch Excel) or an XLSX: Dutch first — ``1.250`` = 1250, ``1,250`` =
+  1.25, ``1.250.000,00``; then English for what Dutch refuses (``1,250,000.00``, ``12.5``);
+* a ``,``-separated file: English first — ``1.250`` = 1.25, ``1,250`` = 1250; then Dutch
+  (``1.250.000,00``, ``12,5``).
 
-Spaces, non-breaking spaces, ``€`` and ``EUR`` are ignored. Anything else (``n.v.t.``,
-``=SUM(A1:A3)``, ``1e6``) is not a number and rejects the row.
+Strict means a separator in the wrong place (``1.25.000``, ``12,5,0``, ``,5``) is refused
+rather than guessed. Spaces, non-breaking spaces, ``€``, ``EUR`` and a Dutch ``,-`` are
+ignored. Anything else (``n.v.t.``, ``=SUM(A1:A3)``, ``1e6``) is not a number and rejects the
+row; so does a fraction of an employee (``2,5``), with the same message as the forms.
+
+Text: a control character (or a lone surrogate) in a cell rejects the row, as a form refuses
+it (:func:`sdd_crm.validation.has_control_characters`); tab and line breaks only in the
+multi-line fields (description, notes).
+
+Warnings: some cells are repaired rather than refused, and the repair is reported per row and
+column in the summary's ``warnings`` (shown with the result, printed by the CLI):
+
+* a KvK number of 7 digits is a number whose leading zero a spreadsheet dropped (it stored the
+  number as a number): it is padded to 8 digits;
+* a municipality cell naming no known municipality, in a row whose place lies in a known one:
+  the place decides (as it does for a row without that column). Without such a place the
+  unknown municipality rejects the row, naming the column and the value: it is never silently
+  dropped.
 """
 
 from __future__ import annotations
@@ -29,7 +47,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from .. import normalise
+from .. import normalise, numbers
 from ..contacts.services import LANGUAGES
 from ..contacts.services import MAX_LENGTHS as CONTACT_MAX
 from ..extensions import db
@@ -37,6 +55,7 @@ from ..organisations.models import OrgType
 from ..organisations.services import MAX_AMOUNT, MAX_EMPLOYEES
 from ..organisations.services import MAX_LENGTHS as ORG_MAX
 from ..reference.models import Municipality, Place
+from ..validation import has_control_characters
 from .mapping import compact
 
 MAX_CELL_CHARS = 1_000_000  # a 1 MB cell is never a CRM value: the row is refused
@@ -62,55 +81,19 @@ NO = {"nee", "n", "no", "false", "onwaar", "0", "nevenvestiging", "neven", "bran
 LANGUAGE_WORDS = {"nederlands": "nl", "dutch": "nl", "engels": "en", "english": "en",
                   "duits": "de", "german": "de", "deutsch": "de", "frans": "fr", "french": "fr"}
 
-_DIGITS = re.compile(r"[0-9]+")
-_NL_GROUPED = re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?")
-_EN_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _SBI_TOKEN = re.compile(r"\s*(\d{2}(?:[.\d]{0,6})[A-Za-z]?)(?:$|[\s\-–:;,/|])")
 
 
 # --- numbers ----------------------------------------------------------------------------------
 
 def parse_number(text: str, *, decimal_comma: bool = True) -> decimal.Decimal:
-    """A number in Dutch or English notation (see the module docstring); ValueError if none."""
-    t = str(text).replace("\u00a0", "").replace(" ", "").replace("€", "")
-    if t[:3].upper() == "EUR":
-        t = t[3:]
-    if t.endswith((",-", ",--")):  # "€ 1.250.000,-": whole euros, Dutch style
-        t = t[:t.rindex(",")]
-    negative = t.startswith("-")
-    if t[:1] in "+-":
-        t = t[1:]
-    if not _DIGITS.fullmatch(t.replace(",", "").replace(".", "")) or not t[0].isdigit():
-        raise ValueError(text)
-    if _DIGITS.fullmatch(t):
-        plain = t
-    elif "," in t and "." in t:
-        if t.rfind(",") > t.rfind("."):
-            if not _NL_GROUPED.fullmatch(t):
-                raise ValueError(text)
-            plain = t.replace(".", "").replace(",", ".")
-        else:
-            if not _EN_GROUPED.fullmatch(t):
-                raise ValueError(text)
-            plain = t.replace(",", "")
-    else:
-        sep = "," if "," in t else "."
-        other = "." if sep == "," else ","
-        head, *parts = t.split(sep)
-        if not head or not all(parts) or other in t:
-            raise ValueError(text)
-        if len(parts) > 1:  # repeated: thousands grouping
-            if len(head) > 3 or not all(len(p) == 3 for p in parts):
-                raise ValueError(text)
-            plain = head + "".join(parts)
-        elif len(parts[0]) != 3:
-            plain = f"{head}.{parts[0]}"  # 12,5 and 12.5
-        else:  # the ambiguous 1.250 / 1,250: the file's convention decides
-            comma_is_decimal = decimal_comma
-            is_decimal = comma_is_decimal if sep == "," else not comma_is_decimal
-            plain = f"{head}.{parts[0]}" if is_decimal else head + parts[0]
-    number = decimal.Decimal(plain)
-    return -number if negative else number
+    """A number in the file's notation, else the other one (see the module docstring);
+    ValueError (a :class:`sdd_crm.numbers.NumberError`) if it is neither."""
+    first, second = ("nl", "en") if decimal_comma else ("en", "nl")
+    try:
+        return numbers.parse_decimal_text(text, locale=first)
+    except numbers.NumberError:
+        return numbers.parse_decimal_text(text, locale=second)
 
 
 # --- normalisers, cached (a file repeats places, postcodes and phone numbers a lot) -------------
@@ -257,11 +240,14 @@ class RowCells:
         return values, problems
 
 
+MULTILINE_FIELDS = {"description", "notes"}  # tab and line breaks are text there only
+
+
 def _text(values, out, problems, field, limit, column):
     value = values.get(field)
     if value is None:
         return
-    if "\x00" in value:
+    if has_control_characters(value, multiline=field in MULTILINE_FIELDS):
         problems.append((column(field), _("De tekst bevat ongeldige tekens.")))
     elif len(value) > limit:
         problems.append((column(field), _("Hoogstens %(n)s tekens.", n=limit)))
@@ -275,6 +261,9 @@ def _normalised(values, out, problems, field, fn, column, *, limit=254):
         return
     if len(value) > limit:
         problems.append((column(field), _("Hoogstens %(n)s tekens.", n=limit)))
+        return
+    if has_control_characters(value, multiline=False):
+        problems.append((column(field), _("De tekst bevat ongeldige tekens.")))
         return
     result, message = fn(value)
     if message:
@@ -292,17 +281,37 @@ def _kvk(value: str) -> tuple[str | None, str | None]:
         return None, str(exc)
 
 
+_SEVEN_DIGITS = re.compile(r"[0-9]{7}")
+
+
+def _kvk_cell(values, out, problems, warnings, field, column) -> None:
+    """A KvK number cell. Seven digits: a spreadsheet kept the number as a number and dropped
+    its leading zero (KvK numbers are 8 digits, and may start with 0) — padded, with a warning."""
+    value = values.get(field)
+    if value is not None and _SEVEN_DIGITS.fullmatch(normalise.digits_only(value[:40])):
+        padded = "0" + normalise.digits_only(value)
+        out[field] = padded
+        warnings.append((column(field), _(
+            "KvK-nummer %(value)s heeft 7 cijfers; aangevuld tot %(kvk)s (een spreadsheet laat "
+            "de voorloopnul weg).", value=value[:40], kvk=padded)))
+        return
+    _normalised(values, out, problems, field, _kvk, column)
+
+
 def clean_organisation_row(values: dict[str, str], column, places: Places, *,
-                           decimal_comma: bool) -> tuple[dict, list[tuple[str, str]]]:
-    """Field values of one organisation row, normalised, and the problems found."""
+                           decimal_comma: bool, warnings: list | None = None,
+                           ) -> tuple[dict, list[tuple[str, str]]]:
+    """Field values of one organisation row, normalised, and the problems found; repairs
+    (see the module docstring) are added to ``warnings`` as (column, message)."""
     out: dict = {}
     problems: list[tuple[str, str]] = []
+    warnings = [] if warnings is None else warnings
     if "name" not in values:
         problems.append((column("name"), _("De naam ontbreekt.")))
     for field in ("name", "legal_form", "city", "description"):
         _text(values, out, problems, field, ORG_MAX[field], column)
-    for field, fn in (("kvk_number", _kvk), ("parent_kvk", _kvk)):
-        _normalised(values, out, problems, field, fn, column)
+    for field in ("kvk_number", "parent_kvk"):
+        _kvk_cell(values, out, problems, warnings, field, column)
     if "establishment_number" in values:
         try:
             out["establishment_number"] = normalise.establishment_number(
@@ -353,33 +362,40 @@ def clean_organisation_row(values: dict[str, str], column, places: Places, *,
 
     # The municipality: the municipality column, else the place (DESIGN 4.5). A place outside
     # the reference table gives none (and then says so: the organisation's municipality is empty).
-    municipality = places.for_municipality(values.get("municipality"))
+    # An unknown municipality is never dropped silently (module docstring).
+    cell = values.get("municipality")
+    municipality = places.for_municipality(cell)
+    from_place = places.for_place(out.get("city"))
     if municipality:
         out["municipality_code"] = municipality
+    elif cell is not None:
+        if has_control_characters(cell, multiline=False):
+            problems.append((column("municipality"), _("De tekst bevat ongeldige tekens.")))
+        elif from_place:
+            out["municipality_code"] = from_place
+            warnings.append((column("municipality"), _(
+                "Onbekende gemeente: %(value)s; de gemeente volgt uit de plaats %(place)s.",
+                value=cell[:60], place=out["city"])))
+        else:
+            problems.append((column("municipality"), _(
+                "Onbekende gemeente: %(value)s. Gebruik de naam of de CBS-code van een gemeente "
+                "in de regio, zoals Dordrecht of GM0505.", value=cell[:60])))
     elif "city" in out:
-        out["municipality_code"] = places.for_place(out["city"])
+        out["municipality_code"] = from_place
     return out, problems
 
 
 def _number(text, field, decimal_comma, column, problems):
     try:
         number = parse_number(text[:60], decimal_comma=decimal_comma)
-    except (ValueError, decimal.InvalidOperation):
-        problems.append((column(field), _("Dit is geen getal: %(value)s", value=text[:40])))
+        if field == "employees":
+            return numbers.parse_integer(number, minimum=0, maximum=MAX_EMPLOYEES)
+        return numbers.parse_amount(number, maximum=MAX_AMOUNT)
+    except numbers.NumberError as exc:
+        message = exc.message if exc.kind != "not_a_number" else _(
+            "Dit is geen getal: %(value)s", value=text[:40])
+        problems.append((column(field), message))
         return None
-    if field == "employees":
-        if number != number.to_integral_value():
-            problems.append((column(field), _("Vul een heel getal in.")))
-            return None
-        if not 0 <= number <= MAX_EMPLOYEES:
-            problems.append((column(field), _("Vul een getal tussen %(lo)s en %(hi)s in.",
-                                              lo=0, hi=MAX_EMPLOYEES)))
-            return None
-        return int(number)
-    if not 0 <= number <= MAX_AMOUNT:
-        problems.append((column(field), _("Vul een bedrag tussen 0 en 9.999.999.999.999 in.")))
-        return None
-    return number.quantize(decimal.Decimal("0.01"))
 
 
 def _sbi_tokens(text: str | None, *, first_only: bool) -> list[str]:
@@ -392,10 +408,13 @@ def _sbi_tokens(text: str | None, *, first_only: bool) -> list[str]:
     return [t for t in re.split(r"[,;|/\s]+", text) if t][:20]
 
 
-def clean_contact_row(values: dict[str, str], column) -> tuple[dict, list[tuple[str, str]]]:
-    """Field values of one contact row (Outlook, Google or our own layout) and its problems."""
+def clean_contact_row(values: dict[str, str], column, *, warnings: list | None = None,
+                      ) -> tuple[dict, list[tuple[str, str]]]:
+    """Field values of one contact row (Outlook, Google or our own layout) and its problems;
+    repairs are added to ``warnings`` as (column, message)."""
     out: dict = {}
     problems: list[tuple[str, str]] = []
+    warnings = [] if warnings is None else warnings
     first, middle = values.get("first_name"), values.get("middle_name")
     last, full = values.get("last_name"), values.get("full_name")
     if not last and full:  # "Jan van der Berg": the first word is the first name
@@ -412,7 +431,7 @@ def clean_contact_row(values: dict[str, str], column) -> tuple[dict, list[tuple[
     _text(values, out, problems, "function", CONTACT_MAX["function"], column)
     _text(values, out, problems, "notes", CONTACT_MAX["notes"], column)
     _text(values, out, problems, "organisation_name", ORG_MAX["name"], column)
-    _normalised(values, out, problems, "organisation_kvk", _kvk, column)
+    _kvk_cell(values, out, problems, warnings, "organisation_kvk", column)
     if "email" in values:
         first_address = values["email"].split(":::")[0].strip()  # Google: "a@x.nl ::: b@y.nl"
         _normalised({"email": first_address}, out, problems, "email", _email, column)

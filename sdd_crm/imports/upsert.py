@@ -34,7 +34,7 @@ from flask_babel import gettext as _
 from ..extensions import db
 from ..imports.models import ImportKind, ImportReview
 from ..organisations.models import Establishment, Organisation, OrganisationSbi
-from ..organisations.services import size_class
+from ..organisations.size import size_class
 from .reading import Table, is_empty
 from .rules import Places, RowCells, clean_organisation_row, clear_caches, normalise_name
 
@@ -78,6 +78,7 @@ class Plan:
     rows: int = 0
     rejected: int = 0
     errors: list[dict] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)  # repaired cells (rules.py), per row
     duplicates_in_file: int = 0
     created: list[Group] = field(default_factory=list)
     updates: list[dict] = field(default_factory=list)  # {id, version, values, changes}
@@ -98,6 +99,7 @@ class Plan:
             "created": len(self.created), "updated": len(self.updated_ids),
             "unchanged": self.unchanged, "held_for_review": self.held,
             "rejected": self.rejected, "errors": sorted(self.errors, key=lambda e: e["row"]),
+            "warnings": self.warnings[:1000], "warnings_total": len(self.warnings),
             "dry_run": dry_run,
             "rows": self.rows, "row_numbers": "spreadsheet",
             "duplicates_in_file": self.duplicates_in_file,
@@ -137,13 +139,16 @@ def check_rows(table: Table, mapping: dict[str, str], plan: Plan, progress: Prog
             continue
         plan.rows += 1
         values, problems = cells.cells(row)
+        warnings: list[tuple[str, str]] = []
         if not problems:  # a shifted or oversized row: its cells mean nothing
-            record, problems = clean_organisation_row(values, column, places,
+            record, problems = clean_organisation_row(values, column, places, warnings=warnings,
                                                       decimal_comma=table.decimal_comma)
         if problems:
             _reject(plan, table.row_number(i), problems)
         else:
             valid.append((table.row_number(i), record))
+            plan.warnings.extend({"row": table.row_number(i), "column": c, "message": m}
+                                 for c, m in warnings)
     return valid, column
 
 

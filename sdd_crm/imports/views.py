@@ -32,9 +32,10 @@ from ..extensions import db
 from ..jobs.files import load_file, store_file
 from ..jobs.models import Job, JobFile, JobStatus
 from ..jobs.views import get_job_or_404, register_kind
-from ..exceptions import ValidationError
+from ..exceptions import PermissionDenied, ValidationError
+from ..forms import form_page
 from . import bp
-from .forms import KIND_LABELS, ActionForm, UploadForm, apply_service_errors, mapping_form
+from .forms import KIND_LABELS, ActionForm, UploadForm, mapping_form
 from .jobs import (
     CONTENT_TYPES,
     JOB_KINDS,
@@ -66,7 +67,7 @@ def _may_import_global(user) -> bool:
 
 def require_import() -> None:
     if not may_import(current_user):
-        abort(403)
+        raise PermissionDenied()
 
 
 def max_upload_bytes() -> int:
@@ -99,7 +100,6 @@ def _render_upload(form: UploadForm, status: int = 200):
 @bp.errorhandler(RequestEntityTooLarge)
 def _request_too_large(e):
     """A request above MAX_CONTENT_LENGTH never reaches the view: show the form again."""
-    db.session.rollback()
     if request.endpoint == "imports.index" and may_import(current_user):
         form = UploadForm(formdata=None)
         form.file.errors = [_too_large_message()]
@@ -162,7 +162,6 @@ def index():
     db.session.add(draft)
     db.session.flush()
     store_file(draft.id, "input", filename, CONTENT_TYPES.get(info["format"], "text/csv"), data)
-    db.session.commit()
     return redirect(url_for("imports.mapping", job_id=draft.id))
 
 
@@ -219,23 +218,19 @@ def mapping(job_id: str):
     stored = load_file(job.id, "input")
     if stored is None:
         abort(404)
-    try:
-        chosen = validate_mapping(headers, kind, form.mapping())
-        if form.save_mapping.data:
-            save_mapping(headers, kind, chosen, actor=current_user)
-        preview = create_import_job(stored.data, filename, kind, chosen, dry_run=True,
-                                    actor=current_user)
-        if job.kind == UPLOAD_KIND:  # the preview holds its own copy of the bytes now
-            db.session.execute(sa.delete(JobFile).where(JobFile.job_id == job.id))
-            db.session.delete(job)
-        preview_id = preview.id
-        enqueue_import(preview)
-        db.session.commit()
-    except (ValidationError, ImportFileError) as exc:
-        db.session.rollback()
-        errors = exc.errors if isinstance(exc, ValidationError) else {"_": exc.message}
-        apply_service_errors(form, errors, form.field_map())
-        return _render_mapping(db.session.get(Job, job_id), info, form, saved, INVALID)
+    # A refused mapping shows this screen again (the draft is back: the request rolled back).
+    form_page(form, lambda: _render_mapping(db.session.get(Job, job_id), info, form, saved)[0],
+              field_map=form.field_map())
+    chosen = validate_mapping(headers, kind, form.mapping())
+    if form.save_mapping.data:
+        save_mapping(headers, kind, chosen, actor=current_user)
+    preview = create_import_job(stored.data, filename, kind, chosen, dry_run=True,
+                                actor=current_user)
+    if job.kind == UPLOAD_KIND:  # the preview holds its own copy of the bytes now
+        db.session.execute(sa.delete(JobFile).where(JobFile.job_id == job.id))
+        db.session.delete(job)
+    preview_id = preview.id
+    enqueue_import(preview)  # goes out once the request has committed
     if form.save_mapping.data:
         flash(_("De kolomindeling is bewaard voor bestanden met deze kolommen."), "success")
     return redirect(url_for("jobs.detail", job_id=preview_id))
@@ -260,26 +255,20 @@ def run(job_id: str):
     if preview.kind not in JOB_KINDS.values() or not params.get("dry_run"):
         abort(404)
     if params.get("run_job_id"):
-        db.session.rollback()
         flash(_("Dit voorbeeld is al geïmporteerd; hieronder ziet u die import."), "info")
         return redirect(url_for("jobs.detail", job_id=params["run_job_id"]))
     if preview.status != JobStatus.FINISHED:
-        db.session.rollback()
         flash(_("Het voorbeeld is nog niet klaar (of mislukt); importeren kan pas na een "
                 "geslaagd voorbeeld."), "error")
         return redirect(url_for("jobs.detail", job_id=preview.id))
     try:
         real = create_run_from_preview(preview, actor=current_user)
-        preview.params = {**params, "run_job_id": real.id}
-        real_id = real.id
-        enqueue_import(real)
-        db.session.commit()
-    except (ValidationError, ImportFileError) as exc:
-        db.session.rollback()
-        flash(exc.message if isinstance(exc, ImportFileError) else "; ".join(exc.errors.values()),
-              "error")
+    except ValidationError as exc:  # refused before anything was written: back to the preview
+        flash("; ".join(map(str, exc.errors.values())), "error")
         return redirect(url_for("jobs.detail", job_id=job_id))
-    return redirect(url_for("jobs.detail", job_id=real_id))
+    preview.params = {**params, "run_job_id": real.id}
+    enqueue_import(real)  # goes out once the request has committed
+    return redirect(url_for("jobs.detail", job_id=real.id))
 
 
 from . import review_views  # noqa: E402,F401  (the review queue lives on the same blueprint)

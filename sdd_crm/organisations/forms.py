@@ -15,7 +15,7 @@ from wtforms import Form, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired
 
 from .. import labels
-from ..forms import TOO_LONG, ServiceErrorsMixin, apply_service_errors, max_length, options  # noqa: F401
+from ..forms import CheckedTextMixin, TOO_LONG, ServiceErrorsMixin, apply_service_errors, max_length, options  # noqa: F401
 from .services import EDITABLE_FIELDS, MAX_LENGTHS
 
 _max = max_length
@@ -122,7 +122,7 @@ class AccountTeamForm(ServiceErrorsMixin, FlaskForm):
                             validators=[InputRequired(message=_l("Kies een rol."))])
 
 
-class OrganisationFilterForm(Form):
+class OrganisationFilterForm(CheckedTextMixin, Form):
     """The GET filter form of the list; field names are the query-string keys."""
 
     q = StringField(_l("Zoeken op naam, KvK-nummer of plaats"), validators=[_max(200)],

@@ -9,10 +9,12 @@ import sqlalchemy as sa
 from flask import abort
 from sqlalchemy.orm import aliased, selectinload
 
+from ..db import escape_like
+from ..exceptions import PermissionDenied
 from ..extensions import db
 from ..pagination import Page, paginate  # noqa: F401  (re-exported for views)
-from ..permissions import can_edit_organisation
-from .models import AccountTeamMember, Organisation
+from .permissions import can_edit_organisation
+from .models import AccountTeamMember, Organisation, OrganisationCluster
 
 SORTS = {
     "name": (Organisation.name, Organisation.id),
@@ -62,8 +64,59 @@ def _kvk_owners(kvk: str) -> sa.Select:
         owner.kvk_number == kvk)
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def kvk_number_in(text: str) -> str | None:
+    """The KvK number ``text`` is (8 digits; spaces, dots and dashes allowed), or None."""
+    digits = re.sub(r"[\s.\-]", "", text)
+    return digits if re.fullmatch(r"\d{8}", digits) else None
+
+
+def kvk_or_name(text: str, organisation=Organisation, *, city: bool = False):
+    """SQL condition: ``organisation`` (the entity, or an alias the query joins) has KvK number
+    ``text``, or a name containing ``text`` (any case; ``city``: or a city containing it).
+
+    Merged records are followed: the KvK number or old name of a record merged into another
+    finds the one it went into (a merged record keeps its number when the survivor had one).
+    Every "KvK or name" search (organisation list, autocomplete, interaction and participation
+    filters, the API) uses this one rule.
+    """
+    kvk = kvk_number_in(text)
+    if kvk:
+        return organisation.id.in_(_kvk_owners(kvk))
+    pattern = f"%{escape_like(text.lower())}%"
+    merged = aliased(Organisation)
+    conditions = [sa.func.lower(organisation.name).like(pattern, escape="\\")]
+    if city:
+        conditions.append(sa.func.lower(organisation.city).like(pattern, escape="\\"))
+    # A merged record is found under its old name, as the one it went into.
+    conditions.append(organisation.id.in_(sa.select(merged.merged_into_id).where(
+        merged.merged_into_id.is_not(None), sa.func.lower(merged.name).like(pattern, escape="\\"))))
+    return sa.or_(*conditions)
+
+
+def final_survivor(org, get=None):
+    """The record a (chain of) merge(s) ends in; ``org`` itself when it was never merged.
+
+    ``get(id)`` loads a record (default: the Organisation from the session); any object with
+    ``id`` and ``merged_into_id`` will do, so the programme counts walk their own facts. A loop
+    (which a merge never makes) ends the walk instead of hanging it."""
+    get = get or (lambda org_id: db.session.get(Organisation, org_id))
+    seen = set()
+    while org is not None and org.merged_into_id is not None and org.id not in seen:
+        seen.add(org.id)
+        org = get(org.merged_into_id)
+    return org
+
+
+def with_merged_records(org_ids) -> set[int]:
+    """``org_ids`` and every record merged into one of them, directly or through a chain (the
+    reverse of ``final_survivor``)."""
+    ids = set(org_ids)
+    todo = set(ids)
+    while todo:
+        todo = set(db.session.scalars(sa.select(Organisation.id).where(
+            Organisation.merged_into_id.in_(todo)))) - ids
+        ids |= todo
+    return ids
 
 
 def organisation_list(filters: OrganisationFilters) -> sa.Select:
@@ -72,30 +125,13 @@ def organisation_list(filters: OrganisationFilters) -> sa.Select:
         Organisation.deleted_at.is_(None), Organisation.merged_into_id.is_(None)
     )
     if filters.q:
-        digits = re.sub(r"[\s.\-]", "", filters.q)
-        if re.fullmatch(r"\d{8}", digits):
-            stmt = stmt.where(Organisation.id.in_(_kvk_owners(digits)))
-        else:
-            pattern = f"%{_escape_like(filters.q.lower())}%"
-            merged = aliased(Organisation)
-            stmt = stmt.where(
-                sa.or_(
-                    sa.func.lower(Organisation.name).like(pattern, escape="\\"),
-                    sa.func.lower(Organisation.city).like(pattern, escape="\\"),
-                    # A merged record is found under its old name, as the one it went into.
-                    Organisation.id.in_(sa.select(merged.merged_into_id).where(
-                        merged.merged_into_id.is_not(None),
-                        sa.func.lower(merged.name).like(pattern, escape="\\"))),
-                )
-            )
+        stmt = stmt.where(kvk_or_name(filters.q, city=True))
     if filters.kvk:
         stmt = stmt.where(Organisation.id.in_(
             _kvk_owners(re.sub(r"[\s.\-]", "", filters.kvk))))
     if filters.municipality:
         stmt = stmt.where(Organisation.municipality_code == filters.municipality)
     if filters.cluster_id:
-        from ..valuechains.models import OrganisationCluster
-
         stmt = stmt.where(
             sa.exists().where(
                 OrganisationCluster.organisation_id == Organisation.id,
@@ -120,7 +156,12 @@ def with_list_relations(stmt: sa.Select) -> sa.Select:
 
 def get_organisation(org_id: int, *, for_edit: bool = False, user=None,
                      include_deleted: bool = False) -> Organisation:
-    """Load an organisation or 404; with ``for_edit`` the user must be allowed to edit it (403)."""
+    """Load an organisation or 404; with ``for_edit`` the user must be allowed to edit it (403).
+
+    ``for_edit`` without a ``user`` is a programming error (TypeError), never an unchecked load.
+    """
+    if for_edit and user is None:
+        raise TypeError("get_organisation(for_edit=True) needs the user whose rights to check")
     org = db.session.scalar(
         sa.select(Organisation)
         .where(Organisation.id == org_id)
@@ -133,6 +174,6 @@ def get_organisation(org_id: int, *, for_edit: bool = False, user=None,
     )
     if org is None or (org.deleted_at is not None and not include_deleted):
         abort(404)
-    if for_edit and user is not None and not can_edit_organisation(user, org):
-        abort(403)
+    if for_edit and not can_edit_organisation(user, org):
+        raise PermissionDenied()
     return org

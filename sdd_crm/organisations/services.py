@@ -12,11 +12,15 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from .. import normalise
+from .. import normalise, numbers
 from ..db import utcnow
 from ..extensions import db
-from ..permissions import can_create_organisation, can_edit_organisation, is_in_account_team
+from ..permissions import can_create_organisation
+from .permissions import can_edit_organisation, is_in_account_team
+from .size import size_class
 from ..reference.models import Municipality, Place
+from ..signals import organisation_changed
+from ..validation import has_control_characters
 from ..exceptions import PermissionDenied, ValidationError, check_version
 from .models import (
     AccountTeamMember,
@@ -25,7 +29,6 @@ from .models import (
     OrganisationSbi,
     OrgStatus,
     OrgType,
-    SizeClass,
     Tag,
     TeamRole,
 )
@@ -37,6 +40,7 @@ MAX_LENGTHS = {
     "email": 254, "description": 5000,
 }
 TEXT_FIELDS = ("name", "legal_form", "street", "city", "description")
+MULTILINE_FIELDS = ("description",)  # tab and line breaks are text there, not in a name
 MAX_EMPLOYEES = 10_000_000
 MAX_AMOUNT = decimal.Decimal("9999999999999.99")  # Numeric(15, 2)
 EDITABLE_FIELDS = (
@@ -45,29 +49,6 @@ EDITABLE_FIELDS = (
     "city", "municipality", "website", "phone", "email", "description", "parent_id",
     "status", "tags",
 )
-
-
-def size_class(employees: int | None, turnover, balance) -> str:
-    """EU size class (Recommendation 2003/361/EC, art. 2): headcount plus turnover OR balance.
-
-    With unknown financial figures the headcount decides (shown as unverified elsewhere).
-    """
-    if employees is None:
-        return SizeClass.UNKNOWN
-    limits = (
-        (SizeClass.MICRO, 10, 2_000_000, 2_000_000),
-        (SizeClass.SMALL, 50, 10_000_000, 10_000_000),
-        (SizeClass.MEDIUM, 250, 50_000_000, 43_000_000),
-    )
-    for cls, max_staff, max_turnover, max_balance in limits:
-        if employees < max_staff:
-            if turnover is None and balance is None:
-                return cls
-            if (turnover is not None and turnover <= max_turnover) or (
-                balance is not None and balance <= max_balance
-            ):
-                return cls
-    return SizeClass.LARGE
 
 
 def municipality_for_place(place: str | None) -> str | None:
@@ -84,46 +65,25 @@ def _blank(value) -> bool:
 
 
 def _int(value, field, errors, *, minimum=0, maximum=MAX_EMPLOYEES):
+    """A whole number typed in Dutch (``1.250`` = 1250; ``12.5`` and ``12,5`` refused)."""
     if _blank(value):
         return None
     try:
-        if isinstance(value, bool):
-            raise ValueError
-        if isinstance(value, float) and not value.is_integer():
-            raise ValueError
-        number = int(str(value).strip().replace(".", "")) if isinstance(value, str) else int(value)
-    except (TypeError, ValueError):
-        errors[field] = _("Vul een heel getal in.")
+        return numbers.parse_integer(value, minimum=minimum, maximum=maximum)
+    except numbers.NumberError as exc:
+        errors[field] = exc.message
         return None
-    if number < minimum or number > maximum:
-        errors[field] = _("Vul een getal tussen %(lo)s en %(hi)s in.", lo=minimum, hi=maximum)
-        return None
-    return number
 
 
 def _amount(value, field, errors):
+    """An amount in euros typed in Dutch (``€ 1.250.000,-``) or as ``1250000.50``."""
     if _blank(value):
         return None
     try:
-        if isinstance(value, bool):
-            raise decimal.InvalidOperation
-        if isinstance(value, str):
-            text = value.strip().replace("€", "").replace(" ", "")
-            # Dutch notation 1.250.000,00 as well as 1250000.00
-            if "," in text:
-                text = text.replace(".", "").replace(",", ".")
-            number = decimal.Decimal(text)
-        else:
-            number = decimal.Decimal(str(value))
-        if not number.is_finite():
-            raise decimal.InvalidOperation
-    except (decimal.InvalidOperation, ValueError):
-        errors[field] = _("Vul een bedrag in euro in, zoals 1250000 of 1.250.000,00.")
+        return numbers.parse_amount(value, maximum=MAX_AMOUNT)
+    except numbers.NumberError as exc:
+        errors[field] = exc.message
         return None
-    if number < 0 or number > MAX_AMOUNT:
-        errors[field] = _("Vul een bedrag tussen 0 en 9.999.999.999.999 in.")
-        return None
-    return number.quantize(decimal.Decimal("0.01"))
 
 
 def clean_organisation_data(data: Mapping[str, Any], *, organisation: Organisation | None = None,
@@ -149,6 +109,9 @@ def clean_organisation_data(data: Mapping[str, Any], *, organisation: Organisati
                 errors[key] = _("Vul tekst in.")
                 continue
             value = (value or "").strip() or None
+            if value and has_control_characters(value, multiline=key in MULTILINE_FIELDS):
+                errors[key] = _("De tekst bevat ongeldige tekens.")
+                continue
             if value and len(value) > MAX_LENGTHS[key]:
                 errors[key] = _("Hoogstens %(n)s tekens.", n=MAX_LENGTHS[key])
                 continue
@@ -184,6 +147,9 @@ def clean_organisation_data(data: Mapping[str, Any], *, organisation: Organisati
             if not isinstance(value, (str, int)) or isinstance(value, bool):
                 errors[key] = _("Vul tekst in.")
                 continue
+            if has_control_characters(value, multiline=False):
+                errors[key] = _("De tekst bevat ongeldige tekens.")
+                continue
             if len(str(value)) > MAX_LENGTHS.get(key, 100):
                 errors[key] = _("Hoogstens %(n)s tekens.", n=MAX_LENGTHS.get(key, 100))
                 continue
@@ -202,7 +168,8 @@ def clean_organisation_data(data: Mapping[str, Any], *, organisation: Organisati
         code = data.get("municipality")
         if _blank(code):
             out["municipality_code"] = None
-        elif not isinstance(code, str) or db.session.get(Municipality, code.strip().upper()) is None:
+        elif (not isinstance(code, str) or has_control_characters(code)
+              or db.session.get(Municipality, code.strip().upper()) is None):
             errors["municipality"] = _("Onbekende gemeente; gebruik de CBS-code, zoals GM0505.")
         else:
             out["municipality_code"] = code.strip().upper()
@@ -255,6 +222,8 @@ def clean_organisation_data(data: Mapping[str, Any], *, organisation: Organisati
             tags = [t for t in tags.split(",")]
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             errors["tags"] = _("Geef een lijst met labels.")
+        elif any(has_control_characters(t, multiline=False) for t in tags):
+            errors["tags"] = _("De tekst bevat ongeldige tekens.")
         else:
             tags = sorted({t.strip() for t in tags if t.strip()})
             if any(len(t) > 60 for t in tags) or len(tags) > 30:
@@ -391,6 +360,11 @@ def create_organisation(data: Mapping[str, Any], *, actor, source: str | None = 
 
     ``source`` records where the data came from (an import, a user); people cannot set it."""
     clean = clean_organisation_data(data)
+    if actor.role == "local_account_manager" and not clean.get("municipality_code"):
+        # Without a municipality it would not be theirs: they could not edit it afterwards.
+        raise ValidationError({"municipality": _(
+            "Kies uw gemeente (of vul een plaats in uw gemeente in): u kunt alleen organisaties "
+            "in uw eigen gemeente toevoegen.")})
     if not can_create_organisation(actor, clean.get("municipality_code")):
         if actor.role == "local_account_manager":
             raise ValidationError({"municipality": _(
@@ -404,16 +378,10 @@ def create_organisation(data: Mapping[str, Any], *, actor, source: str | None = 
 
 
 # What the criticality engine reads from an organisation (DESIGN 4.3: employment share, and
-# whether it is live); a change schedules a recompute after the commit. A new organisation
-# does not: it has no links or roles yet (adding them schedules one), and an import schedules
-# one for the whole batch.
+# whether it is live); a change is announced (``organisation_changed``: the value chains schedule
+# a recompute after the commit). A new organisation is not: it has no links or roles yet (adding
+# them schedules one), and an import announces one change for the whole batch.
 CRITICALITY_INPUTS = ("employees", "status", "municipality_code", "org_type")
-
-
-def _criticality_inputs_changed(reason: str) -> None:
-    from ..valuechains.recompute import schedule_recompute
-
-    schedule_recompute(reason=reason)
 
 
 def update_organisation(org: Organisation, data: Mapping[str, Any], *, actor,
@@ -439,7 +407,7 @@ def update_organisation(org: Organisation, data: Mapping[str, Any], *, actor,
     _apply(org, clean)
     db.session.flush()
     if before != [getattr(org, key) for key in CRITICALITY_INPUTS]:
-        _criticality_inputs_changed("organisation")
+        organisation_changed.send(org.id, reason="organisation")
     return org
 
 
@@ -451,7 +419,7 @@ def delete_organisation(org: Organisation, *, actor, expected_version=None) -> N
     org.deleted_at = utcnow()
     org.deleted_by_id = actor.id
     db.session.flush()
-    _criticality_inputs_changed("organisation_deleted")
+    organisation_changed.send(org.id, reason="organisation_deleted")
 
 
 def restore_organisation(org: Organisation, *, actor) -> None:
@@ -466,7 +434,7 @@ def restore_organisation(org: Organisation, *, actor) -> None:
     org.deleted_at = None
     org.deleted_by_id = None
     db.session.flush()
-    _criticality_inputs_changed("organisation_restored")
+    organisation_changed.send(org.id, reason="organisation_restored")
 
 
 def set_account_team_member(org: Organisation, user, team_role: str, *, actor) -> AccountTeamMember:

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 
 from .. import validation as v
 from ..db import utcnow
+from .. import numbers
 from ..extensions import db
 from ..exceptions import PermissionDenied, check_version
 from ..reference.models import Municipality
@@ -105,10 +106,12 @@ def _targets(value, errors) -> list[dict] | None:
         kind = v.choice(raw, "kind", row, {k.value for k in TargetKind},
                         default=TargetKind.SME_COUNT, message=_("Kies een geldige soort doel."))
         number = raw.get("value")
-        if isinstance(number, float):
-            value_int = int(number) if number.is_integer() else None
-        else:
-            value_int = v.integer(number)  # None for text, booleans and absurd sizes
+        value_int = None
+        if not v.blank(number) and not isinstance(number, bool):
+            try:  # Dutch notation: "1.000" is a thousand; "12,5" is not a count
+                value_int = numbers.parse_integer(number)
+            except numbers.NumberError:
+                value_int = None
         if v.blank(number):
             row["value"] = _("Vul het doel in (een aantal).")
         elif value_int is None or not 1 <= value_int <= MAX_TARGET_VALUE:

@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from .. import validation
-from ..admin.models import Setting
+from ..settings import Setting
 from ..auth.models import Role
+from .. import numbers
 from ..extensions import db
 from ..organisations.models import Organisation, OrgStatus
 from ..exceptions import PermissionDenied, check_version
@@ -70,15 +71,17 @@ def _finite(value) -> bool:
 def _number(data: Mapping, key: str, errors: dict, lo: float, hi: float, message: str) -> float | None:
     value = data.get(key)
     if isinstance(value, str):
-        text = value.strip().replace(",", ".")
-        if not text:
+        if not value.strip():
             errors[key] = _("Dit veld is verplicht.")
             return None
-        try:
-            value = float(text)
-        except ValueError:
-            errors[key] = message
-            return None
+        try:  # "0,5" as people type it here; "0.5" (never Dutch grouping) as software writes it
+            value = float(numbers.parse_decimal_text(value, locale="nl"))
+        except numbers.NumberError:
+            try:
+                value = float(numbers.parse_decimal_text(value, locale="en"))
+            except numbers.NumberError:
+                errors[key] = message
+                return None
     if not _finite(value) or not lo <= float(value) <= hi:
         errors[key] = message if value is not None else _("Dit veld is verplicht.")
         return None
