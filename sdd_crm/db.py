@@ -79,6 +79,10 @@ class SoftDeleteMixin:
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
 
+    def soft_delete(self, actor) -> None:
+        self.deleted_at = utcnow()
+        self.deleted_by_id = actor.id
+
 
 class AuditedMixin:
     """Marks a model whose every insert, update and delete is written to the audit log."""
@@ -112,3 +116,8 @@ def register_sqlite_pragmas() -> None:
     def _on_begin(conn):
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN")
+
+
+def escape_like(text: str) -> str:
+    """``text`` for a LIKE pattern with ``escape="\\"``: its % and _ are literal characters."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -26,6 +26,18 @@ SIZE_CLASS = {
     "large": _l("Groot (250+)"),
     "unknown": _l("Onbekend"),
 }
+# An organisation's fields as the change history names them (organisation page, timeline).
+ORGANISATION_FIELD = {
+    "name": _l("Naam"), "org_type": _l("Type"), "kvk_number": _l("KvK-nummer"),
+    "legal_form": _l("Rechtsvorm"), "employees": _l("Werkzame personen"),
+    "annual_turnover_eur": _l("Jaaromzet"), "balance_sheet_total_eur": _l("Balanstotaal"),
+    "size_class": _l("Grootteklasse"), "street": _l("Straat"), "postcode": _l("Postcode"),
+    "city": _l("Plaats"), "municipality_code": _l("Gemeente"), "website": _l("Website"),
+    "phone": _l("Telefoon"), "email": _l("E-mailadres"), "description": _l("Omschrijving"),
+    "parent_id": _l("Moederorganisatie"), "status": _l("Status"), "is_critical": _l("Kritisch"),
+    "deleted_at": _l("Verwijderd"), "source": _l("Bron"),
+    "merged_into_id": _l("Samengevoegd met"), "sbi_codes": _l("SBI-codes"), "tags": _l("Labels"),
+}
 TEAM_ROLE = {"strategic": _l("Strategisch accountmanager"), "local": _l("Lokaal accountmanager")}
 LAWFUL_BASIS = {"public_task": _l("Publieke taak"), "consent": _l("Toestemming")}
 LANGUAGE = {"nl": _l("Nederlands"), "en": _l("Engels"), "de": _l("Duits"), "fr": _l("Frans")}

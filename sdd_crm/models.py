@@ -1,6 +1,6 @@
 """Imports every model so that metadata (and Alembic) sees the whole schema."""
 
-from .admin.models import Setting  # noqa: F401
+from .settings import Setting  # noqa: F401
 from .audit.models import AuditEvent  # noqa: F401
 from .auth.models import ApiToken, Role, User  # noqa: F401
 from .contacts.models import Contact  # noqa: F401

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from blinker import Namespace
 
+# Receivers run inside the sender's transaction: they flush, never commit (the request, CLI
+# command or job that started it commits once, or rolls everything back).
+
 _signals = Namespace()
 
 # An organisation's data that other features derive from changed (created, edited, deleted,
@@ -20,5 +23,11 @@ network_changed = _signals.signal("network-changed")
 
 # Two organisations are being merged (inside the merge's transaction). Sender: the survivor.
 # kwargs: merged (the record merged into it), result (MergeResult: count what you move in
-# result.moved[<key>], explain clashes in result.notes). Each feature moves its own records.
+# result.moved[<key>], explain clashes in result.notes), actor (who merges: the soft-deleter of a
+# duplicate). Each feature moves its own records.
 organisations_merged = _signals.signal("organisations-merged")
+
+# The reference data was loaded (``flask seed reference``; idempotent). kwargs: counts (a dict:
+# add how many records of each kind you loaded). Features that keep reference data of their
+# own (clusters, programmes) load it from ``reference.services``' lists.
+reference_seeded = _signals.signal("reference-seeded")

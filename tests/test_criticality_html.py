@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from criticality_support import flags, link, make_chain, recompute
 from html_helpers import text
-from sdd_crm.admin.models import Setting
+from sdd_crm.settings import Setting
 from sdd_crm.extensions import db
 from sdd_crm.jobs.models import Job
 from sdd_crm.organisations.models import Organisation

@@ -14,7 +14,7 @@ from interaction_helpers import EXPECTED_VISIBLE, build_world
 from sdd_crm.extensions import db
 from sdd_crm.interactions.models import Task
 from sdd_crm.interactions.services import create_interaction, create_task
-from sdd_crm.interactions.timeline import KINDS, organisation_timeline
+from sdd_crm.timeline.queries import KINDS, organisation_timeline
 from sdd_crm.leads.services import share_lead
 from sdd_crm.organisations.services import update_organisation
 from sdd_crm.programmes.models import Participation, Programme

@@ -7,44 +7,21 @@ so this never scans the interactions.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import contains_eager
 
-from ..i18n import local_today
 from ..auth.models import Role, User
 from ..extensions import db
+from ..organisations.attention import (  # noqa: F401  (attention_cutoff, months_before re-exported)
+    attention_cutoff, months_before, needs_attention, needs_attention_condition)
 from ..organisations.models import AccountTeamMember, Organisation
 
 # Who can be in an account team (organisations.services.set_account_team_member).
 TEAM_ROLES = (Role.REGIONAL_ACCOUNT_MANAGER, Role.LOCAL_ACCOUNT_MANAGER, Role.ADMIN)
 # Who may look at a colleague's accounts.
 OVERSEER_ROLES = (Role.REGIONAL_ACCOUNT_MANAGER, Role.ADMIN)
-
-
-def months_before(day: dt.date, months: int) -> dt.date:
-    """The same day ``months`` calendar months earlier (31 August − 6 months = 28/29 February)."""
-    index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(index, 12)
-    month += 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def attention_cutoff(today: dt.date | None = None) -> dt.date:
-    """Accounts whose last contact lies before this date need attention."""
-    months = int(current_app.config.get("ATTENTION_MONTHS", 6))
-    return months_before(today or local_today(), months)
-
-
-def needs_attention_condition(cutoff: dt.date):
-    return sa.or_(Organisation.last_contact_on.is_(None), Organisation.last_contact_on < cutoff)
-
-
-def needs_attention(org: Organisation, cutoff: dt.date) -> bool:
-    return org.last_contact_on is None or org.last_contact_on < cutoff
 
 
 def accounts_of(user_id: int, cutoff: dt.date) -> sa.Select:

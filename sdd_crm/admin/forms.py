@@ -14,7 +14,7 @@ from wtforms import BooleanField, EmailField, HiddenField, PasswordField, Select
 from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
 
 from .. import labels
-from ..forms import ServiceErrorsMixin, apply_service_errors, max_length, options  # noqa: F401
+from ..forms import CheckedTextMixin, ServiceErrorsMixin, apply_service_errors, max_length, options  # noqa: F401
 from ..auth.services import MIN_PASSWORD_LENGTH
 from ..extensions import db
 from ..reference.models import Municipality
@@ -94,7 +94,7 @@ ENTITY_TYPES = {
 }
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(CheckedTextMixin, FlaskForm):
     class Meta:
         csrf = False  # a GET filter changes nothing
 

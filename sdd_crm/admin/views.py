@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..contacts.models import Contact
+from ..exceptions import ValidationError
 from ..extensions import db
+from ..forms import form_page
 from ..interactions.models import Interaction, Task
 from ..leads.models import Lead
 from ..organisations.models import Organisation
 from ..pagination import paginate
-from ..exceptions import ConflictError, ValidationError
 from . import bp, queries, services
 from .forms import (
     AUDIT_ACTIONS,
@@ -25,10 +27,11 @@ from .forms import (
     TokenForm,
     UserCreateForm,
     UserEditForm,
-    apply_service_errors,
 )
 
 PER_PAGE = 50
+USER_CONFLICT = _l("Iemand anders heeft deze gebruiker intussen gewijzigd. "
+                   "Open de gebruiker opnieuw en voer uw wijziging nog eens in.")
 
 
 @bp.before_request
@@ -72,17 +75,12 @@ def user_create():
 
     form = UserCreateForm()
     if form.validate_on_submit():
-        try:
-            user = create_user(email=form.email.data, name=form.name.data, role=form.role.data,
-                               password=form.password.data,
-                               municipality_code=form.municipality.data or None)
-            db.session.commit()
-        except ValidationError as e:
-            db.session.rollback()
-            apply_service_errors(form, e.errors)
-        else:
-            flash(_("Gebruiker %(email)s is aangemaakt.", email=user.email), "success")
-            return redirect(url_for("admin.user_detail", user_id=user.id))
+        form_page(form, lambda: render_template("admin/user_form.html", form=form, user=None))
+        user = create_user(email=form.email.data, name=form.name.data, role=form.role.data,
+                           password=form.password.data,
+                           municipality_code=form.municipality.data or None)
+        flash(_("Gebruiker %(email)s is aangemaakt.", email=user.email), "success")
+        return redirect(url_for("admin.user_detail", user_id=user.id))
     return render_template("admin/user_form.html", form=form, user=None), 422 if form.errors else 200
 
 
@@ -100,39 +98,31 @@ def user_edit(user_id: int):
     if request.method == "GET":
         form.municipality.data = user.municipality_code or ""
         form.version.data = str(user.version)
-    status = 200
     if form.validate_on_submit():
-        try:
-            services.edit_user(user, actor=current_user, expected_version=form.version.data,
-                               name=form.name.data, role=form.role.data,
-                               municipality_code=form.municipality.data or None,
-                               active=form.active.data, password=form.password.data or None)
-            db.session.commit()
-        except ConflictError:
-            db.session.rollback()
-            form.form_errors.append(_("Iemand anders heeft deze gebruiker intussen gewijzigd. "
-                                      "Open de gebruiker opnieuw en voer uw wijziging nog eens in."))
-            status = 409
-        except ValidationError as e:
-            db.session.rollback()
-            apply_service_errors(form, e.errors)
-            status = 422
-        else:
-            flash(_("De gegevens van %(name)s zijn opgeslagen.", name=user.name), "success")
-            return redirect(url_for("admin.user_detail", user_id=user.id))
-    elif form.errors:
-        status = 422
-    return render_template("admin/user_form.html", form=form, user=user), status
+        submitted = form.version.data
+
+        def render():
+            form.version.data = submitted  # the message asks to open the user again
+            return render_template("admin/user_form.html", form=form, user=user)
+
+        form_page(form, render, conflict_message=USER_CONFLICT)
+        services.edit_user(user, actor=current_user, expected_version=form.version.data,
+                           name=form.name.data, role=form.role.data,
+                           municipality_code=form.municipality.data or None,
+                           active=form.active.data, password=form.password.data or None)
+        flash(_("De gegevens van %(name)s zijn opgeslagen.", name=user.name), "success")
+        return redirect(url_for("admin.user_detail", user_id=user.id))
+    return render_template("admin/user_form.html", form=form, user=user), \
+        422 if form.errors else 200
 
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
 def user_deactivate(user_id: int):
     user = queries.get_user(user_id)
     try:
-        n = services.deactivate_user(user, actor=current_user)
-        db.session.commit()
+        with db.session.begin_nested():  # a refusal undoes only this, then says why
+            n = services.deactivate_user(user, actor=current_user)
     except ValidationError as e:
-        db.session.rollback()
         flash(" ".join(e.errors.values()), "error")
     else:
         flash(_("%(name)s is gedeactiveerd; %(n)s token(s) ingetrokken.", name=user.name, n=n),
@@ -144,7 +134,6 @@ def user_deactivate(user_id: int):
 def user_revoke_tokens(user_id: int):
     user = queries.get_user(user_id)
     n = services.revoke_user_tokens(user, actor=current_user)
-    db.session.commit()
     flash(_("%(n)s token(s) van %(name)s ingetrokken.", n=n, name=user.name), "success")
     return redirect(url_for("admin.user_detail", user_id=user.id))
 
@@ -153,19 +142,18 @@ def user_revoke_tokens(user_id: int):
 def user_issue_token(user_id: int):
     user = queries.get_user(user_id)
     form = TokenForm()
+
+    def render_detail():
+        return render_template("admin/user_detail.html", user=user,
+                               tokens=queries.tokens_of(user), token_form=form)
+
     if form.validate_on_submit():
-        try:
-            token = services.issue_token(user, form.name.data, actor=current_user)
-            db.session.commit()
-        except ValidationError as e:
-            db.session.rollback()
-            apply_service_errors(form, e.errors)
-        else:
-            # Shown in this response only: never in a flash message (the session is a cookie).
-            return render_template("admin/token.html", user=user, token=token,
-                                   name=form.name.data.strip())
-    return render_template("admin/user_detail.html", user=user, tokens=queries.tokens_of(user),
-                           token_form=form), 422
+        form_page(form, render_detail)
+        token = services.issue_token(user, form.name.data, actor=current_user)
+        # Shown in this response only: never in a flash message (the session is a cookie).
+        return render_template("admin/token.html", user=user, token=token,
+                               name=form.name.data.strip())
+    return render_detail(), 422
 
 
 # --- Prullenbak: soft-deleted records ------------------------------------------------------
@@ -224,10 +212,9 @@ def restore_lead(lead_id: int):
 
 def _restore(record, restore, label: str, kind: str):
     try:
-        restore(record, actor=current_user)
-        db.session.commit()
+        with db.session.begin_nested():  # a refusal undoes only this, then says why
+            restore(record, actor=current_user)
     except ValidationError as e:
-        db.session.rollback()
         flash(_("%(name)s is niet hersteld: %(reason)s", name=label,
                 reason=" ".join(e.errors.values())), "error")
     else:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort
 
+from ..db import escape_like
 from ..extensions import db
 from ..organisations.models import Organisation
-from ..permissions import can_edit_organisation, can_view_contacts
+from ..organisations.permissions import can_edit_organisation
+from ..permissions import can_view_contacts
 from .models import Contact
 
 
@@ -18,7 +20,7 @@ def contact_list(q: str | None = None, organisation_id: int | None = None) -> sa
         .where(Contact.deleted_at.is_(None), Organisation.deleted_at.is_(None))
     )
     if q:
-        pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = f"%{escape_like(q.lower())}%"
         stmt = stmt.where(sa.or_(
             sa.func.lower(Contact.last_name).like(pattern, escape="\\"),
             sa.func.lower(Contact.first_name).like(pattern, escape="\\"),

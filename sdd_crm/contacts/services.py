@@ -8,12 +8,13 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from ..validation import has_control_characters
 from .. import normalise
 from ..db import utcnow
 from ..extensions import db
 from ..organisations.models import Organisation
 from ..exceptions import PermissionDenied, check_version
-from ..permissions import can_edit_organisation
+from ..organisations.permissions import can_edit_organisation
 from ..exceptions import ValidationError
 from .models import Contact, LawfulBasis
 
@@ -56,6 +57,9 @@ def clean_contact_data(data: Mapping[str, Any], *, partial: bool = False) -> dic
                 errors[key] = _("Vul tekst in.")
                 continue
             value = (value or "").strip() or None
+            if value and has_control_characters(value, multiline=key == "notes"):
+                errors[key] = _("De tekst bevat ongeldige tekens.")
+                continue
             if value and len(value) > limit:
                 errors[key] = _("Hoogstens %(n)s tekens.", n=limit)
                 continue

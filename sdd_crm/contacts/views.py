@@ -4,24 +4,26 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from ..forms import submitted_version
-from ..extensions import db
+from ..exceptions import ValidationError
+from ..forms import form_page, submitted_version
 from ..organisations.forms import VersionForm, apply_service_errors
 from ..organisations.queries import get_organisation
-from ..exceptions import PermissionDenied
 from ..pagination import paginate
-from ..permissions import can_edit_organisation, can_view_contacts
-from ..exceptions import ConflictError, ValidationError
-from ..views_common import confirm_soft_delete
+from ..organisations.permissions import can_edit_organisation
+from ..permissions import can_view_contacts
+from ..views_common import confirm_soft_delete, offer_version
 from . import bp
 from .forms import ContactForm
 from .queries import contact_list, get_contact
 from .services import clean_contact_data, create_contact, delete_contact, update_contact
 
 INVALID = 422
-CONFLICT = 409
+CONFLICT_MESSAGE = _l(
+    "Iemand anders heeft deze contactpersoon intussen gewijzigd. Uw invoer staat hieronder "
+    "nog; controleer de huidige gegevens en sla opnieuw op om ze te overschrijven.")
 
 
 def _require_contact_access() -> None:
@@ -77,7 +79,6 @@ def _refuse(form, organisation, contact=None):
     except ValidationError as e:
         apply_service_errors(form, {k: v for k, v in e.errors.items()
                                     if not (k in form._fields and form._fields[k].errors)})
-    db.session.rollback()
     return _render_form(form, organisation, contact, INVALID)
 
 
@@ -96,17 +97,9 @@ def create():
         return _render_form(form, organisation)
     if not form.validate():
         return _refuse(form, organisation)
-    try:
-        contact = create_contact({**form.service_data(), "organisation_id": organisation.id},
-                                 actor=current_user)
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors)
-        return _render_form(form, organisation, status=INVALID)
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    db.session.commit()
+    form_page(form, lambda: _render_form(form, organisation)[0])
+    contact = create_contact({**form.service_data(), "organisation_id": organisation.id},
+                             actor=current_user)
     flash(_("Contactpersoon %(name)s is toegevoegd.", name=contact.full_name), "success")
     return redirect(url_for("contacts.detail", contact_id=contact.id))
 
@@ -121,24 +114,14 @@ def edit(contact_id: int):
     form = ContactForm()
     if not form.validate():
         return _refuse(form, organisation, contact)
-    try:
-        update_contact(contact, {**form.service_data(), "organisation_id": organisation.id},
-                       actor=current_user, expected_version=submitted_version(form))
-    except ConflictError:
-        db.session.rollback()
-        form.form_errors.append(_(
-            "Iemand anders heeft deze contactpersoon intussen gewijzigd. Uw invoer staat hieronder "
-            "nog; controleer de huidige gegevens en sla opnieuw op om ze te overschrijven."))
-        form.version.data = str(contact.version)
-        return _render_form(form, organisation, contact, CONFLICT)
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors)
-        return _render_form(form, organisation, contact, INVALID)
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    db.session.commit()
+
+    def render():
+        offer_version(form, contact)
+        return _render_form(form, organisation, contact)[0]
+
+    form_page(form, render, conflict_message=CONFLICT_MESSAGE)
+    update_contact(contact, {**form.service_data(), "organisation_id": organisation.id},
+                   actor=current_user, expected_version=submitted_version(form))
     flash(_("De wijzigingen in %(name)s zijn opgeslagen.", name=contact.full_name), "success")
     return redirect(url_for("contacts.detail", contact_id=contact.id))
 

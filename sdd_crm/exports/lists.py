@@ -32,7 +32,7 @@ from ..auth.models import User
 from ..extensions import db
 from ..i18n import local_today
 from ..permissions import WORKER_ROLES, can_view_contacts
-from ..visibility import can_see_interactions
+from ..interactions.visibility import can_see_interactions
 
 KINDS = ("organisations", "contacts", "interactions", "participations")
 BATCH = 1000  # rows fetched per round trip (yield_per), and per extra query (SBI codes, topics)

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from ..extensions import db
+from ..exceptions import PermissionDenied
 from ..jobs.views import attachment_header, register_kind
 from . import bp
 from . import jobs as export_jobs
@@ -64,7 +64,7 @@ def _export(kind: str, fmt: str, code: str | None = None):
     if kind not in exports.KINDS or fmt not in exports.CONTENT_TYPES:
         abort(404)
     if not exports.may_export(current_user, kind):
-        abort(403)
+        raise PermissionDenied()
     programme = None
     if code is not None:
         from ..programmes.queries import get_programme_or_404
@@ -77,14 +77,13 @@ def _export(kind: str, fmt: str, code: str | None = None):
     if len(first) > limit:
         job = export_jobs.create_job(actor=current_user, kind=kind, fmt=fmt, args=args,
                                      programme_code=programme.code if programme else None)
-        db.session.commit()  # the job is enqueued after this commit (and, embedded, run)
+        # Enqueued once the request has committed; the job page shows its progress.
         flash(_("Deze lijst heeft meer dan %(n)s rijen. Het bestand wordt op de achtergrond "
                 "gemaakt; u kunt het op deze pagina downloaden zodra het klaar is.",
                 n=format_decimal(limit)), "info")
         return redirect(url_for("jobs.detail", job_id=job.id))
     data, rows = exports.write(fmt, export, export.rows(first))
-    exports.record_export(current_user, export, fmt, rows, args, source="web")
-    db.session.commit()
+    exports.record_export(current_user, export, fmt, rows, args, source="web")  # audited
     response = Response(data, content_type=exports.CONTENT_TYPES[fmt])
     response.headers["Content-Disposition"] = attachment_header(exports.filename(export, fmt))
     response.headers["Cache-Control"] = "private, no-store"

@@ -23,7 +23,7 @@ from wtforms import (
 from wtforms.validators import InputRequired
 
 from .. import labels
-from ..forms import ServiceErrorsMixin, max_length, options
+from ..forms import CheckedTextMixin, ServiceErrorsMixin, max_length, options
 from .queries import local_today
 from .services import NOTES_LIMIT
 
@@ -37,7 +37,7 @@ def _today() -> str:
     return local_today().isoformat()
 
 
-class FollowUpForm(Form):
+class FollowUpForm(CheckedTextMixin, Form):
     """One follow-up task typed with the contact moment (a sub-form: no CSRF of its own)."""
 
     title = StringField(_l("Wat moet er gebeuren?"), validators=[max_length(200)])
@@ -123,7 +123,7 @@ class VisitForm(_InteractionFields):
     follow_ups = FieldList(FormField(FollowUpForm), min_entries=1, max_entries=1)
 
 
-class InteractionFilterForm(Form):
+class InteractionFilterForm(CheckedTextMixin, Form):
     """The GET filter form of the list; field names are the query-string keys."""
 
     q = StringField(_l("Onderwerp bevat"), validators=[max_length(200)],

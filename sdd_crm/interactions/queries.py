@@ -14,8 +14,10 @@ from ..auth.models import Role, User
 from ..contacts.models import Contact
 from ..extensions import db
 from ..i18n import local_today  # noqa: F401  (re-exported for the task and timeline views)
+from ..db import escape_like
 from ..organisations.models import Organisation
-from ..visibility import can_see_interaction, can_see_interactions, interaction_visible
+from ..organisations.queries import kvk_or_name
+from .visibility import can_see_interaction, can_see_interactions, interaction_visible
 from .models import Interaction, InteractionTopic, InteractionType, Topic
 from .services import can_edit_interaction
 
@@ -30,10 +32,6 @@ def _date(value) -> dt.date | None:
         return dt.date.fromisoformat(str(value).strip()) if value else None
     except ValueError:
         return None
-
-
-def escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @dataclass
@@ -79,12 +77,7 @@ def interaction_list(user, filters: InteractionFilters | None = None) -> sa.Sele
     if filters.organisation_id:
         stmt = stmt.where(Interaction.organisation_id == filters.organisation_id)
     if filters.organisation:
-        digits = re.sub(r"[\s.\-]", "", filters.organisation)
-        if re.fullmatch(r"\d{8}", digits):
-            stmt = stmt.where(Organisation.kvk_number == digits)
-        else:
-            pattern = f"%{escape_like(filters.organisation.lower())}%"
-            stmt = stmt.where(sa.func.lower(Organisation.name).like(pattern, escape="\\"))
+        stmt = stmt.where(kvk_or_name(filters.organisation))
     if filters.type:
         stmt = stmt.where(Interaction.type == filters.type)
     if filters.topic:
@@ -143,21 +136,15 @@ def _live_organisations():
 
 
 def organisation_matches(text: str, limit: int = 10) -> list[Organisation]:
-    """Organisations whose name contains ``text`` (or whose KvK number it is), best first."""
+    """Live organisations whose name contains ``text`` (or whose KvK number it is, following
+    merged records: ``organisations.queries.kvk_or_name``), names starting with it first."""
     text = (text or "").strip()[:200]
     if not text:
         return []
-    digits = re.sub(r"[\s.\-]", "", text)
-    if re.fullmatch(r"\d{8}", digits):
-        return list(db.session.scalars(
-            _live_organisations().where(Organisation.kvk_number == digits).limit(limit)))
-    lowered = text.lower()
-    pattern = f"%{escape_like(lowered)}%"
-    starts = sa.case((sa.func.lower(Organisation.name).like(f"{escape_like(lowered)}%",
+    starts = sa.case((sa.func.lower(Organisation.name).like(f"{escape_like(text.lower())}%",
                                                             escape="\\"), 0), else_=1)
     return list(db.session.scalars(
-        _live_organisations()
-        .where(sa.func.lower(Organisation.name).like(pattern, escape="\\"))
+        _live_organisations().where(kvk_or_name(text))
         .order_by(starts, Organisation.name, Organisation.id).limit(limit)))
 
 

@@ -19,7 +19,9 @@ from ..extensions import db
 from ..organisations.models import Organisation
 from ..exceptions import PermissionDenied, check_version
 from ..exceptions import ValidationError
-from ..visibility import can_see_interaction, can_see_interactions
+from ..leads.models import Lead
+from ..leads.visibility import can_see_lead
+from .visibility import can_see_interaction, can_see_interactions
 from .models import Interaction, InteractionTopic, InteractionType, Task, TaskStatus, Topic
 
 INTERACTION_FIELDS = ("organisation_id", "type", "date", "subject", "notes", "confidential",
@@ -260,14 +262,12 @@ def clean_task_data(data: Mapping[str, Any], *, partial: bool = False,
             org = _live_organisation(data.get("organisation_id"), errors)
             if org is not None:
                 out["organisation_id"] = org.id
-    for key, model in (("interaction_id", Interaction), ("lead_id", None)):
+    for key, model in (("interaction_id", Interaction), ("lead_id", Lead)):
         if present(key):
             if v.blank(data.get(key)):
                 out[key] = None
                 continue
-            from ..leads.models import Lead
-
-            record = db.session.get(model or Lead, v.integer(data.get(key)) or 0)
+            record = db.session.get(model, v.integer(data.get(key)) or 0)
             if record is None or record.deleted_at is not None:
                 errors[key] = _("Kies een bestaand record.")
             else:
@@ -315,9 +315,6 @@ def create_task(data: Mapping[str, Any], *, actor) -> Task:
 def _check_task_links(clean: dict[str, Any], actor) -> None:
     """A task may only point at an interaction or lead its creator may see (DESIGN 4.4):
     otherwise its ``interaction_id``/``lead_id`` would confirm that a hidden record exists."""
-    from ..leads.models import Lead
-    from ..visibility import can_see_lead
-
     if clean.get("interaction_id"):
         interaction = db.session.get(Interaction, clean["interaction_id"])
         if not can_see_interaction(actor, interaction):

@@ -3,7 +3,8 @@ edit with the version, soft delete.
 
 Viewers never read interaction notes (403). A confidential contact moment outside the user's
 circle answers 404, as if it did not exist (DESIGN 4.4). Views parse, call the services (which
-hold the rules and flush), and commit once; any refusal rolls back and keeps the user's input.
+hold the rules and flush); the request boundary commits once, and a refusal re-renders the
+registered form with the user's input (:func:`sdd_crm.forms.form_page`).
 """
 
 from __future__ import annotations
@@ -11,18 +12,18 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
+from ..exceptions import ValidationError
 from ..extensions import db
-from ..forms import apply_service_errors, submitted_version
+from ..forms import apply_service_errors, form_page, submitted_version
 from ..organisations.forms import VersionForm
 from ..organisations.queries import get_organisation
-from ..exceptions import PermissionDenied
 from ..pagination import paginate, request_page
-from ..exceptions import ConflictError, ValidationError
-from ..visibility import can_see_interactions, task_visible
-from ..views_common import confirm_soft_delete
+from ..views_common import confirm_soft_delete, offer_version
+from .visibility import can_see_interactions, task_visible
 from . import bp
 from .forms import FIELD_MAP, InteractionFilterForm, InteractionForm, VisitForm
 from .models import Task
@@ -46,7 +47,9 @@ from .services import (
 )
 
 INVALID = 422  # a form re-rendered with messages; nothing was saved
-CONFLICT = 409  # someone else saved the record since this user loaded it
+CONFLICT_MESSAGE = _l(
+    "Iemand anders heeft dit contactmoment intussen gewijzigd. Uw invoer staat hieronder "
+    "nog; controleer de huidige gegevens en sla opnieuw op om ze te overschrijven.")
 LIST_ARGS = ("q", "organisation", "organisation_id", "type", "topic", "author", "date_from",
              "date_to", "confidential")
 
@@ -151,7 +154,6 @@ def _refuse(template, form, org, candidates, interaction=None):
         if org is None:  # the field already says why
             errors.pop("organisation_id", None)
         apply_service_errors(form, errors, FIELD_MAP)
-    db.session.rollback()
     return _render(template, form, org=org, candidates=candidates, interaction=interaction,
                    status=INVALID)
 
@@ -175,16 +177,8 @@ def _create(form_class, template, *, people: bool):
         return _render(template, form, org=org, candidates=candidates)
     if not valid or org is None:
         return _refuse(template, form, org, candidates)
-    try:
-        interaction = create_interaction(form.service_data(org.id), actor=current_user)
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors, FIELD_MAP)
-        return _render(template, form, org=org, status=INVALID)
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    db.session.commit()
+    form_page(form, lambda: _render(template, form, org=org)[0], field_map=FIELD_MAP)
+    interaction = create_interaction(form.service_data(org.id), actor=current_user)
     flash(_("Het contactmoment met %(name)s is vastgelegd.", name=org.name), "success")
     if people:
         return redirect(url_for("interactions.detail", interaction_id=interaction.id))
@@ -224,24 +218,14 @@ def edit(interaction_id: int):
         return _render(template, form, org=org, candidates=candidates, interaction=interaction)
     if not valid or org is None:
         return _refuse(template, form, org, candidates, interaction)
-    try:
-        update_interaction(interaction, form.service_data(org.id), actor=current_user,
-                           expected_version=submitted_version(form))
-    except ConflictError:
-        db.session.rollback()
-        form.form_errors.append(_(
-            "Iemand anders heeft dit contactmoment intussen gewijzigd. Uw invoer staat hieronder "
-            "nog; controleer de huidige gegevens en sla opnieuw op om ze te overschrijven."))
-        form.version.data = str(interaction.version)  # a second save overwrites knowingly
-        return _render(template, form, org=org, interaction=interaction, status=CONFLICT)
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors, FIELD_MAP)
-        return _render(template, form, org=org, interaction=interaction, status=INVALID)
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    db.session.commit()
+
+    def render():
+        offer_version(form, interaction)  # a second save overwrites knowingly
+        return _render(template, form, org=org, interaction=interaction)[0]
+
+    form_page(form, render, conflict_message=CONFLICT_MESSAGE, field_map=FIELD_MAP)
+    update_interaction(interaction, form.service_data(org.id), actor=current_user,
+                       expected_version=submitted_version(form))
     flash(_("De wijzigingen in het contactmoment zijn opgeslagen."), "success")
     return redirect(url_for("interactions.detail", interaction_id=interaction.id))
 

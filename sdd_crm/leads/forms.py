@@ -8,7 +8,7 @@ from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaF
 from wtforms.validators import InputRequired
 
 from .. import labels
-from ..forms import ServiceErrorsMixin, apply_service_errors, max_length, options  # noqa: F401
+from ..forms import CheckedTextMixin, ServiceErrorsMixin, apply_service_errors, max_length, options  # noqa: F401
 from ..labels import LEAD_STATUS, LEAD_TYPE, SHARED_WITH
 
 SHARE_FIELDS = ("type", "title", "description", "shared_with", "shared_with_user_id",
@@ -72,7 +72,7 @@ class StatusForm(ServiceErrorsMixin, FlaskForm):
                            render_kw={"rows": 3})
 
 
-class LeadFilterForm(FlaskForm):
+class LeadFilterForm(CheckedTextMixin, FlaskForm):
     class Meta:
         csrf = False
 

@@ -12,7 +12,7 @@ from ..auth.models import Role, User
 from ..extensions import db
 from ..organisations.models import Organisation
 from ..reference.models import Municipality
-from ..visibility import can_see_lead, lead_receivers_condition, lead_visible
+from .visibility import can_see_lead, lead_receivers_condition, lead_visible
 from .models import Lead, LeadComment, LeadEvent, LeadStatus, LeadType
 
 TABS = ("inbox", "shared", "all")

@@ -18,7 +18,7 @@ from ..organisations.models import Organisation
 from ..exceptions import PermissionDenied, check_version
 from ..reference.models import Municipality
 from ..exceptions import ValidationError
-from ..visibility import can_move_lead, can_see_lead
+from .visibility import can_move_lead, can_see_lead
 from .models import Lead, LeadComment, LeadEvent, LeadStatus, LeadType, SharedWith
 
 FIELDS = ("organisation_id", "type", "title", "description", "shared_with",

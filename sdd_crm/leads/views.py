@@ -2,7 +2,8 @@
 flow and comments, and the response-time report.
 
 Views stay thin: the rules (who may move a lead, which transitions exist) live in
-``leads.services``; views parse the form, call the service, and commit once or roll back.
+``leads.services``; views parse the form and call the service, and the request boundary
+commits once or rolls back.
 Viewers get 403 everywhere; a lead outside the user's circle is a 404 (its existence is not
 revealed).
 """
@@ -12,15 +13,17 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from ..forms import submitted_version
+from ..exceptions import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
+from ..forms import form_page, submitted_version
 from ..organisations.queries import get_organisation
 from ..pagination import paginate
 from ..reference.models import Municipality
-from ..exceptions import ConflictError, ValidationError
-from ..visibility import can_move_lead
+from ..views_common import forbidden, offer_version
+from .visibility import can_move_lead
 from . import bp
 from .forms import (
     CommentForm,
@@ -46,7 +49,6 @@ from .queries import (
 from .reports import PERIODS, chart_data, response_times
 from .services import (
     TRANSITIONS,
-    PermissionDenied,
     add_comment,
     change_status,
     clean_lead_data,
@@ -55,7 +57,11 @@ from .services import (
     update_lead,
 )
 
-INVALID, CONFLICT = 422, 409
+INVALID = 422
+STATUS_CONFLICT = _l("Iemand anders heeft dit signaal intussen gewijzigd. Bekijk de huidige status "
+                     "en probeer het zo nodig opnieuw.")
+EDIT_CONFLICT = _l("Iemand anders heeft dit signaal intussen gewijzigd. Uw invoer staat hieronder "
+                   "nog; sla opnieuw op om te overschrijven.")
 # The receiving side's next steps, in the order the buttons appear.
 STEP_ORDER = (LeadStatus.ACCEPTED, LeadStatus.IN_PROGRESS, LeadStatus.WON, LeadStatus.LOST,
               LeadStatus.DECLINED)
@@ -64,11 +70,6 @@ STEP_ORDER = (LeadStatus.ACCEPTED, LeadStatus.IN_PROGRESS, LeadStatus.WON, LeadS
 def _require_leads() -> None:
     if not may_use_leads(current_user):
         abort(403)
-
-
-def _error_page(status: int, message: str):
-    db.session.rollback()
-    return render_template("errors/error.html", status=status, message=message), status
 
 
 def _int_arg(name: str) -> int | None:
@@ -146,17 +147,12 @@ def create():
         except ValidationError as e:
             apply_service_errors(form, {k: v for k, v in e.errors.items()
                                         if not (k in form._fields and form._fields[k].errors)})
-        db.session.rollback()
         return render_template("leads/form.html", form=form, org=org), INVALID
+    form_page(form, lambda: render_template("leads/form.html", form=form, org=org))
     try:
         lead = share_lead(data, actor=current_user)
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors)
-        return render_template("leads/form.html", form=form, org=org), INVALID
     except PermissionDenied:
-        return _error_page(403, _("U kunt geen signalen delen."))
-    db.session.commit()
+        raise forbidden(_("U kunt geen signalen delen.")) from None
     flash(_("Het signaal is gedeeld met: %(to)s.", to=receiver_label(lead, municipality_names())),
           "success")
     return redirect(url_for("leads.detail", lead_id=lead.id))
@@ -199,24 +195,15 @@ def change(lead_id: int):
     lead = get_lead(lead_id, current_user)
     form = StatusForm()
     if not form.validate():
-        db.session.rollback()
         return _render_detail(lead, status_form=form, code=INVALID)
+    form_page(form, lambda: _render_detail(lead, status_form=form)[0],
+              conflict_message=STATUS_CONFLICT, field_map={"decline_reason": "reason"})
     try:
         change_status(lead, form.status.data or "", actor=current_user, reason=form.reason.data,
                       expected_version=form.version.data or None)
     except PermissionDenied:
-        return _error_page(403, _("Alleen de ontvangende kant kan de status van dit signaal "
-                                  "wijzigen."))
-    except ConflictError:
-        db.session.rollback()
-        form.form_errors.append(_("Iemand anders heeft dit signaal intussen gewijzigd. Bekijk de "
-                                  "huidige status en probeer het zo nodig opnieuw."))
-        return _render_detail(lead, status_form=form, code=CONFLICT)
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors, {"decline_reason": "reason"})
-        return _render_detail(lead, status_form=form, code=INVALID)
-    db.session.commit()
+        raise forbidden(_("Alleen de ontvangende kant kan de status van dit signaal "
+                          "wijzigen.")) from None
     flash(_("De status van het signaal is nu: %(status)s.", status=status_label(lead.status)),
           "success")
     return redirect(url_for("leads.detail", lead_id=lead.id))
@@ -229,17 +216,12 @@ def comment(lead_id: int):
     lead = get_lead(lead_id, current_user)
     form = CommentForm()
     if not form.validate():
-        db.session.rollback()
         return _render_detail(lead, comment_form=form, code=INVALID)
+    form_page(form, lambda: _render_detail(lead, comment_form=form)[0])
     try:
         add_comment(lead, form.body.data, actor=current_user)
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors)
-        return _render_detail(lead, comment_form=form, code=INVALID)
     except PermissionDenied:  # pragma: no cover - get_lead already refused outsiders
-        return _error_page(404, "")
-    db.session.commit()
+        raise NotFound() from None
     flash(_("Uw reactie is geplaatst."), "success")
     return redirect(url_for("leads.detail", lead_id=lead.id, _anchor="reacties"))
 
@@ -251,7 +233,7 @@ def edit(lead_id: int):
     _require_leads()
     lead = get_lead(lead_id, current_user)
     if lead.author_id != current_user.id and not current_user.is_admin:
-        return _error_page(403, _("Alleen wie het signaal deelde, kan de tekst wijzigen."))
+        raise forbidden(_("Alleen wie het signaal deelde, kan de tekst wijzigen."))
     if request.method == "GET":
         if lead.status != LeadStatus.NEW:
             flash(_("Een signaal dat al in behandeling is, kan niet meer worden gewijzigd."),
@@ -262,24 +244,15 @@ def edit(lead_id: int):
         return render_template("leads/edit.html", form=form, lead=lead)
     form = EditLeadForm()
     if not form.validate():
-        db.session.rollback()
         return render_template("leads/edit.html", form=form, lead=lead), INVALID
-    try:
-        update_lead(lead, form.service_data(), actor=current_user,
-                    expected_version=submitted_version(form))
-    except ConflictError:
-        db.session.rollback()
-        form.form_errors.append(_("Iemand anders heeft dit signaal intussen gewijzigd. Uw invoer "
-                                  "staat hieronder nog; sla opnieuw op om te overschrijven."))
-        form.version.data = str(lead.version)
-        return render_template("leads/edit.html", form=form, lead=lead), CONFLICT
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors)
-        return render_template("leads/edit.html", form=form, lead=lead), INVALID
-    except PermissionDenied:  # pragma: no cover - checked above
-        return _error_page(403, _("Alleen wie het signaal deelde, kan de tekst wijzigen."))
-    db.session.commit()
+
+    def render():
+        offer_version(form, lead)
+        return render_template("leads/edit.html", form=form, lead=lead)
+
+    form_page(form, render, conflict_message=EDIT_CONFLICT)
+    update_lead(lead, form.service_data(), actor=current_user,
+                expected_version=submitted_version(form))
     flash(_("Het signaal is bijgewerkt."), "success")
     return redirect(url_for("leads.detail", lead_id=lead.id))
 

@@ -13,7 +13,8 @@ from ..interactions.models import Interaction, Task, TaskStatus, interaction_use
 from ..leads.models import Lead, LeadStatus
 from ..organisations.models import Organisation
 from ..reference.models import Municipality
-from ..visibility import interaction_visible, lead_receivers_condition, lead_visible, task_visible
+from ..interactions.visibility import interaction_visible, task_visible
+from ..leads.visibility import lead_receivers_condition, lead_visible
 
 BLOCK_SIZE = 10
 

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from ..accounts.queries import accounts_needing_attention, attention_cutoff
 from ..i18n import local_today
 from ..extensions import db
-from ..visibility import can_see_interactions
+from ..interactions.visibility import can_see_interactions
 from . import bp
 from .queries import critical_by_municipality, leads_waiting_for_me, my_open_tasks, my_recent_interactions
 

@@ -22,7 +22,7 @@ from ..extensions import db
 from ..organisations.models import Organisation
 from ..exceptions import PermissionDenied
 from ..exceptions import ValidationError
-from .merge import can_merge
+from ..permissions import can_merge
 from .models import DuplicateDismissal
 
 NOTE_MAX = 500  # the column's length

@@ -21,17 +21,15 @@ from wtforms.validators import InputRequired, Optional
 from ..auth.models import Role, User
 from ..contacts.models import Contact
 from ..extensions import db
-from ..forms import ServiceErrorsMixin, apply_service_errors, max_length, options
+from ..forms import CheckedTextMixin, ServiceErrorsMixin, form_page, max_length, options
 from ..interactions.models import Interaction, Task
 from ..jobs.views import register_kind
 from ..leads.models import Lead
 from ..organisations.models import Establishment, Organisation
 from ..organisations.queries import get_organisation
-from ..exceptions import PermissionDenied
 from ..pagination import Page, paginate
 from ..permissions import roles_required
 from ..programmes.models import Participation
-from ..exceptions import ConflictError, ValidationError
 from ..valuechains.models import ChainRole, SupplyLink
 from . import duplicates_bp as bp
 from .dismissals import (NOTE_MAX, dismiss_pair, dismissal_list, find_dismissal,
@@ -42,6 +40,8 @@ from .merge import FIELD_GROUPS, final_survivor, merge_organisations, takes_merg
 
 register_kind(JOB_KIND, title=_l("Dubbele organisaties zoeken"))
 PER_PAGE = 50
+MERGE_CONFLICT = _l("Een van beide organisaties is intussen gewijzigd. Bekijk de gegevens "
+                    "hieronder opnieuw en voeg dan samen.")
 MERGERS = (Role.ADMIN, Role.REGIONAL_ACCOUNT_MANAGER)
 GROUP_LABELS = {
     "name": _l("Naam"), "org_type": _l("Type"), "legal_form": _l("Rechtsvorm"),
@@ -63,7 +63,7 @@ ATTACHED = (
 )
 
 
-class MergeForm(FlaskForm):
+class MergeForm(CheckedTextMixin, FlaskForm):
     survivor = RadioField(_l("Welke organisatie blijft bestaan?"), choices=options(
         [("a", ""), ("b", "")]), validators=[InputRequired(
             message=_l("Kies de organisatie die blijft bestaan."))])
@@ -71,7 +71,7 @@ class MergeForm(FlaskForm):
     version_b = HiddenField()
 
 
-class SearchForm(FlaskForm):
+class SearchForm(CheckedTextMixin, FlaskForm):
     """Only the CSRF token: starting a search is a POST."""
 
 
@@ -121,16 +121,9 @@ def duplicates():
 def duplicates_search():
     if not SearchForm().validate_on_submit():
         abort(400)
-    job = start_search(actor=current_user)
-    db.session.commit()  # the job is enqueued now; without Redis it has already run
-    db.session.refresh(job)
-    if job.status == "finished":
-        flash(job.message, "success")
-    elif job.status == "failed":
-        flash(job.message, "error")
-    else:
-        flash(_("Het zoeken naar dubbelen is gestart; de lijst vult zich zodra het klaar is."),
-              "info")
+    start_search(actor=current_user)  # enqueued once the request has committed
+    flash(_("Het zoeken naar dubbelen is gestart; de lijst vult zich zodra het klaar is."),
+          "info")
     return redirect(url_for("duplicates.duplicates"))
 
 
@@ -227,27 +220,21 @@ def compare(a_id: int, b_id: int):
     versions = (form.version_a.data, form.version_b.data)
     choices = {g: ("survivor" if v == keep else "merged") for g, v in takes.items()}
     names = (survivor.name, merged.name)
-    try:
-        result = merge_organisations(
-            survivor, merged, actor=current_user, choices=choices,
-            expected_versions=versions if keep == "a" else versions[::-1])
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    except ConflictError:
-        db.session.rollback()
+
+    def render_refusal():
+        """Both records as they are now (the request rolled back), with the reason on top."""
         a, b = _pair(a_id, b_id)
-        form.version_a.data, form.version_b.data = str(a.version), str(b.version)
-        return _render_compare(a, b, form, status=409, takes=takes, error=_(
-            "Een van beide organisaties is intussen gewijzigd. Bekijk de gegevens hieronder "
-            "opnieuw en voeg dan samen."))
-    except ValidationError as e:
-        db.session.rollback()
-        a, b = _pair(a_id, b_id)
-        return _render_compare(a, b, form, status=422, takes=takes,
-                               error=" ".join(str(m) for m in e.errors.values()))
+        error = " ".join(str(m) for m in form.form_errors)
+        if str(MERGE_CONFLICT) in form.form_errors:  # a second merge takes the current data
+            form.version_a.data, form.version_b.data = str(a.version), str(b.version)
+        form.form_errors.clear()  # shown once, as the page's alert
+        return _render_compare(a, b, form, takes=takes, error=error)[0]
+
+    form_page(form, render_refusal, conflict_message=MERGE_CONFLICT)
+    result = merge_organisations(
+        survivor, merged, actor=current_user, choices=choices,
+        expected_versions=versions if keep == "a" else versions[::-1])
     notes = list(result.notes)
-    db.session.commit()
     current_app.logger.info("Organisation %s merged into %s by user %s", result.merged_id,
                             result.survivor_id, current_user.id)
     flash(_("%(merged)s is samengevoegd met %(survivor)s.", merged=names[1], survivor=names[0]),
@@ -266,27 +253,23 @@ def dismiss(a_id: int, b_id: int):
     form = DismissForm()
     from_list = form.origin.data == "list"
     number = _page_number(form.page.data or 1)
-    if form.validate():
-        names = (a.name, b.name)
-        try:
-            dismiss_pair(a.id, b.id, actor=current_user, note=form.note.data)
-        except PermissionDenied:
-            db.session.rollback()
-            abort(403)
-        except ValidationError as e:
-            db.session.rollback()
-            apply_service_errors(form, e.errors)
-        else:
-            db.session.commit()
-            flash(_("%(a)s en %(b)s zijn gemarkeerd als geen dubbel en staan niet meer in de "
-                    "lijst.", a=names[0], b=names[1]), "success")
-            return redirect(url_for("duplicates.duplicates", page=number if from_list else None))
-    if from_list:
-        errors = [str(m) for f in (form.note.errors, form.form_errors) for m in f]
-        return _render_list(number, status=422, dismiss={
-            "a": a_id, "b": b_id, "note": form.note.data or "", "errors": errors})
-    a, b = _pair(a_id, b_id)
-    return _render_compare(a, b, _fresh_merge_form(a, b), dismiss_form=form, status=422)
+
+    def render_refusal():
+        """The page the form came from, with the messages (and the note) kept."""
+        if from_list:
+            errors = [str(m) for f in (form.note.errors, form.form_errors) for m in f]
+            return _render_list(number, dismiss={
+                "a": a_id, "b": b_id, "note": form.note.data or "", "errors": errors})[0]
+        a, b = _pair(a_id, b_id)
+        return _render_compare(a, b, _fresh_merge_form(a, b), dismiss_form=form)[0]
+
+    if not form.validate():
+        return render_refusal(), 422
+    form_page(form, render_refusal)
+    dismiss_pair(a.id, b.id, actor=current_user, note=form.note.data)
+    flash(_("%(a)s en %(b)s zijn gemarkeerd als geen dubbel en staan niet meer in de lijst.",
+            a=a.name, b=b.name), "success")
+    return redirect(url_for("duplicates.duplicates", page=number if from_list else None))
 
 
 @bp.route("/<int:a_id>/<int:b_id>/undo-dismissal", methods=["POST"])
@@ -298,12 +281,7 @@ def undo_dismissal_view(a_id: int, b_id: int):
         abort(400)
     a, b = db.session.get(Organisation, a_id), db.session.get(Organisation, b_id)
     names = (a.name if a else "#%d" % a_id, b.name if b else "#%d" % b_id)
-    try:
-        undone = undo_dismissal(a_id, b_id, actor=current_user)
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    db.session.commit()
+    undone = undo_dismissal(a_id, b_id, actor=current_user)
     if undone:
         flash(_("De markering geen dubbel van %(a)s en %(b)s is ongedaan gemaakt; het paar "
                 "staat weer in de lijst van mogelijke dubbelen.", a=names[0], b=names[1]),

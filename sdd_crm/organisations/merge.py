@@ -1,7 +1,11 @@
 """Merging a duplicate organisation into the surviving one (issue 6; data-hub's company merge).
 
 Everything that points at the merged record moves to the survivor, in the caller's one
-transaction: contacts, interactions, tasks, leads, participations, establishments, SBI codes,
+transaction. This module moves the organisation's own records; the features above it move
+theirs in a receiver of ``signals.organisations_merged`` (contacts, interactions and tasks, leads,
+participations, cluster memberships, roles and supply links, import reviews), counting what they
+move in ``result.moved`` and explaining clashes in ``result.notes``. In all: contacts,
+interactions, tasks, leads, participations, establishments, SBI codes,
 tags, the account team, cluster memberships, roles in chains, supply links, subsidiaries,
 earlier merged records (so a chain A→B→C resolves in one step), import reviews and 'geen
 dubbel' marks (a mark between the two themselves is dropped: they were one after all). What would
@@ -27,21 +31,18 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit.listeners import _actor
 from ..audit.models import AuditEvent
-from ..auth.models import Role
-from ..contacts.models import Contact
 from ..db import utcnow
 from ..extensions import db
-from ..signals import organisations_merged
-from ..interactions.models import Interaction, Task
-from ..interactions.services import refresh_last_contact
-from ..leads.models import Lead
+from ..permissions import can_merge
+from ..signals import organisation_changed, organisations_merged
 from ..organisations.models import Organisation, OrganisationSbi
-from ..organisations.services import size_class
+from .size import size_class
 from ..exceptions import PermissionDenied, check_version
 from ..exceptions import ConflictError, ValidationError
-from .merge_moves import move_dismissals, move_network, move_participations
+from .dismissals import repoint_for_merge
+from .queries import final_survivor  # noqa: F401  (re-exported for the duplicate views)
+from .queries import with_merged_records
 
-MERGE_ROLES = {Role.ADMIN, Role.REGIONAL_ACCOUNT_MANAGER}
 # Fields the user may take from either record on the compare page; the address goes as a whole
 # (a street from one record and a postcode from the other would be nobody's address).
 FIELD_GROUPS: dict[str, tuple[str, ...]] = {
@@ -53,8 +54,9 @@ FIELD_GROUPS: dict[str, tuple[str, ...]] = {
     "description": ("description",), "status": ("status",),
 }
 CHUNK = 500
-# Every column that points at an organisation, and so every one a merge handles (a test checks
-# this against the models: a new reference must be handled here before it can be merged).
+# Every column that points at an organisation, and so every one a merge handles, here or in a
+# feature's receiver of ``organisations_merged`` (a test checks this against the models: a new
+# reference must be handled before it can be merged).
 HANDLED_REFERENCES = {
     ("contact", "organisation_id"), ("interaction", "organisation_id"),
     ("task", "organisation_id"), ("lead", "organisation_id"),
@@ -79,28 +81,10 @@ class MergeResult:
     filled: list[str] = field(default_factory=list)  # field groups taken from the merged record
 
 
-def can_merge(user) -> bool:
-    return user.role in MERGE_ROLES
-
-
-def final_survivor(org: Organisation | None) -> Organisation | None:
-    """The record a (chain of) merge(s) ends in; ``org`` itself when it was never merged."""
-    seen = set()
-    while org is not None and org.merged_into_id is not None and org.id not in seen:
-        seen.add(org.id)
-        org = db.session.get(Organisation, org.merged_into_id)
-    return org
-
-
 def history_ids(org_id: int) -> list[int]:
     """The organisation and every record merged into it (directly or through a chain): the
     ids whose audit events make up its history."""
-    ids, todo = {org_id}, {org_id}
-    while todo:
-        todo = set(db.session.scalars(sa.select(Organisation.id).where(
-            Organisation.merged_into_id.in_(todo)))) - ids
-        ids |= todo
-    return sorted(ids)
+    return sorted(with_merged_records({org_id}))
 
 
 def _blank(value) -> bool:
@@ -230,19 +214,19 @@ def _move_organisation_links(survivor: Organisation, merged: Organisation,
                                   "staat er al boven.", name=org.name, survivor=survivor.name))
 
 
-def _move_records(survivor: Organisation, merged: Organisation, result: MergeResult) -> None:
-    """Contacts, interactions, tasks and leads (deleted ones too), through the ORM so every
-    record's own audit trail shows the move; in chunks, flushed as they go."""
-    for kind, model in (("contacts", Contact), ("interactions", Interaction), ("tasks", Task),
-                        ("leads", Lead)):
-        ids = db.session.scalars(sa.select(model.id).where(model.organisation_id == merged.id)
-                                 .order_by(model.id)).all()
-        for start in range(0, len(ids), CHUNK):
-            for record in db.session.scalars(sa.select(model).where(
-                    model.id.in_(ids[start:start + CHUNK]))):
-                record.organisation_id = survivor.id
-            db.session.flush()
-        result.moved[kind] += len(ids)
+def repoint_records(model, survivor: Organisation, merged: Organisation, result: MergeResult,
+                    kind: str) -> None:
+    """Move every ``model`` row of the merged record (deleted ones too) to the survivor, through
+    the ORM so every record's own audit trail shows the move; in chunks, flushed as they go.
+    For the features' receivers of ``organisations_merged`` (contacts, interactions, leads)."""
+    ids = db.session.scalars(sa.select(model.id).where(model.organisation_id == merged.id)
+                             .order_by(model.id)).all()
+    for start in range(0, len(ids), CHUNK):
+        for record in db.session.scalars(sa.select(model).where(
+                model.id.in_(ids[start:start + CHUNK]))):
+            record.organisation_id = survivor.id
+        db.session.flush()
+    result.moved[kind] += len(ids)
 
 
 def _move_establishments(survivor: Organisation, merged: Organisation,
@@ -316,6 +300,19 @@ def _move_team(survivor: Organisation, merged: Organisation, result: MergeResult
     db.session.flush()
 
 
+def move_dismissals(survivor: Organisation, merged: Organisation, result: MergeResult,
+                    actor) -> None:
+    """'Geen dubbel' marks on the merged record go to the survivor (see dismissals.py)."""
+    moved, dropped, self_pairs = repoint_for_merge(survivor, merged, actor)
+    if moved:
+        result.moved["dismissals"] += moved
+    if dropped:
+        result.moved["dropped_dismissals"] += dropped
+    for name in self_pairs:
+        result.notes.append(_("%(merged)s en %(survivor)s waren gemarkeerd als geen dubbel; die "
+                              "markering is vervallen.", merged=name, survivor=survivor.name))
+
+
 def _audit_merge(survivor: Organisation, merged: Organisation, old_kvk, result: MergeResult,
                  actor) -> None:
     """A "merge" event on both records, next to the field-level "update" events."""
@@ -355,20 +352,16 @@ def merge_organisations(survivor: Organisation, merged: Organisation, *, actor,
         _move_establishments(survivor, merged, result)
         _move_sbi_and_tags(survivor, merged, result)
         _move_team(survivor, merged, result)
-        _move_records(survivor, merged, result)
-        move_participations(survivor, merged, result, actor)
-        move_network(survivor, merged, result, actor)
-        organisations_merged.send(survivor, merged=merged, result=result)
+        # Contacts, interactions, tasks, leads, participations, the supply network and import
+        # reviews: each feature moves its own records (their receivers of this signal).
+        organisations_merged.send(survivor, merged=merged, result=result, actor=actor)
         move_dismissals(survivor, merged, result, actor)
         merged.merged_into_id = survivor.id
         survivor.updated_at = utcnow()  # its version rises: a compare page open elsewhere is stale
         db.session.flush()
     except StaleDataError:
         raise ConflictError() from None
-    refresh_last_contact(survivor.id, merged.id)
     _audit_merge(survivor, merged, old_kvk, result, actor)
     db.session.flush()
-    from ..valuechains.recompute import schedule_recompute
-
-    schedule_recompute(reason="merge")
+    organisation_changed.send(survivor.id, reason="merge")
     return result

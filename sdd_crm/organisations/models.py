@@ -183,3 +183,26 @@ class DuplicateDismissal(db.Model):
     dismissed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     dismissed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     note: Mapped[str | None] = mapped_column(sa.String(500))
+
+
+class OrganisationCluster(AuditedMixin, db.Model):
+    """Membership of a cluster (valuechains.Cluster); one of an organisation's clusters is its primary one.
+
+    It lives here because the organisation list filters by cluster, and organisations sit below
+    value chains."""
+
+    __table_args__ = (
+        sa.Index(
+            "uq_organisation_cluster_one_primary",
+            "organisation_id",
+            unique=True,
+            sqlite_where=sa.text("is_primary"),
+            postgresql_where=sa.text("is_primary"),
+        ),
+    )
+
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(sa.ForeignKey("cluster.id"), primary_key=True, index=True)
+    is_primary: Mapped[bool] = mapped_column(default=False)
+
+    cluster = relationship("Cluster", lazy="joined")

@@ -19,17 +19,18 @@ from ..audit.models import AuditEvent
 from ..auth.models import Role, User
 from ..contacts.queries import contact_list
 from ..extensions import db
-from ..interactions.timeline import DEFAULT_LIMIT as TIMELINE_LIMIT
-from ..interactions.timeline import KIND_LABELS as TIMELINE_KIND_LABELS
-from ..interactions.timeline import KINDS as TIMELINE_KINDS
-from ..interactions.timeline import entry_url as timeline_entry_url
-from ..interactions.timeline import organisation_timeline
+from ..timeline.queries import DEFAULT_LIMIT as TIMELINE_LIMIT
+from ..timeline.queries import KIND_LABELS as TIMELINE_KIND_LABELS
+from ..timeline.queries import KINDS as TIMELINE_KINDS
+from ..timeline.queries import entry_url as timeline_entry_url
+from ..timeline.queries import organisation_timeline
 from ..pagination import paginate, request_page
-from ..permissions import can_create_organisation, can_edit_organisation, can_view_contacts
+from ..permissions import can_create_organisation, can_view_contacts
+from .permissions import can_edit_organisation
 from ..reference.models import Municipality
 from ..valuechains.models import Cluster
 from ..valuechains.queries import organisation_network
-from ..visibility import can_see_interactions
+from ..interactions.visibility import can_see_interactions
 from ..views_common import confirm_soft_delete
 from . import bp
 from .forms import (
@@ -59,17 +60,7 @@ LIST_ARGS = ("q", "municipality", "cluster", "type", "size", "critical", "status
 # Sortable column headers: column → (sort key, reverse sort key or None).
 SORT_COLUMNS = {"name": ("name", "-name"), "city": ("city", None),
                 "employees": ("employees", "-employees")}
-CHANGE_LABELS = {
-    "name": _l("Naam"), "org_type": _l("Type"), "kvk_number": _l("KvK-nummer"),
-    "legal_form": _l("Rechtsvorm"), "employees": _l("Werkzame personen"),
-    "annual_turnover_eur": _l("Jaaromzet"), "balance_sheet_total_eur": _l("Balanstotaal"),
-    "size_class": _l("Grootteklasse"), "street": _l("Straat"), "postcode": _l("Postcode"),
-    "city": _l("Plaats"), "municipality_code": _l("Gemeente"), "website": _l("Website"),
-    "phone": _l("Telefoon"), "email": _l("E-mailadres"), "description": _l("Omschrijving"),
-    "parent_id": _l("Moederorganisatie"), "status": _l("Status"), "is_critical": _l("Kritisch"),
-    "deleted_at": _l("Verwijderd"), "source": _l("Bron"),
-    "merged_into_id": _l("Samengevoegd met"), "sbi_codes": _l("SBI-codes"), "tags": _l("Labels"),
-}
+CHANGE_LABELS = labels.ORGANISATION_FIELD
 ACTION_LABELS = {"create": _l("aangemaakt"), "update": _l("gewijzigd"),
                  "delete": _l("verwijderd"), "restore": _l("hersteld"),
                  "merge": _l("samengevoegd")}

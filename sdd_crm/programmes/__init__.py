@@ -2,4 +2,5 @@ from flask import Blueprint
 
 bp = Blueprint("programmes", __name__, url_prefix="/programmes")
 
-from . import export_views, progress_views, views  # noqa: E402,F401
+# admin_views adds the programme screens to the admin blueprint (admins only).
+from . import admin_views, export_views, progress_views, receivers, views  # noqa: E402,F401

@@ -12,7 +12,7 @@ from wtforms import (FieldList, Form, FormField, HiddenField, SelectField, Selec
 from wtforms.validators import InputRequired
 
 from ..extensions import db
-from ..forms import ServiceErrorsMixin, apply_service_errors, max_length, options
+from ..forms import CheckedTextMixin, ServiceErrorsMixin, apply_service_errors, max_length, options
 from ..reference.models import Municipality
 from .admin_services import MAX_CODE, MAX_DESCRIPTION, MAX_FUNDER, MAX_NAME, MAX_TARGET_DESCRIPTION
 from .models import TargetKind
@@ -21,7 +21,7 @@ TARGET_ROWS = 3  # rows shown; blank rows are ignored
 TARGET_KINDS = {TargetKind.SME_COUNT.value: _l("Aantal mkb-bedrijven")}
 
 
-class TargetForm(Form):
+class TargetForm(CheckedTextMixin, Form):
     """One target row (a sub-form: no CSRF of its own)."""
 
     kind = SelectField(_l("Soort doel"), choices=options(TARGET_KINDS.items()),

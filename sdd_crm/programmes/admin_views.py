@@ -3,13 +3,14 @@ the list (with the deleted ones apart, restorable), create, edit and soft delete
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..admin import bp
 from ..extensions import db
-from ..exceptions import ConflictError, ValidationError
+from ..exceptions import ConflictError, NotFound, ValidationError
+from ..forms import form_page
 from .admin_forms import ProgrammeForm, apply_programme_errors
 from .admin_services import (clean_programme_data, create_programme, delete_programme,
                              restore_programme, update_programme)
@@ -21,13 +22,16 @@ def _conflict_message() -> str:
              "en voer uw wijziging nog eens in.")
 
 
-def _all_messages(form: ProgrammeForm, programme=None) -> None:
-    """After the form's own checks failed: add the rules' messages too, so one round shows all."""
+def _rule_errors(form: ProgrammeForm, programme=None) -> bool:
+    """Put the rules' messages on the form too (for fields its own checks did not refuse), so
+    one round shows them all; ``targets.<n>.<field>`` land on the n-th filled row. True if any."""
     try:
         clean_programme_data(form.service_data(editing=programme is not None), programme=programme)
     except ValidationError as e:
         apply_programme_errors(form, {k: m for k, m in e.errors.items()
                                       if not _has_error(form, k)})
+        return True
+    return False
 
 
 def _has_error(form: ProgrammeForm, key: str) -> bool:
@@ -42,25 +46,26 @@ def programmes():
     return render_template("programmes/admin/index.html", programmes=live, deleted=deleted)
 
 
+def _render_form(form, programme=None, status=200):
+    if programme is not None:
+        form.code.data = programme.code
+    conflict = programme is not None and _conflict_message() in form.form_errors
+    return render_template("programmes/admin/form.html", form=form, programme=programme,
+                           conflict=conflict), status
+
+
 @bp.route("/programmes/new", methods=["GET", "POST"])
 def programme_create():
     form = ProgrammeForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            programme = create_programme(form.service_data(), actor=current_user)
-            db.session.commit()
-        except ValidationError as e:
-            db.session.rollback()
-            apply_programme_errors(form, e.errors)
-            status = 422
-        else:
-            flash(_("Programma %(name)s is aangemaakt.", name=programme.name), "success")
-            return redirect(url_for("admin.programmes"))
-    elif form.is_submitted():
-        _all_messages(form)
-        status = 422
-    return render_template("programmes/admin/form.html", form=form, programme=None), status
+    if not form.is_submitted():
+        return _render_form(form)
+    valid = form.validate()
+    if _rule_errors(form) or not valid:
+        return _render_form(form, status=422)
+    form_page(form, lambda: _render_form(form)[0])
+    programme = create_programme(form.service_data(), actor=current_user)
+    flash(_("Programma %(name)s is aangemaakt.", name=programme.name), "success")
+    return redirect(url_for("admin.programmes"))
 
 
 @bp.route("/programmes/<code>/edit", methods=["GET", "POST"])
@@ -69,45 +74,35 @@ def programme_edit(code: str):
     form = ProgrammeForm(editing=True)
     if request.method == "GET":
         form.fill(programme)
-    status = 200
-    conflict = False
-    if form.validate_on_submit():
-        try:
-            update_programme(programme, form.service_data(editing=True), actor=current_user,
-                             expected_version=form.version.data or None)
-            db.session.commit()
-        except ConflictError:
-            db.session.rollback()
-            form.form_errors.append(_conflict_message())
-            conflict, status = True, 409
-        except ValidationError as e:
-            db.session.rollback()
-            apply_programme_errors(form, e.errors)
-            status = 422
-        else:
-            flash(_("Programma %(name)s is opgeslagen.", name=programme.name), "success")
-            return redirect(url_for("admin.programmes"))
-    elif form.is_submitted():
-        _all_messages(form, programme)
-        status = 422
-    form.code.data = programme.code
-    return render_template("programmes/admin/form.html", form=form, programme=programme,
-                           conflict=conflict), status
+        return _render_form(form, programme)
+    valid = form.validate()
+    if _rule_errors(form, programme) or not valid:
+        return _render_form(form, programme, 422)
+    submitted = form.version.data
+
+    def render_again():
+        # After a conflict the user reopens the programme: the form keeps the version they saw.
+        form.version.data = submitted
+        return _render_form(form, programme)[0]
+
+    form_page(form, render_again, conflict_message=_conflict_message())
+    update_programme(programme, form.service_data(editing=True), actor=current_user,
+                     expected_version=form.version.data or None)
+    flash(_("Programma %(name)s is opgeslagen.", name=programme.name), "success")
+    return redirect(url_for("admin.programmes"))
 
 
 @bp.route("/programmes/<code>/delete", methods=["POST"])
 def programme_delete(code: str):
     programme = get_programme_or_404(code)
+    # Refusals are checked before anything changes; they go back with a message, not a form.
     try:
         delete_programme(programme, actor=current_user,
                          expected_version=request.form.get("version") or None)
-        db.session.commit()
     except ConflictError:
-        db.session.rollback()
         flash(_conflict_message(), "error")
         return redirect(url_for("admin.programme_edit", code=programme.code))
     except ValidationError as e:
-        db.session.rollback()
         flash(" ".join(e.errors.values()), "error")
         return redirect(url_for("admin.programmes"))
     flash(_("Programma %(name)s is verwijderd. U kunt het hieronder herstellen.",
@@ -119,8 +114,7 @@ def programme_delete(code: str):
 def programme_restore(code: str):
     programme = get_programme_or_404(code, include_deleted=True)
     if programme.deleted_at is None:
-        abort(404)
+        raise NotFound()
     restore_programme(programme, actor=current_user)
-    db.session.commit()
     flash(_("Programma %(name)s is hersteld.", name=programme.name), "success")
     return redirect(url_for("admin.programmes"))

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
@@ -25,10 +26,10 @@ from ..extensions import db
 from ..interactions.queries import organisation_choice_label
 from ..organisations.models import Organisation
 from ..organisations.queries import OrganisationFilters, organisation_list
-from ..exceptions import PermissionDenied
-from ..exceptions import ConflictError, ValidationError
+from ..exceptions import ConflictError, PermissionDenied, ValidationError
+from ..forms import form_page
 from . import bp
-from .forms import BulkAddForm, MoveForm, QuickAddForm, apply_service_errors, options
+from .forms import BulkAddForm, MoveForm, QuickAddForm, options
 from .labels import STATUS_ORDER, participation_status_label
 from .models import Participation, Programme
 from .queries import get_programme_or_404
@@ -38,6 +39,10 @@ from .sme import SizeFacts, SmeStatus, sme_status
 MAX_BULK = 5000  # one confirmation, one transaction; larger sets need a narrower filter
 FILTER_ARGS = ("q", "kvk", "municipality", "cluster", "type", "size", "critical", "status")
 INVALID = 422
+BULK_ADD_RACE = _l("Iemand anders voegde tegelijk organisaties aan dit programma toe. Er is "
+                   "niets opgeslagen; probeer het opnieuw.")
+MOVE_RACE = _l("Iemand anders heeft intussen een van deze deelnames gewijzigd. Er is niets "
+               "opgeslagen; bekijk de huidige stand en probeer het opnieuw.")
 
 
 def filter_args(args) -> dict[str, str]:
@@ -107,7 +112,7 @@ def _programmes() -> list[Programme]:
 def bulk_add_confirm():
     """GET: how many match, are already in, are SMEs. POST: add them (the same filter, again)."""
     if not can_manage_participations(current_user):
-        abort(403)
+        raise PermissionDenied()
     filters = OrganisationFilters.from_args(request.args)
     args = filter_args(request.args)
     programmes = _programmes()
@@ -139,24 +144,14 @@ def bulk_add_confirm():
     if not form.is_submitted():
         return render(200 if not form.errors else INVALID)
     if form.errors:
-        db.session.rollback()
         return render(INVALID)
     chosen = selection.chosen(form.sme_only.data)
+    form_page(form, lambda: render()[0], conflict_message=BULK_ADD_RACE,
+              field_map={"status": "_"})
     try:
         result = bulk_add(programme, chosen, actor=current_user, status=form.start_status.data)
-        db.session.commit()
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors, {"status": "_"})
-        return render(INVALID)
-    except IntegrityError:  # someone added some of them at the same moment
-        db.session.rollback()
-        form.form_errors.append(_("Iemand anders voegde tegelijk organisaties aan dit programma "
-                                  "toe. Er is niets opgeslagen; probeer het opnieuw."))
-        return render(409)
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
+    except IntegrityError as e:  # someone added some of them at the same moment
+        raise ConflictError() from e
     message = ngettext("%(added)s toegevoegd, %(skipped)s stond er al in.",
                        "%(added)s toegevoegd, %(skipped)s stonden er al in.", result["skipped"],
                        added=format_decimal(result["added"]),
@@ -194,7 +189,8 @@ def move(code: str):
     require_manager()
     programme = get_programme_or_404(code)
     ids, to_status = _selected_ids(), request.form.get("to_status") or ""
-    if not MoveForm().validate_on_submit():
+    form = MoveForm()
+    if not form.validate_on_submit():
         abort(400)
     found = {p.id: p for p in db.session.scalars(
         sa.select(Participation).where(Participation.id.in_(ids),
@@ -221,22 +217,18 @@ def move(code: str):
                               **{"from": participation_status_label(p.status),
                                  "to": participation_status_label(to_status)}))
     if problems:
-        db.session.rollback()
         return render_pipeline(programme, selected=set(ids), move_errors=problems,
                                move_to=to_status, code=CONFLICT if stale else INVALID)
+    # All or nothing: a refusal of any one rolls the whole request back.
+    form_page(form, lambda: render_pipeline(programme, selected=set(ids), move_to=to_status,
+                                            move_errors=[str(MOVE_RACE)])[0],
+              conflict_message=MOVE_RACE)
     try:
         for pid in ids:
             update_participation(found[pid], actor=current_user,
                                  expected_version=request.form.get(f"v{pid}"), status=to_status)
-    except (ValidationError, ConflictError):
-        db.session.rollback()
-        return render_pipeline(programme, selected=set(ids), move_to=to_status, move_errors=[
-            _("Iemand anders heeft intussen een van deze deelnames gewijzigd. Er is niets "
-              "opgeslagen; bekijk de huidige stand en probeer het opnieuw.")], code=CONFLICT)
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    db.session.commit()
+    except ValidationError as e:  # a move checked a moment ago is refused now: a race as well
+        raise ConflictError() from e
     flash(ngettext("%(num)s deelnemer staat nu op '%(status)s'.",
                    "%(num)s deelnemers staan nu op '%(status)s'.", len(ids),
                    status=participation_status_label(to_status)), "success")

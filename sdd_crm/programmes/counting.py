@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..organisations.models import Organisation
+from ..organisations.queries import final_survivor, with_merged_records
 from .models import (Participation, ParticipationEvent, Programme, ProgrammeTarget,
                      programme_municipality)
 from .sme import SizeFacts, SmeStatus, sme_status
@@ -82,12 +83,7 @@ def evaluate(participations, orgs: dict[int, OrgFacts], region: set[str],
     """The pure rule: ``participations`` are (id, organisation_id, status) tuples."""
 
     def survivor(org_id: int) -> OrgFacts | None:
-        seen = set()
-        org = orgs.get(org_id)
-        while org is not None and org.merged_into_id and org.id not in seen:
-            seen.add(org.id)
-            org = orgs.get(org.merged_into_id)
-        return org
+        return final_survivor(orgs.get(org_id), orgs.get)
 
     def lookup(org_id):
         org = orgs.get(org_id)
@@ -208,20 +204,10 @@ def page_verdicts(programme: Programme, participations) -> dict:
         return {}
     orgs = _load_orgs({r[1] for r in rows})
 
-    def survivor(org_id):
-        seen, org = set(), orgs.get(org_id)
-        while org is not None and org.merged_into_id and org.id not in seen:
-            seen.add(org.id)
-            org = orgs.get(org.merged_into_id)
-        return org
-
-    survivors = {o.id for r in rows if r[2] in COUNTING_STATUSES and (o := survivor(r[1]))}
+    survivors = {o.id for r in rows if r[2] in COUNTING_STATUSES
+                 and (o := final_survivor(orgs.get(r[1]), orgs.get))}
     if survivors:
-        family, frontier = set(survivors), set(survivors)
-        while frontier:  # every record merged (directly or not) into a survivor
-            frontier = set(db.session.scalars(sa.select(Organisation.id).where(
-                Organisation.merged_into_id.in_(frontier)))) - family
-            family |= frontier
+        family = with_merged_records(survivors)
         others = db.session.execute(sa.select(
             Participation.id, Participation.organisation_id, Participation.status).where(
             Participation.programme_id == programme.id, Participation.deleted_at.is_(None),

@@ -31,7 +31,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
 from .counting import Reason
-from .sme import SmeStatus
+from .sme import MAX_BALANCE, MAX_EMPLOYEES, MAX_TURNOVER, SmeStatus
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -143,7 +143,8 @@ REASON_TEXT = {
     "not_company": "De organisatie is geen bedrijf; de mkb-definitie geldt alleen voor bedrijven.",
     "employees_unknown": "Het aantal werkzame personen is onbekend, dus de mkb-toets kan niet "
                          "worden gedaan.",
-    "not_sme": "250 of meer werkzame personen, of omzet en balanstotaal boven de grenzen.",
+    "not_sme": f"{MAX_EMPLOYEES} of meer werkzame personen, of omzet en balanstotaal boven de "
+               "grenzen.",
     "group_not_sme": "De organisatie hoort bij een groep waarvan de moedermaatschappij geen mkb "
                      "(of geen bedrijf) is.",
     "duplicate": "Dezelfde organisatie telt al mee via een andere deelname (samengevoegde "
@@ -164,9 +165,11 @@ RULE_SECTIONS = [
     ]),
     ("Mkb-definitie", [
         "Mkb volgens de EU-definitie (Aanbeveling 2003/361/EG van de Europese Commissie): een "
-        "bedrijf met minder dan 250 werkzame personen en een jaaromzet van ten hoogste EUR 50 "
-        "miljoen of een balanstotaal van ten hoogste EUR 43 miljoen.",
-        "Zijn de werkzame personen bekend en minder dan 250, maar zijn jaaromzet en balanstotaal "
+        f"bedrijf met minder dan {MAX_EMPLOYEES} werkzame personen en een jaaromzet van ten hoogste "
+        f"EUR {MAX_TURNOVER / 1_000_000:.0f} miljoen of een balanstotaal van ten hoogste EUR "
+        f"{MAX_BALANCE / 1_000_000:.0f} miljoen.",
+        f"Zijn de werkzame personen bekend en minder dan {MAX_EMPLOYEES}, maar zijn jaaromzet en "
+        "balanstotaal "
         "allebei onbekend, dan telt het bedrijf mee als 'mkb, cijfers niet geverifieerd'. Is het "
         "aantal werkzame personen onbekend, dan telt het bedrijf niet mee (gegevens ontbreken). "
         "Een bedrijf dat hoort bij een groep waarvan de moedermaatschappij geen mkb is, is zelf "
@@ -214,10 +217,12 @@ def explain(row: ExcludedRow) -> str:
         return (f"De organisatie is geen bedrijf maar '{ORG_TYPE.get(row.org_type, row.org_type)}'"
                 "; de mkb-definitie geldt alleen voor bedrijven.")
     if reason == Reason.NOT_SME:
-        if row.employees is not None and row.employees >= 250:
-            return f"{row.employees} werkzame personen; een mkb-bedrijf heeft er minder dan 250."
-        return ("De jaaromzet is hoger dan EUR 50 miljoen en het balanstotaal hoger dan EUR 43 "
-                "miljoen (of het enige bekende cijfer ligt boven zijn grens).")
+        if row.employees is not None and row.employees >= MAX_EMPLOYEES:
+            return (f"{row.employees} werkzame personen; een mkb-bedrijf heeft er minder dan "
+                    f"{MAX_EMPLOYEES}.")
+        return (f"De jaaromzet is hoger dan EUR {MAX_TURNOVER / 1_000_000:.0f} miljoen en het "
+                f"balanstotaal hoger dan EUR {MAX_BALANCE / 1_000_000:.0f} miljoen (of het enige "
+                "bekende cijfer ligt boven zijn grens).")
     if reason == Reason.GROUP_NOT_SME and row.parent_name:
         return (f"De organisatie hoort bij de groep van {_org(row.parent_name, row.parent_kvk)}, "
                 "die geen mkb (of geen bedrijf) is; dan is de organisatie zelf ook geen mkb.")

@@ -8,11 +8,12 @@ export (``export_jobs.can_export``): the workbook holds company data for account
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, url_for
+from flask import flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from ..exceptions import PermissionDenied
 from ..extensions import db
 from ..jobs.models import Job
 from ..jobs.views import register_kind
@@ -31,9 +32,8 @@ register_kind(JOB_KIND, title=_l("Verantwoordingsexport van een programma"),
 def export(code: str):
     programme = get_programme_or_404(code)
     if not can_export(current_user):
-        abort(403)
-    job = create_export_job(programme, current_user)  # enqueued once this commit is done
-    db.session.commit()
+        raise PermissionDenied()
+    job = create_export_job(programme, current_user)  # enqueued once the request commits
     flash(_("De export is gestart; het bestand verschijnt op deze pagina zodra het klaar is."),
           "success")
     return redirect(url_for("jobs.detail", job_id=job.id))

@@ -13,7 +13,7 @@ from wtforms import BooleanField, Form, HiddenField, SelectField, StringField, T
 from wtforms.validators import InputRequired
 
 from .. import labels
-from ..forms import ServiceErrorsMixin, apply_service_errors, max_length, options  # noqa: F401
+from ..forms import CheckedTextMixin, ServiceErrorsMixin, apply_service_errors, max_length, options  # noqa: F401
 from .labels import STATUS_ORDER
 from .services import MAX_NOTES
 
@@ -33,7 +33,7 @@ def owner_choices(users, blank_label):
     return options([("", blank_label)] + [(str(u.id), u.name) for u in users])
 
 
-class PipelineFilterForm(Form):
+class PipelineFilterForm(CheckedTextMixin, Form):
     """The GET filter form of a programme's pipeline; field names are the query-string keys."""
 
     q = StringField(_l("Zoeken op naam of KvK-nummer"), validators=[max_length(200)],
@@ -106,7 +106,7 @@ class LinkInteractionForm(ServiceErrorsMixin, FlaskForm):
                                  validators=[InputRequired(message=_l("Kies een contactmoment."))])
 
 
-class MoveForm(FlaskForm):
+class MoveForm(CheckedTextMixin, FlaskForm):
     """Moving several participations at once: only the CSRF check; the ticked ids, their
     versions and the target status are read from the request and checked one by one."""
 

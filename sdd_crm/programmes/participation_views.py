@@ -21,14 +21,14 @@ from ..auth.models import User
 from ..extensions import db
 from ..interactions.models import Interaction
 from ..organisations.models import Organisation
-from ..exceptions import PermissionDenied
+from ..exceptions import NotFound, ValidationError
+from ..forms import form_page
 from ..pagination import paginate
-from ..exceptions import ConflictError, ValidationError
 from ..views_common import confirm_soft_delete
-from ..visibility import can_see_interactions, interaction_visible
+from ..interactions.visibility import can_see_interactions, interaction_visible
 from . import bp
 from .forms import (FIELD_MAP, EditParticipationForm, LinkInteractionForm, StatusForm,
-                    VersionForm, apply_service_errors, options)
+                    VersionForm, options)
 from .labels import participation_status_label
 from .models import Participation, ParticipationEvent, Programme, participation_interaction
 from .queries import get_participation_or_404, get_programme_or_404
@@ -36,12 +36,14 @@ from .services import (allowed_next, can_manage_participations, delete_participa
                        link_interaction, restore_participation, unlink_interaction,
                        update_participation)
 from .counting import page_verdicts
-from .views import (CONFLICT, INVALID, page_number, owner_candidates,
-                    require_manager)
+from .views import INVALID, owner_candidates, page_number, require_manager
 
 CONFLICT_MESSAGE = _l(
     "Iemand anders heeft deze deelname intussen gewijzigd. Uw invoer staat hieronder nog; "
     "controleer de huidige gegevens en sla opnieuw op om ze te overschrijven.")
+STATUS_CONFLICT_MESSAGE = _l(
+    "Iemand anders heeft deze deelname intussen gewijzigd; de status is niet aangepast. Bekijk "
+    "de huidige stand en kies opnieuw.")
 LINKABLE_LIMIT = 50
 
 
@@ -53,7 +55,7 @@ def participation_by_id(participation_id: int):
         sa.select(Programme.code).join(Participation, Participation.programme_id == Programme.id)
         .where(Participation.id == participation_id))
     if code is None:
-        abort(404)
+        raise NotFound()
     return redirect(url_for("programmes.participation", code=code,
                             participation_id=participation_id))
 
@@ -142,27 +144,13 @@ def change_status(code: str, participation_id: int):
     if not form.validate():
         return _render_participation(programme, p, status_form=form, code=INVALID)
     old = p.status
-    try:
-        update_participation(p, actor=current_user, expected_version=form.version.data or None,
-                             status=form.status.data)
-    except ConflictError:
-        db.session.rollback()
-        form.form_errors.append(_("Iemand anders heeft deze deelname intussen gewijzigd; de "
-                                  "status is niet aangepast. Bekijk de huidige stand en kies "
-                                  "opnieuw."))
-        return _render_participation(programme, p, status_form=form, code=CONFLICT)
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors)
-        return _render_participation(programme, p, status_form=form, code=INVALID)
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    message = (_("%(name)s: %(from)s → %(to)s.", name=p.organisation.name,
-                 **{"from": participation_status_label(old),
-                    "to": participation_status_label(p.status)}))
-    db.session.commit()
-    flash(message, "success")
+    form_page(form, lambda: _render_participation(programme, p, status_form=form)[0],
+              conflict_message=STATUS_CONFLICT_MESSAGE)
+    update_participation(p, actor=current_user, expected_version=form.version.data or None,
+                         status=form.status.data)
+    flash(_("%(name)s: %(from)s → %(to)s.", name=p.organisation.name,
+            **{"from": participation_status_label(old),
+               "to": participation_status_label(p.status)}), "success")
     return redirect(_safe_next(url_for("programmes.participation", code=programme.code,
                                        participation_id=p.id)))
 
@@ -177,22 +165,10 @@ def edit(code: str, participation_id: int):
     form.set_owner_choices(owner_candidates())
     if not form.validate():
         return _render_participation(programme, p, edit_form=form, code=INVALID)
-    try:
-        update_participation(p, actor=current_user, expected_version=form.version.data or None,
-                             owner_id=form.owner_id.data or None, notes=form.notes.data or None)
-    except ConflictError:
-        db.session.rollback()
-        form.form_errors.append(str(CONFLICT_MESSAGE))
-        form.version.data = str(p.version)  # a second save overwrites knowingly
-        return _render_participation(programme, p, edit_form=form, code=CONFLICT)
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors, FIELD_MAP)
-        return _render_participation(programme, p, edit_form=form, code=INVALID)
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    db.session.commit()
+    form_page(form, lambda: _render_participation(programme, p, edit_form=form)[0],
+              conflict_message=CONFLICT_MESSAGE, field_map=FIELD_MAP)
+    update_participation(p, actor=current_user, expected_version=form.version.data or None,
+                         owner_id=form.owner_id.data or None, notes=form.notes.data or None)
     flash(_("De deelname is opgeslagen."), "success")
     return redirect(url_for("programmes.participation", code=programme.code,
                             participation_id=p.id))
@@ -204,18 +180,11 @@ def link(code: str, participation_id: int):
     require_manager()
     programme, p = _load(code, participation_id)
     form = LinkInteractionForm()
-    if form.validate():
-        try:
-            link_interaction(p, form.interaction_id.data, actor=current_user)
-        except ValidationError as e:
-            apply_service_errors(form, e.errors, FIELD_MAP)
-        except PermissionDenied:
-            db.session.rollback()
-            abort(403)
-    if form.errors:
-        db.session.rollback()
+    if not form.validate():
         return _render_participation(programme, p, link_form=form, code=INVALID)
-    db.session.commit()
+    form_page(form, lambda: _render_participation(programme, p, link_form=form)[0],
+              field_map=FIELD_MAP)
+    link_interaction(p, form.interaction_id.data, actor=current_user)
     flash(_("Het contactmoment is gekoppeld."), "success")
     return redirect(url_for("programmes.participation", code=programme.code,
                             participation_id=p.id, _anchor="contactmomenten"))
@@ -232,12 +201,7 @@ def unlink(code: str, participation_id: int, interaction_id: int):
     try:
         unlink_interaction(p, interaction_id, actor=current_user)
     except ValidationError:
-        db.session.rollback()
-        abort(404)
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    db.session.commit()
+        raise NotFound() from None
     flash(_("De koppeling met het contactmoment is verwijderd."), "success")
     return redirect(url_for("programmes.participation", code=programme.code,
                             participation_id=p.id, _anchor="contactmomenten"))
@@ -290,15 +254,9 @@ def restore(code: str, participation_id: int):
         abort(400)
     try:
         restore_participation(p, actor=current_user)
-    except ValidationError as e:
-        db.session.rollback()
+    except ValidationError as e:  # refused before anything changed: back to the list, with why
         flash(" ".join(map(str, e.errors.values())), "error")
         return redirect(url_for("programmes.deleted", code=programme.code))
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    message = _("De deelname van %(name)s is hersteld.", name=p.organisation.name)
-    db.session.commit()
-    flash(message, "success")
+    flash(_("De deelname van %(name)s is hersteld.", name=p.organisation.name), "success")
     return redirect(url_for("programmes.participation", code=programme.code,
                             participation_id=p.id))

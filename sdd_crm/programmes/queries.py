@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -11,6 +10,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from ..extensions import db
 from ..organisations.models import Organisation
+from ..organisations.queries import kvk_or_name
 from ..validation import integer
 from .models import Participation, ParticipationStatus, Programme
 
@@ -72,10 +72,6 @@ def _positive(value) -> int | None:
     return number if number is not None and number > 0 else None
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def participation_list(programme: Programme, filters: ParticipationFilters | None = None, *,
                        count=None) -> sa.Select:
     """Live participations of live organisations, most recently moved first.
@@ -102,12 +98,7 @@ def participation_list(programme: Programme, filters: ParticipationFilters | Non
     if filters.organisation_id:
         stmt = stmt.where(Participation.organisation_id == filters.organisation_id)
     if filters.q:
-        digits = re.sub(r"[\s.\-]", "", filters.q)
-        if re.fullmatch(r"\d{8}", digits):
-            stmt = stmt.where(Organisation.kvk_number == digits)
-        else:
-            pattern = f"%{_escape_like(filters.q.lower())}%"
-            stmt = stmt.where(sa.func.lower(Organisation.name).like(pattern, escape="\\"))
+        stmt = stmt.where(kvk_or_name(filters.q))
     if filters.cluster_id:
         from ..valuechains.models import OrganisationCluster
 

@@ -222,7 +222,7 @@ def restore_participation(p: Participation, *, actor) -> Participation:
 
 def _visible_interaction(interaction_id, actor):
     from ..interactions.models import Interaction
-    from ..visibility import interaction_visible
+    from ..interactions.visibility import interaction_visible
 
     iid = v.integer(interaction_id)
     if iid is None or iid < 1:

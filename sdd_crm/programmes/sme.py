@@ -22,9 +22,13 @@ import decimal
 import enum
 from dataclasses import dataclass
 
-MAX_EMPLOYEES = 250  # fewer than
-MAX_TURNOVER = decimal.Decimal(50_000_000)  # at most
-MAX_BALANCE = decimal.Decimal(43_000_000)  # at most
+from ..organisations.size import SME_MAX_BALANCE, SME_MAX_EMPLOYEES, SME_MAX_TURNOVER
+
+# The ceilings (fewer employees than; turnover or balance-sheet total at most) are the EU's,
+# written once in organisations/size.py.
+MAX_EMPLOYEES = SME_MAX_EMPLOYEES
+MAX_TURNOVER = SME_MAX_TURNOVER
+MAX_BALANCE = SME_MAX_BALANCE
 
 
 class SmeStatus(enum.StrEnum):

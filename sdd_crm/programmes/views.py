@@ -3,7 +3,8 @@
 ``bulk.py``.
 
 Every signed-in user reads; only ``can_manage_participations`` users get the forms and may POST
-(others 403). Views parse, call ``programmes.services``, and commit once or roll back.
+(others 403). Views parse and call ``programmes.services``; the request boundary commits once
+or rolls back (``sdd_crm.transaction``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -20,9 +21,9 @@ from ..extensions import db
 from ..interactions.queries import organisation_choice_label, resolve_organisation
 from ..organisations.models import Organisation
 from ..exceptions import PermissionDenied
+from ..forms import form_page
 from ..pagination import paginate, request_page
 from ..reference.models import Municipality
-from ..exceptions import ValidationError
 from ..valuechains.models import Cluster
 from . import bp
 from .counting import count_programme, page_verdicts
@@ -40,7 +41,7 @@ PIPELINE_ARGS = ("q", "status", "municipality", "owner_id", "cluster", "counted"
 
 def require_manager() -> None:
     if not can_manage_participations(current_user):
-        abort(403)
+        raise PermissionDenied()
 
 
 def page_number() -> int:
@@ -162,22 +163,12 @@ def add():
             form.organisation.data = organisation_choice_label(org)
     if form.errors:
         return _render_add(form, candidates, INVALID)
-    try:
-        p = add_participation(programme, org.id, actor=current_user, status=form.status.data,
-                              owner_id=form.owner_id.data or None, notes=form.notes.data or None)
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors, FIELD_MAP)
-        return _render_add(form, status=INVALID)
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    url = url_for("programmes.participation", code=programme.code, participation_id=p.id)
-    message = _("%(name)s is toegevoegd aan %(programme)s.", name=org.name,
-                programme=programme.name)
-    db.session.commit()
-    flash(message, "success")
-    return redirect(url)
+    form_page(form, lambda: _render_add(form)[0], field_map=FIELD_MAP)
+    p = add_participation(programme, org.id, actor=current_user, status=form.status.data,
+                          owner_id=form.owner_id.data or None, notes=form.notes.data or None)
+    flash(_("%(name)s is toegevoegd aan %(programme)s.", name=org.name,
+            programme=programme.name), "success")
+    return redirect(url_for("programmes.participation", code=programme.code, participation_id=p.id))
 
 
 # Their routes and template globals.

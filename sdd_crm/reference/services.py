@@ -1,4 +1,8 @@
-"""Loading the reference data: municipalities, places, focus SBI codes, clusters, programmes."""
+"""Loading the reference data: municipalities, places, focus SBI codes, clusters, programmes.
+
+The clusters and the programmes are loaded by their own features (receivers of
+``signals.reference_seeded``) from the lists below.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..extensions import db
+from ..signals import reference_seeded
 from .models import Municipality, Place, SbiCode
 
 CLUSTERS = [
@@ -66,9 +71,6 @@ def _rows(name: str):
 
 def seed_reference() -> dict[str, int]:
     """Insert or update the reference data; running it twice changes nothing (idempotent)."""
-    from ..programmes.models import Programme, ProgrammeTarget, TargetKind
-    from ..valuechains.models import Cluster
-
     counts = {"municipalities": 0, "places": 0, "sbi_codes": 0, "clusters": 0, "programmes": 0}
     for row in _rows("municipalities.csv"):
         m = db.session.get(Municipality, row["cbs_code"]) or Municipality(code=row["cbs_code"])
@@ -89,22 +91,7 @@ def seed_reference() -> dict[str, int]:
         s.focus, s.suggested_cluster = True, row["suggested_cluster"] or None
         db.session.add(s)
         counts["sbi_codes"] += 1
-    for name, description in CLUSTERS:
-        c = db.session.scalar(sa.select(Cluster).where(Cluster.name == name))
-        if c is None:
-            db.session.add(Cluster(name=name, description=description))
-        counts["clusters"] += 1
     db.session.flush()
-    for spec in PROGRAMMES:
-        p = db.session.scalar(sa.select(Programme).where(Programme.code == spec["code"]))
-        if p is None:
-            p = Programme(code=spec["code"], name=spec["name"], funder=spec["funder"],
-                          description=spec["description"], start_date=spec["start_date"],
-                          end_date=spec["end_date"])
-            p.municipalities = [db.session.get(Municipality, c) for c in spec["region"]]
-            p.targets = [ProgrammeTarget(kind=TargetKind.SME_COUNT, value=spec["target"],
-                                         description="mkb-bedrijven")]
-            db.session.add(p)
-        counts["programmes"] += 1
+    reference_seeded.send(None, counts=counts)  # the clusters and the programmes load theirs
     db.session.flush()
     return counts

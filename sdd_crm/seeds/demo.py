@@ -25,7 +25,7 @@ from ..organisations.models import (
     OrganisationSbi,
     Tag,
 )
-from ..organisations.services import size_class
+from ..organisations.size import SME_MAX_EMPLOYEES, size_class
 from ..valuechains.models import Cluster, OrganisationCluster
 from .demo_data import DEMO_PASSWORD, DEMO_SOURCE, DEMO_USERS, FIRST_NAMES, FUNCTIONS, SURNAMES
 from .demo_region import build_organisations, mobile, new_rng
@@ -127,7 +127,7 @@ def create_organisations(specs: list[dict]) -> list[Organisation]:
         if spec["parent"] is not None:
             org.parent_id = orgs[spec["parent"]].id
     # Two organisations the regional team flagged by hand (DESIGN 4.3: manual flag with reason).
-    flagged = [o for o in orgs if o.org_type == "company" and (o.employees or 0) >= 250][:2]
+    flagged = [o for o in orgs if o.org_type == "company" and (o.employees or 0) >= SME_MAX_EMPLOYEES][:2]
     for org in flagged:
         org.manual_critical = True
         org.is_critical = True

@@ -10,6 +10,7 @@ from ..db import utcnow
 from ..extensions import db
 from ..interactions.models import Interaction, InteractionTopic, Task
 from ..leads.models import Lead, LeadComment, LeadEvent
+from ..organisations.size import SME_MAX_EMPLOYEES
 from ..programmes.models import Participation, ParticipationEvent, Programme
 from .demo_texts import (
     CONFIDENTIAL_SUBJECTS,
@@ -166,12 +167,12 @@ def _participations(rng, specs, orgs, users) -> dict[str, int]:
         region = {m.code for m in scale.municipalities}
         companies = [i for i, o in enumerate(orgs) if o.org_type == "company"]
         fits = [i for i in companies if orgs[i].municipality_code in region
-                and orgs[i].status == "active" and (orgs[i].employees or 0) < 250
+                and orgs[i].status == "active" and (orgs[i].employees or 0) < SME_MAX_EMPLOYEES
                 and (set(specs[i]["data"]["sbi_codes"]) & SCALE_SECTORS or rng.random() < 0.25)]
         chosen = rng.sample(fits, min(len(fits), 170))
         # Cases the progress count must exclude, each with its reason (DESIGN 4.2).
         outside = [i for i in companies if orgs[i].municipality_code not in region]
-        large = [i for i in companies if (orgs[i].employees or 0) >= 250 and i not in chosen]
+        large = [i for i in companies if (orgs[i].employees or 0) >= SME_MAX_EMPLOYEES and i not in chosen]
         dissolved = [i for i in companies if orgs[i].status == "dissolved"]
         unknown = [i for i in companies if orgs[i].employees is None and i not in chosen]
         edge = rng.sample(outside, min(2, len(outside))) + rng.sample(large, min(2, len(large))) \

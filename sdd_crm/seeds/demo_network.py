@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from ..extensions import db
+from ..organisations.size import SME_MAX_EMPLOYEES
 from ..valuechains.models import ChainRole, Cluster, SupplyLink, ValueChain, ValueChainStage
 from .demo_data import VALUE_CHAINS
 
@@ -29,7 +30,7 @@ def _chains() -> list[dict]:
 
 def _role_for(rng, employees: int | None) -> str:
     e = employees or 0
-    if e >= 250:
+    if e >= SME_MAX_EMPLOYEES:
         return "oem" if rng.random() < 0.8 else "tier1"
     if e >= 50:
         return rng.choices(["tier1", "oem", "service_provider"], [70, 15, 15])[0]

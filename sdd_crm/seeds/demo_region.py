@@ -9,6 +9,7 @@ import random
 import re
 import unicodedata
 
+from ..organisations.size import SME_MAX_EMPLOYEES
 from .demo_data import (
     COMPANY_PATTERNS,
     DEMO_SOURCE,
@@ -198,7 +199,7 @@ def _groups(rng, specs: list[dict], n_groups: int = 4) -> None:
 
     companies = [i for i, s in enumerate(specs)
                  if s["data"]["org_type"] == "company" and s["data"]["status"] == "active"]
-    large = [i for i in companies if employees(i) >= 250]
+    large = [i for i in companies if employees(i) >= SME_MAX_EMPLOYEES]
     parents = rng.sample(large, min(n_groups, len(large)))
     names = {s["data"]["name"] for s in specs}
     for p in parents:

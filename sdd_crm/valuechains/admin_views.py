@@ -2,13 +2,14 @@
 its history and the manual flag (regional account managers and admins set it), and a button
 to recompute now.
 
-Routes under /chains/criticality. Views stay thin: the rules live in ``criticality_services``.
+Routes under /chains/criticality. Views stay thin: the rules live in ``criticality_services``;
+the request boundary commits, and a refused form is shown again through ``form_page``.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import format_percent, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,20 +17,23 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, StringField, TextAreaField
 
+from ..exceptions import PermissionDenied
 from ..extensions import db
-from ..forms import ServiceErrorsMixin, apply_service_errors, max_length, options
+from ..forms import ServiceErrorsMixin, form_page, max_length, options
 from ..jobs.models import Job
 from ..organisations.queries import get_organisation
-from ..exceptions import PermissionDenied
 from ..pagination import paginate
-from ..exceptions import ConflictError, ValidationError
 from . import bp
 from . import criticality as engine
 from . import criticality_services as services
 from .jobs import JOB_KIND, create_job, enqueue_job
 from .models import CriticalityAssessment, ValueChain
 
-INVALID, CONFLICT = 422, 409
+INVALID = 422
+SETTINGS_CONFLICT = _l("Iemand anders heeft de instellingen intussen gewijzigd. Uw invoer staat "
+                       "hieronder nog; sla opnieuw op om ze te overschrijven.")
+FLAG_CONFLICT = _l("Iemand anders heeft deze organisatie intussen gewijzigd. Uw invoer staat "
+                   "hieronder nog; controleer en sla opnieuw op.")
 HISTORY_PAGE = 20
 FACTOR_LABELS = {
     "employment": _l("Werkgelegenheid"),
@@ -84,51 +88,43 @@ def _latest_job():
 @login_required
 def criticality_settings():
     if not services.can_edit_settings(current_user):
-        abort(403)
+        raise PermissionDenied()
     row = services.settings_row()
     settings = services.get_settings()
     form = SettingsForm()
-    status = 200
+
+    def render():
+        if not form.version.data and str(SETTINGS_CONFLICT) in form.form_errors:
+            # A form loaded before anyone saved settings: its conflict carries no stored
+            # version, so show the stored one (a second save overwrites knowingly).
+            current = services.settings_row()
+            form.version.data = current.version if current is not None else ""
+        return render_template("valuechains/criticality_settings.html", form=form,
+                               settings=settings, defaults=engine.Settings(),
+                               factor_labels=FACTOR_LABELS, job=_latest_job())
+
     if request.method == "GET":
         for name in engine.FACTORS:
             form[name].data = _number_text(settings.weights[name])
         form.threshold.data = _number_text(settings.threshold)
         form.version.data = row.version if row is not None else ""
-    elif form.validate_on_submit():
-        data = {name: form[name].data for name in (*engine.FACTORS, "threshold")}
-        try:
-            services.save_settings(data, actor=current_user, expected_version=form.version.data or "")
-            db.session.commit()
-        except ValidationError as e:
-            db.session.rollback()
-            apply_service_errors(form, e.errors)
-            status = INVALID
-        except ConflictError:
-            db.session.rollback()
-            form.form_errors.append(_("Iemand anders heeft de instellingen intussen gewijzigd. "
-                                      "Uw invoer staat hieronder nog; sla opnieuw op om ze te "
-                                      "overschrijven."))
-            current = services.settings_row()
-            form.version.data = current.version if current is not None else ""
-            status = CONFLICT
-        else:
-            flash(_("De instellingen zijn opgeslagen; de kritikaliteit wordt opnieuw berekend."), "success")
-            return redirect(url_for("valuechains.criticality_settings"))
-    else:
-        status = INVALID
-    return render_template("valuechains/criticality_settings.html", form=form, settings=settings,
-                           defaults=engine.Settings(), factor_labels=FACTOR_LABELS,
-                           job=_latest_job()), status
+        return render()
+    if not form.validate_on_submit():
+        return render(), INVALID
+    data = {name: form[name].data for name in (*engine.FACTORS, "threshold")}
+    form_page(form, render, conflict_message=SETTINGS_CONFLICT)
+    services.save_settings(data, actor=current_user, expected_version=form.version.data or "")
+    flash(_("De instellingen zijn opgeslagen; de kritikaliteit wordt opnieuw berekend."), "success")
+    return redirect(url_for("valuechains.criticality_settings"))
 
 
 @bp.post("/criticality/recompute")
 @login_required
 def criticality_recompute():
     if not services.can_run_recompute(current_user):
-        abort(403)
+        raise PermissionDenied()
     job = create_job(actor=current_user, trigger="web")
-    enqueue_job(job)  # goes out once the Job row is committed
-    db.session.commit()
+    enqueue_job(job)  # goes out once the request's transaction has committed the Job row
     flash(_("De herberekening is gestart."), "success")
     target = request.form.get("next", "")
     if not target.startswith("/") or target.startswith("//"):
@@ -210,7 +206,7 @@ def criticality_organisation(org_id: int):
 def criticality_flag(org_id: int):
     org = get_organisation(org_id)
     if not services.can_set_manual_flag(current_user):
-        abort(403)
+        raise PermissionDenied()
     form = FlagForm()
     if not form.validate_on_submit():
         return _render_org(org, form, INVALID)
@@ -219,24 +215,9 @@ def criticality_flag(org_id: int):
         form.critical.errors = [_("Kies een van de mogelijkheden.")]
         return _render_org(org, form, INVALID)
     critical = {"": None, "1": True, "0": False}[choice]
-    try:
-        services.set_manual_flag(org, critical, form.reason.data, actor=current_user,
-                                 expected_version=form.version.data or None)
-        db.session.commit()
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors)
-        return _render_org(get_organisation(org_id), form, INVALID)
-    except ConflictError:
-        db.session.rollback()
-        org = get_organisation(org_id)
-        form.form_errors.append(_("Iemand anders heeft deze organisatie intussen gewijzigd. Uw "
-                                  "invoer staat hieronder nog; controleer en sla opnieuw op."))
-        form.version.data = org.version
-        return _render_org(org, form, CONFLICT)
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
+    form_page(form, lambda: _render_org(org, form)[0], conflict_message=FLAG_CONFLICT)
+    services.set_manual_flag(org, critical, form.reason.data, actor=current_user,
+                             expected_version=form.version.data or None)
     flash(_("De handmatige markering is opgeslagen.") if critical is not None
           else _("De handmatige markering is verwijderd; de berekening telt weer."), "success")
     return redirect(url_for("valuechains.criticality_organisation", org_id=org_id))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from .. import validation as v
 from ..extensions import db
+from ..organisations.attention import needs_attention_condition
 from ..organisations.models import AccountTeamMember, Organisation
 from .models import ChainRole, CriticalityAssessment, OrganisationCluster, ValueChain
 
@@ -59,8 +60,6 @@ class CriticalFilters:
 
 def critical_list(filters: CriticalFilters, cutoff: dt.date) -> sa.Select:
     """Live critical organisations: those without a recent contact first, then by score."""
-    from ..accounts.queries import needs_attention_condition  # (import cycle via organisations)
-
     stmt = sa.select(Organisation).where(
         Organisation.is_critical.is_(True), Organisation.deleted_at.is_(None),
         Organisation.merged_into_id.is_(None))

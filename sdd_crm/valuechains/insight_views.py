@@ -11,11 +11,12 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, render_template, request, url_for
+from flask import current_app, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy.orm import selectinload
 
 from .. import validation as v
+from ..exceptions import NotFound
 from ..extensions import db
 from ..organisations.queries import get_organisation
 from ..pagination import paginate
@@ -34,7 +35,7 @@ def get_chain(chain_id: int) -> ValueChain:
         sa.select(ValueChain).where(ValueChain.id == chain_id)
         .options(selectinload(ValueChain.stages), selectinload(ValueChain.cluster)))
     if chain is None or chain.deleted_at is not None:
-        abort(404)
+        raise NotFound()
     return chain
 
 
@@ -49,7 +50,7 @@ def _attention_months() -> int:
 @bp.route("/critical")
 @login_required
 def critical_companies():
-    from ..accounts.queries import attention_cutoff  # accounts imports organisations imports us
+    from ..organisations.attention import attention_cutoff
 
     filters = CriticalFilters.from_args(request.args)
     cutoff = attention_cutoff()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import AuditedMixin, SoftDeleteMixin, TimestampMixin, VersionedMixin, utcnow
 from ..extensions import db
+from ..organisations.models import OrganisationCluster  # noqa: F401  (membership lives with organisations)
 
 
 class ChainRoleType(enum.StrEnum):
@@ -29,26 +30,6 @@ class Cluster(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixin, db.
     value_chains: Mapped[list[ValueChain]] = relationship(
         back_populates="cluster", order_by="ValueChain.name"
     )
-
-
-class OrganisationCluster(AuditedMixin, db.Model):
-    """Membership of a cluster; one of an organisation's clusters is its primary one."""
-
-    __table_args__ = (
-        sa.Index(
-            "uq_organisation_cluster_one_primary",
-            "organisation_id",
-            unique=True,
-            sqlite_where=sa.text("is_primary"),
-            postgresql_where=sa.text("is_primary"),
-        ),
-    )
-
-    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), primary_key=True)
-    cluster_id: Mapped[int] = mapped_column(sa.ForeignKey("cluster.id"), primary_key=True, index=True)
-    is_primary: Mapped[bool] = mapped_column(default=False)
-
-    cluster = relationship("Cluster", lazy="joined")
 
 
 class ValueChain(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixin, db.Model):

@@ -18,7 +18,7 @@ from .. import validation
 from ..extensions import db
 from ..organisations.models import Organisation
 from ..exceptions import PermissionDenied, check_version
-from ..permissions import can_edit_organisation
+from ..organisations.permissions import can_edit_organisation
 from ..exceptions import ValidationError
 from .models import ChainRole, ChainRoleType, OrganisationCluster, SupplyLink, ValueChainStage
 from .services import _soft_delete, _unknown_fields, live_chain, live_cluster, network_changed

@@ -2,6 +2,7 @@
 
 Reached from both organisations' pages and from the chain page. Whoever may edit an
 organisation manages its roles and clusters; a supply link, whoever may edit either side.
+The request boundary commits; a refused form is shown again through ``form_page``.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from ..exceptions import ConflictError, PermissionDenied, ValidationError
 from ..extensions import db
+from ..forms import apply_service_errors, form_page
 from ..interactions.queries import organisation_choice_label, resolve_organisation
 from ..organisations.queries import get_organisation
-from ..exceptions import PermissionDenied
 from ..pagination import paginate
-from ..permissions import can_edit_organisation
-from ..exceptions import ConflictError, ValidationError
+from ..organisations.permissions import can_edit_organisation
 from . import bp
 from .forms import (
     LINK_FIELD_MAP,
@@ -26,7 +27,6 @@ from .forms import (
     ConfirmForm,
     MembershipForm,
     SupplyLinkForm,
-    apply_service_errors,
 )
 from .network_services import (
     add_chain_role,
@@ -51,7 +51,7 @@ from .queries import (
     supply_link_list,
 )
 from .services import live_chain
-from .views import CONFLICT, CONFLICT_MESSAGE, INVALID, page_number
+from .views import CONFLICT_MESSAGE, INVALID, page_number
 
 NOT_YOURS = _l("U mag deze organisatie niet wijzigen; kies een organisatie uit uw gemeente of "
               "uw accountteam.")
@@ -59,7 +59,7 @@ NOT_YOURS = _l("U mag deze organisatie niet wijzigen; kies een organisatie uit u
 
 def _require_worker() -> None:
     if current_user.is_viewer:
-        abort(403)
+        raise PermissionDenied()
 
 
 def _int_arg(name: str) -> int | None:
@@ -114,17 +114,14 @@ def role_create():
     target = org or _resolve(form.organisation)
     if form.errors:
         return _role_page(form, org, chain, INVALID)
+    form_page(form, lambda: _role_page(form, org, chain)[0], field_map=ROLE_FIELD_MAP)
     try:
         add_chain_role(form.service_data(target.id), actor=current_user)
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors, ROLE_FIELD_MAP)
-        return _role_page(form, org, chain, INVALID)
     except PermissionDenied:
-        db.session.rollback()
+        # Not the plain 403 page: the form again, saying which organisations this user may pick.
+        # The service refuses before it writes anything.
         apply_service_errors(form, {"organisation": NOT_YOURS})
         return _role_page(form, org, chain, 403)
-    db.session.commit()
     flash(_("De rol van %(name)s is vastgelegd.", name=target.name), "success")
     if org is not None:
         return _org_page(org.id, "ketenrollen")
@@ -141,10 +138,9 @@ def role_delete(role_id: int):
     if not form.validate_on_submit():
         abort(400)
     if not can_edit_organisation(current_user, role.organisation):
-        abort(403)
+        raise PermissionDenied()
     org_id, chain_id = role.organisation_id, role.value_chain_id
     delete_chain_role(role, actor=current_user)
-    db.session.commit()
     flash(_("De rol is verwijderd."), "success")
     if form.back.data == "chain":
         return redirect(url_for("valuechains.chain_detail", chain_id=chain_id, _anchor="fasen"))
@@ -172,23 +168,16 @@ def _save_link(form, save, *, link=None, back=None):
     supplier, customer = _resolve(form.supplier), _resolve(form.customer)
     if form.errors:
         return None, _link_page(form, link=link, back=back, status=INVALID)
+    form_page(form, lambda: _link_page(form, link=link, back=back)[0],
+              conflict_message=CONFLICT_MESSAGE, field_map=LINK_FIELD_MAP)
     try:
         saved = save(form.service_data(supplier.id, customer.id))
-    except ConflictError:
-        db.session.rollback()
-        form.form_errors.append(str(CONFLICT_MESSAGE))
-        form.version.data = str(link.version)
-        return None, _link_page(form, link=link, back=back, status=CONFLICT)
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors, LINK_FIELD_MAP)
-        return None, _link_page(form, link=link, back=back, status=INVALID)
     except PermissionDenied:
-        db.session.rollback()
+        # Not the plain 403 page: the form again, saying which links this user may record.
+        # The service refuses before it writes anything.
         form.form_errors.append(_("U mag alleen leveringsrelaties vastleggen waarbij u de "
                                   "leverancier of de afnemer mag wijzigen."))
         return None, _link_page(form, link=link, back=back, status=403)
-    db.session.commit()
     return saved, None
 
 
@@ -233,7 +222,7 @@ def link_edit(link_id: int):
     _require_worker()
     link = get_link(link_id)
     if not may_edit_link(current_user, link.supplier, link.customer):
-        abort(403)
+        raise PermissionDenied()
     back = _back_org(link.supplier_id, link.customer_id)
     if request.method == "GET":
         form = SupplyLinkForm(data={
@@ -268,15 +257,12 @@ def link_delete(link_id: int):
     back = back if back in (link.supplier_id, link.customer_id) else None
     try:
         delete_supply_link(link, actor=current_user, expected_version=form.version.data or None)
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
     except (ConflictError, ValidationError):
-        db.session.rollback()
+        # Not a form page: back where the user came from, with a message. The service checks
+        # the version before it writes anything.
         flash(_("Iemand anders heeft deze leveringsrelatie intussen gewijzigd; bekijk haar opnieuw "
                 "voordat u haar verwijdert."), "error")
         return _after_link(link, back)
-    db.session.commit()
     flash(_("De leveringsrelatie is verwijderd."), "success")
     return _after_link(link, back)
 
@@ -323,14 +309,9 @@ def org_clusters(org_id: int):
         return _memberships_page(org, form)
     if not form.validate():
         return _memberships_page(org, form, INVALID)
-    try:
-        member = add_organisation_to_cluster(org, form.cluster_id.data, actor=current_user,
-                                             primary=bool(form.primary.data))
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors)
-        return _memberships_page(org, form, INVALID)
-    db.session.commit()
+    form_page(form, lambda: _memberships_page(org, form)[0])
+    member = add_organisation_to_cluster(org, form.cluster_id.data, actor=current_user,
+                                         primary=bool(form.primary.data))
     flash(_("%(org)s hoort nu bij cluster %(cluster)s.", org=org.name, cluster=member.cluster.name),
           "success")
     return redirect(url_for("valuechains.org_clusters", org_id=org.id))
@@ -341,15 +322,17 @@ def _membership_action(org_id: int, action, done: str):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        action(org, form.cluster_id.data)
-    except ValidationError as e:
-        db.session.rollback()
-        form = MembershipForm(formdata=None)
-        form.set_clusters(db.session.scalars(live_clusters()).all())
-        form.form_errors.extend(e.errors.values())
-        return _memberships_page(org, form, INVALID)
-    db.session.commit()
+
+    def render():
+        # The confirm form's fields are hidden, so a refusal's messages sit at form level; they
+        # are shown above an empty add form.
+        page_form = MembershipForm(formdata=None)
+        page_form.set_clusters(db.session.scalars(live_clusters()).all())
+        page_form.form_errors.extend(form.form_errors)
+        return _memberships_page(org, page_form)[0]
+
+    form_page(form, render)
+    action(org, form.cluster_id.data)
     flash(done, "success")
     return redirect(url_for("valuechains.org_clusters", org_id=org.id))
 

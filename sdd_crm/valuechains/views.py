@@ -2,7 +2,8 @@
 
 Everyone signed in reads them; admins and regional account managers manage them. Roles,
 supply links and cluster membership have their screens in ``network_views``. Views stay thin:
-parse the form, call the service, commit once; on a refusal roll back and show the form again.
+parse the form, register how to show it again (``form_page``) and call the service. The request
+boundary commits; on a refusal it rolls back and the app-level handlers show the form again.
 """
 
 from __future__ import annotations
@@ -13,13 +14,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
-from ..forms import submitted_version
-from ..extensions import db
 from ..exceptions import PermissionDenied
+from ..extensions import db
+from ..forms import form_page, submitted_version
 from ..pagination import paginate, request_page
-from ..exceptions import ConflictError, ValidationError
 from . import bp
-from .forms import ClusterForm, ConfirmForm, StageForm, ValueChainForm, apply_service_errors
+from .forms import ClusterForm, ConfirmForm, StageForm, ValueChainForm
 from .models import ValueChain
 from .queries import (
     ROLE_LIMIT,
@@ -51,7 +51,6 @@ from .services import (
 )
 
 INVALID = 422  # a form shown again with messages; nothing was saved
-CONFLICT = 409  # someone else saved the record since this user loaded it
 LINKS_PER_PAGE = 50
 MEMBERS_PER_PAGE = 50
 CONFLICT_MESSAGE = _l("Iemand anders heeft dit intussen gewijzigd. Uw invoer staat hieronder nog; "
@@ -64,7 +63,15 @@ def page_number() -> int:
 
 def require_manager() -> None:
     if not can_manage_chains(current_user):
-        abort(403)
+        raise PermissionDenied()
+
+
+def keep_stored_version(form, record) -> None:
+    """An edit posted without a version is refused as a conflict that does not carry the stored
+    version (``submitted_version``): the form comes back with it, so a second save overwrites
+    knowingly. A conflict found by ``check_version`` already set it."""
+    if not (form.version.data or "").strip():
+        form.version.data = str(record.version)
 
 
 # --- Overview and cluster pages ----------------------------------------------------------------
@@ -114,13 +121,8 @@ def cluster_create():
         return _cluster_form(form)
     if not form.validate():
         return _cluster_form(form, status=INVALID)
-    try:
-        cluster = create_cluster(form.service_data(), actor=current_user)
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors)
-        return _cluster_form(form, status=INVALID)
-    db.session.commit()
+    form_page(form, lambda: _cluster_form(form)[0])
+    cluster = create_cluster(form.service_data(), actor=current_user)
     flash(_("Cluster %(name)s is toegevoegd.", name=cluster.name), "success")
     return redirect(url_for("valuechains.cluster_detail", cluster_id=cluster.id))
 
@@ -137,19 +139,14 @@ def cluster_edit(cluster_id: int):
     form = ClusterForm()
     if not form.validate():
         return _cluster_form(form, cluster, INVALID)
-    try:
-        update_cluster(cluster, form.service_data(), actor=current_user,
-                       expected_version=submitted_version(form))
-    except ConflictError:
-        db.session.rollback()
-        form.form_errors.append(str(CONFLICT_MESSAGE))
-        form.version.data = str(cluster.version)
-        return _cluster_form(form, cluster, CONFLICT)
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors)
-        return _cluster_form(form, cluster, INVALID)
-    db.session.commit()
+
+    def render():
+        keep_stored_version(form, cluster)
+        return _cluster_form(form, cluster)[0]
+
+    form_page(form, render, conflict_message=CONFLICT_MESSAGE)
+    update_cluster(cluster, form.service_data(), actor=current_user,
+                   expected_version=submitted_version(form))
     flash(_("De wijzigingen in %(name)s zijn opgeslagen.", name=cluster.name), "success")
     return redirect(url_for("valuechains.cluster_detail", cluster_id=cluster.id))
 
@@ -168,21 +165,12 @@ def cluster_delete(cluster_id: int):
     form = ConfirmForm(data={"version": str(cluster.version)})
     if not form.validate_on_submit():
         return _confirm_delete(form, cluster, "cluster", cancel)
-    try:
-        delete_cluster(cluster, actor=current_user, expected_version=form.version.data or None)
-    except ConflictError:
-        db.session.rollback()
-        form.form_errors.append(_("Iemand anders heeft dit cluster intussen gewijzigd. Bekijk de "
+    form_page(form, lambda: _confirm_delete(form, cluster, "cluster", cancel)[0],
+              conflict_message=_l("Iemand anders heeft dit cluster intussen gewijzigd. Bekijk de "
                                   "huidige gegevens voordat u het verwijdert."))
-        form.version.data = str(cluster.version)
-        return _confirm_delete(form, cluster, "cluster", cancel, CONFLICT)
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors)
-        return _confirm_delete(form, cluster, "cluster", cancel, INVALID)
-    name = cluster.name
-    db.session.commit()
-    flash(_("Cluster %(name)s is verwijderd. Een beheerder kan het herstellen.", name=name), "success")
+    delete_cluster(cluster, actor=current_user, expected_version=form.version.data or None)
+    flash(_("Cluster %(name)s is verwijderd. Een beheerder kan het herstellen.", name=cluster.name),
+          "success")
     return redirect(url_for("valuechains.index"))
 
 
@@ -237,13 +225,8 @@ def chain_create():
         return _chain_form(form)
     if not form.validate():
         return _chain_form(form, status=INVALID)
-    try:
-        chain = create_value_chain(form.service_data(with_stages=True), actor=current_user)
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors)
-        return _chain_form(form, status=INVALID)
-    db.session.commit()
+    form_page(form, lambda: _chain_form(form)[0])
+    chain = create_value_chain(form.service_data(with_stages=True), actor=current_user)
     flash(_("Waardeketen %(name)s is toegevoegd.", name=chain.name), "success")
     return redirect(url_for("valuechains.chain_detail", chain_id=chain.id))
 
@@ -264,19 +247,14 @@ def chain_edit(chain_id: int):
         return _chain_form(form, chain)
     if not form.validate():
         return _chain_form(form, chain, INVALID)
-    try:
-        update_value_chain(chain, form.service_data(with_stages=False), actor=current_user,
-                           expected_version=submitted_version(form))
-    except ConflictError:
-        db.session.rollback()
-        form.form_errors.append(str(CONFLICT_MESSAGE))
-        form.version.data = str(chain.version)
-        return _chain_form(form, chain, CONFLICT)
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors)
-        return _chain_form(form, chain, INVALID)
-    db.session.commit()
+
+    def render():
+        keep_stored_version(form, chain)
+        return _chain_form(form, chain)[0]
+
+    form_page(form, render, conflict_message=CONFLICT_MESSAGE)
+    update_value_chain(chain, form.service_data(with_stages=False), actor=current_user,
+                       expected_version=submitted_version(form))
     flash(_("De wijzigingen in %(name)s zijn opgeslagen.", name=chain.name), "success")
     return redirect(url_for("valuechains.chain_detail", chain_id=chain.id))
 
@@ -290,23 +268,14 @@ def chain_delete(chain_id: int):
     form = ConfirmForm(data={"version": str(chain.version)})
     if not form.validate_on_submit():
         return _confirm_delete(form, chain, "chain", cancel, usage=chain_usage(chain))
-    try:
-        delete_value_chain(chain, actor=current_user, expected_version=form.version.data or None)
-    except ConflictError:
-        db.session.rollback()
-        form.form_errors.append(_("Iemand anders heeft deze waardeketen intussen gewijzigd. Bekijk "
+    form_page(form, lambda: _confirm_delete(form, chain, "chain", cancel,
+                                            usage=chain_usage(chain))[0],
+              conflict_message=_l("Iemand anders heeft deze waardeketen intussen gewijzigd. Bekijk "
                                   "de huidige gegevens voordat u haar verwijdert."))
-        form.version.data = str(chain.version)
-        return _confirm_delete(form, chain, "chain", cancel, CONFLICT, usage=chain_usage(chain))
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors)
-        return _confirm_delete(form, chain, "chain", cancel, INVALID, usage=chain_usage(chain))
-    name, cluster_id = chain.name, chain.cluster_id
-    db.session.commit()
-    flash(_("Waardeketen %(name)s is verwijderd. Een beheerder kan haar herstellen.", name=name),
-          "success")
-    return redirect(url_for("valuechains.cluster_detail", cluster_id=cluster_id))
+    delete_value_chain(chain, actor=current_user, expected_version=form.version.data or None)
+    flash(_("Waardeketen %(name)s is verwijderd. Een beheerder kan haar herstellen.",
+            name=chain.name), "success")
+    return redirect(url_for("valuechains.cluster_detail", cluster_id=chain.cluster_id))
 
 
 # --- Stages -----------------------------------------------------------------------------------
@@ -319,13 +288,8 @@ def stage_add(chain_id: int):
     form = StageForm()
     if not form.validate():
         return render_chain(chain, stage_form=form, status=INVALID)
-    try:
-        stage = add_stage(chain, form.name.data, actor=current_user)
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors)
-        return render_chain(get_chain(chain_id), stage_form=form, status=INVALID)
-    db.session.commit()
+    form_page(form, lambda: render_chain(chain, stage_form=form)[0])
+    stage = add_stage(chain, form.name.data, actor=current_user)
     flash(_("Fase %(name)s is toegevoegd.", name=stage.name), "success")
     return redirect(url_for("valuechains.chain_detail", chain_id=chain.id, _anchor="fasen"))
 
@@ -337,24 +301,18 @@ def stage_edit(chain_id: int, stage_id: int):
     chain = get_chain(chain_id)
     stage = get_stage(chain, stage_id)
     form = StageForm(data={"name": stage.name}) if request.method == "GET" else StageForm()
-    status = 200
-    if request.method == "POST":
-        if form.validate():
-            try:
-                rename_stage(stage, form.name.data, actor=current_user)
-            except ValidationError as e:
-                db.session.rollback()
-                apply_service_errors(form, e.errors)
-            else:
-                db.session.commit()
-                flash(_("De fase heet nu %(name)s.", name=stage.name), "success")
-                return redirect(url_for("valuechains.chain_detail", chain_id=chain.id,
-                                        _anchor="fasen"))
-        status = INVALID
-        chain = get_chain(chain_id)
-        stage = get_stage(chain, stage_id)
-    return render_template("valuechains/stage_form.html", form=form, chain=chain,
-                           stage=stage), status
+
+    def render():  # after a refusal the rolled-back stage shows its stored name again
+        return render_template("valuechains/stage_form.html", form=form, chain=chain, stage=stage)
+
+    if request.method == "GET":
+        return render()
+    if not form.validate():
+        return render(), INVALID
+    form_page(form, render)
+    rename_stage(stage, form.name.data, actor=current_user)
+    flash(_("De fase heet nu %(name)s.", name=stage.name), "success")
+    return redirect(url_for("valuechains.chain_detail", chain_id=chain.id, _anchor="fasen"))
 
 
 def _stage_action(chain_id: int, stage_id: int, action, done: str):
@@ -364,16 +322,9 @@ def _stage_action(chain_id: int, stage_id: int, action, done: str):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        action(stage, form)
-    except ValidationError as e:
-        db.session.rollback()
-        message = " ".join(e.errors.values())
-        return render_chain(get_chain(chain_id), error=message, status=INVALID)
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    db.session.commit()
+    # The form's fields are all hidden, so a refusal's messages end up at form level.
+    form_page(form, lambda: render_chain(chain, error=" ".join(map(str, form.form_errors)))[0])
+    action(stage, form)
     flash(done, "success")
     return redirect(url_for("valuechains.chain_detail", chain_id=chain_id, _anchor="fasen"))
 

@@ -24,20 +24,16 @@ from ..audit.models import AuditEvent
 from ..auth.models import User
 from ..contacts.models import Contact
 from ..extensions import db
+from ..interactions.models import Interaction, Task
+from ..interactions.visibility import interaction_visible, task_visible
 from ..leads.models import Lead
+from ..leads.visibility import lead_visible
 from ..permissions import can_view_contacts
 from ..programmes.models import Participation, Programme
-from ..visibility import interaction_visible, lead_visible, task_visible
-from .models import Interaction, Task
 
 KINDS = ("interaction", "task", "lead", "participation", "change")
 KIND_LABELS = {"interaction": _l("Contactmomenten"), "task": _l("Taken"), "lead": _l("Signalen"),
                "participation": _l("Programma's"), "change": _l("Wijzigingen")}
-PARTICIPATION_STATUS = {
-    "identified": _l("Geïdentificeerd"), "approached": _l("Benaderd"),
-    "interested": _l("Geïnteresseerd"), "participating": _l("Neemt deel"),
-    "completed": _l("Afgerond"), "declined": _l("Afgehaakt"),
-}
 CONTACT_FIELD_LABELS = {
     "first_name": _l("Voornaam"), "last_name": _l("Achternaam"), "function": _l("Functie"),
     "email": _l("E-mailadres"), "phone": _l("Telefoon"), "mobile": _l("Mobiel"),
@@ -140,15 +136,11 @@ def _participations(org_id, user, limit, zone):
     return [TimelineEntry(
         kind="participation", id=r.id, at=r.status_changed_at,
         day=_day(r.status_changed_at, zone), title=r.programme, actor=r.name, status=r.status,
-        status_label=labels.label(PARTICIPATION_STATUS, r.status)) for r in rows]
+        status_label=labels.label(labels.PARTICIPATION_STATUS, r.status)) for r in rows]
 
 
 def _field_labels(record_type: str) -> dict:
-    if record_type == "contact":
-        return CONTACT_FIELD_LABELS
-    from ..organisations.views import CHANGE_LABELS
-
-    return CHANGE_LABELS
+    return CONTACT_FIELD_LABELS if record_type == "contact" else labels.ORGANISATION_FIELD
 
 
 def _change_title(record_type: str, action: str, contact_name: str) -> str:
