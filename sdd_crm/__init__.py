@@ -63,9 +63,6 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     rq.init_app(app)
     register_audit_listeners()
-    from .jobs.queue import register_queue_hooks
-
-    register_queue_hooks()
     from .transaction import register_transaction_hooks
 
     register_transaction_hooks()
@@ -74,7 +71,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .accounts import bp as accounts_bp
     from .admin import bp as admin_bp
-    from .api import bp as api_bp
+    from .api import init_app as init_api
     from .auth import bp as auth_bp
     from .contacts import bp as contacts_bp
     from .interactions import bp as interactions_bp
@@ -92,8 +89,9 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (main_bp, auth_bp, organisations_bp, contacts_bp, interactions_bp, tasks_bp,
                leads_bp, notifications_bp, accounts_bp, valuechains_bp, programmes_bp,
-               imports_bp, duplicates_bp, exports_bp, jobs_bp, admin_bp, api_bp):
+               imports_bp, duplicates_bp, exports_bp, jobs_bp, admin_bp):
         app.register_blueprint(bp)
+    init_api(app)  # the API blueprint, through flask-smorest (it documents the routes)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -111,11 +109,13 @@ def register_commands(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     from . import labels
     from .i18n import register_filters
+    from .organisations import permissions as organisation_permissions
     from .permissions import register_template_globals
 
     register_filters(app)
     labels.register(app)
     register_template_globals(app)
+    organisation_permissions.register_template_globals(app)
 
 
 def register_security(app: Flask) -> None:

@@ -1,13 +1,21 @@
-"""Command-line interface (``flask --app wsgi …``), as DESIGN 5 promises other programs."""
+"""Command-line interface (``flask --app wsgi …``), as DESIGN 5 promises other programs.
+
+Each command is one unit of work (:func:`sdd_crm.transaction.unit_of_work`): what it changes
+is committed once, after which it reports; a refusal or a failure rolls everything back and
+the command exits non-zero with a message (see :func:`command`).
+"""
 
 from __future__ import annotations
+
+import functools
 
 import click
 from flask import g
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
-from .extensions import db
-from .exceptions import ValidationError
+from .exceptions import ConflictError, DomainError, NotFound, PermissionDenied, ValidationError
+from .transaction import unit_of_work
 
 users_cli = AppGroup("users", help="Gebruikers beheren.")
 seed_cli = AppGroup("seed", help="Referentie- en demogegevens laden.")
@@ -19,6 +27,41 @@ def _as_cli():
     g.audit_source = "cli"
 
 
+def _fail(message: str, code: int):
+    click.echo(message, err=True)
+    raise SystemExit(code)
+
+
+def command(fn):
+    """Run a CLI command as the CLI (audit source ``cli``) and turn a refusal into a message
+    and a non-zero exit instead of a stack trace. The command's writes sit in a
+    :func:`unit_of_work`, which has already rolled them back when the error arrives here."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        _as_cli()
+        try:
+            return fn(*args, **kwargs)
+        except ValidationError as e:
+            for field, message in e.errors.items():
+                click.echo(f"{field}: {message}", err=True)
+            _fail("Er is niets opgeslagen.", 2)
+        except ConflictError as e:
+            _fail(f"Conflict: {e.message or 'het record is intussen gewijzigd'}. "
+                  "Er is niets opgeslagen.", 2)
+        except PermissionDenied:
+            _fail("Geen toestemming. Er is niets opgeslagen.", 2)
+        except NotFound:
+            _fail("Niet gevonden. Er is niets opgeslagen.", 2)
+        except DomainError as e:  # pragma: no cover - the four above are all there are
+            _fail(f"{e}. Er is niets opgeslagen.", 2)
+        except SQLAlchemyError as e:
+            _fail(f"Mislukt: de database weigerde de wijziging ({type(e).__name__}: "
+                  f"{getattr(e, 'orig', None) or e}). Er is niets opgeslagen.", 1)
+
+    return wrapper
+
+
 @users_cli.command("create")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
@@ -27,78 +70,71 @@ def _as_cli():
                                  "business_developer", "viewer"]))
 @click.option("--municipality", default=None, help="CBS-code, bv. GM0505 (lokaal accountmanager).")
 @click.option("--password", required=True)
+@command
 def users_create(email, name, role, municipality, password):
     """Create a user."""
     from .auth.services import create_user
 
-    _as_cli()
-    try:
+    with unit_of_work():
         user = create_user(email=email, name=name, role=role, password=password,
                            municipality_code=municipality)
-        db.session.commit()
-    except ValidationError as e:
-        db.session.rollback()
-        for field, message in e.errors.items():
-            click.echo(f"{field}: {message}", err=True)
-        raise SystemExit(2)
-    click.echo(f"Gebruiker {user.email} aangemaakt (id {user.id}).")
+        email, user_id = user.email, user.id
+    click.echo(f"Gebruiker {email} aangemaakt (id {user_id}).")
 
 
 @users_cli.command("token")
 @click.argument("email")
 @click.option("--name", default="cli", help="Naam van het token.")
+@command
 def users_token(email, name):
     """Print a new API token for EMAIL."""
     from .auth.services import create_token, get_user_by_email
 
-    _as_cli()
-    user = get_user_by_email(email)
-    if user is None or not user.active:
-        click.echo(f"Geen actieve gebruiker met e-mailadres {email}.", err=True)
-        raise SystemExit(2)
-    token = create_token(user, name)
-    db.session.commit()
+    with unit_of_work():
+        user = get_user_by_email(email)
+        if user is None or not user.active:
+            _fail(f"Geen actieve gebruiker met e-mailadres {email}.", 2)
+        token = create_token(user, name)
     click.echo(token)
 
 
 @users_cli.command("revoke-tokens")
 @click.argument("email")
+@command
 def users_revoke_tokens(email):
     """Revoke every API token of EMAIL."""
     from .auth.services import get_user_by_email, revoke_tokens
 
-    _as_cli()
-    user = get_user_by_email(email)
-    if user is None:
-        click.echo(f"Geen gebruiker met e-mailadres {email}.", err=True)
-        raise SystemExit(2)
-    n = revoke_tokens(user)
-    db.session.commit()
+    with unit_of_work():
+        user = get_user_by_email(email)
+        if user is None:
+            _fail(f"Geen gebruiker met e-mailadres {email}.", 2)
+        n = revoke_tokens(user)
     click.echo(f"{n} token(s) ingetrokken.")
 
 
 @seed_cli.command("reference")
+@command
 def seed_reference_cmd():
     """Municipalities, places, focus SBI codes, clusters and programmes (idempotent)."""
     from .reference.services import seed_reference
 
-    _as_cli()
-    counts = seed_reference()
-    db.session.commit()
+    with unit_of_work():
+        counts = seed_reference()
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
 
 
 @seed_cli.command("demo")
 @click.option("--organisations", "n", default=320, show_default=True)
+@command
 def seed_demo_cmd(n):
     """A deterministic fictional region for demos and screenshots."""
     from .reference.services import seed_reference
     from .seeds.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
 
-    _as_cli()
-    seed_reference()
-    counts = seed_demo(n_organisations=n)
-    db.session.commit()
+    with unit_of_work():
+        seed_reference()
+        counts = seed_demo(n_organisations=n)
     if counts.get("skipped"):
         click.echo(f"De demoregio is al geladen ({counts['organisations']} organisaties); "
                    "er is niets toegevoegd.")
@@ -112,19 +148,20 @@ def seed_demo_cmd(n):
 @criticality_cli.command("recompute")
 @click.option("--async", "run_async", is_flag=True,
               help="In de wachtrij zetten voor een worker (flask rq worker) in plaats van nu uitvoeren.")
+@command
 def criticality_recompute_cmd(run_async):
     """Recompute every organisation's criticality, printing progress and a summary."""
     from .valuechains.jobs import create_job, enqueue_job, run_job
 
-    _as_cli()
-    job = create_job(trigger="cli")
+    with unit_of_work():  # the Job row; enqueued (--async) once it is committed
+        job = create_job(trigger="cli")
+        if run_async:
+            enqueue_job(job)
+        job_id = job.id
     if run_async:
-        enqueue_job(job)
-        db.session.commit()
-        click.echo(f"Herberekening in de wachtrij gezet: job {job.id}.")
+        click.echo(f"Herberekening in de wachtrij gezet: job {job_id}.")
         return
-    db.session.commit()
-    job_id, shown = job.id, set()
+    shown = set()
 
     def echo(phase, percent):
         step = (phase, percent // 10)
@@ -133,7 +170,7 @@ def criticality_recompute_cmd(run_async):
             click.echo(f"  {percent:3d}%  {phase}")
 
     click.echo(f"Herberekening gestart: job {job_id}.")
-    try:
+    try:  # the job is its own unit of work and records its own failure
         summary = run_job(job_id, echo=echo)
     except Exception as exc:  # the Job row says failed; the stack trace is in the log
         click.echo(f"Mislukt: {type(exc).__name__}: {exc}", err=True)
@@ -149,6 +186,7 @@ def criticality_recompute_cmd(run_async):
 @click.option("--days", type=click.IntRange(min=0), default=None,
               help="Bestanden van taken die langer dan zoveel dagen geleden klaar waren "
                    "(standaard JOB_FILE_RETENTION_DAYS, 14).")
+@command
 def jobs_purge(days):
     """Delete uploaded and exported files of jobs that ended more than DAYS days ago."""
     import datetime as dt
@@ -158,11 +196,10 @@ def jobs_purge(days):
     from .db import utcnow
     from .jobs.files import purge_files
 
-    _as_cli()
     if days is None:
         days = int(current_app.config.get("JOB_FILE_RETENTION_DAYS", 14))
-    deleted = purge_files(utcnow() - dt.timedelta(days=days))
-    db.session.commit()
+    with unit_of_work():
+        deleted = purge_files(utcnow() - dt.timedelta(days=days))
     click.echo(f"{deleted} bestand(en) verwijderd van taken die meer dan {days} dagen geleden "
                "klaar waren.")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -35,7 +35,7 @@ MESSAGES = {
 CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-    422: "validation_error", 429: "too_many_requests", 500: "server_error",
+    422: "validation_error", 429: "too_many_requests", 500: "server_error", 503: "unavailable",
 }
 
 
@@ -61,6 +61,8 @@ def _render(status: int, message: str | None = None):
 
 
 API_CONFLICT = N_("Dit record is intussen gewijzigd; haal het opnieuw op en stuur de nieuwe versie mee.")
+BUSY = N_("De database is even bezig met een achtergrondtaak (bijvoorbeeld een import). Er is "
+           "niets opgeslagen; probeer het over een paar seconden opnieuw.")
 CLASH = N_("Dit botst met een bestaand record, bijvoorbeeld een KvK-nummer dat al bestaat.")
 
 
@@ -131,6 +133,17 @@ def register(app) -> None:
         return _form_page(409, lambda form, _c, _f: form.form_errors.append(_(CLASH))) \
             or _render(409, _(CLASH))
 
+    @app.errorhandler(OperationalError)
+    def _operational(e):
+        # SQLite (the embedded default) has one writer at a time: a save that waited out the busy
+        # timeout behind a long background import is refused, not crashed. Anything else is a 500.
+        if "database is locked" not in str(e.orig):
+            return _unexpected(e)
+        current_app.logger.warning("Write refused: the database is locked by another writer")
+        response = make_response(_render(503, _(BUSY)))
+        response.headers["Retry-After"] = "10"
+        return response
+
     @app.errorhandler(DataError)
     def _data(e):
         current_app.logger.warning("Input refused by the database: %s", e.orig)
@@ -149,7 +162,12 @@ def register(app) -> None:
     def _http(e: HTTPException):
         status = e.code or 500
         description = getattr(e, "sdd_message", None)
-        return _render(status, description)
+        response = make_response(_render(status, description))
+        # Keep what the exception says about itself: Allow on a 405, Retry-After on a 429.
+        for name, value in e.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(e):

@@ -16,15 +16,18 @@ commit and dropped on rollback.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from contextlib import contextmanager
 
-from flask import Flask, session
+from flask import Flask, request, session
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from .extensions import db
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+logger = logging.getLogger(__name__)
 _CALLBACKS = "after_commit_callbacks"
 _WROTE = "wrote"
 
@@ -38,6 +41,12 @@ def _mark_written(sess: Session, _flush_context) -> None:
     sess.info[_WROTE] = True
 
 
+def _mark_dml(state) -> None:
+    # A bulk UPDATE/DELETE/INSERT through session.execute() writes without a flush.
+    if state.is_update or state.is_delete or state.is_insert:
+        state.session.info[_WROTE] = True
+
+
 def has_work(sess: Session | None = None) -> bool:
     """Whether the transaction holds anything to commit (flushed or pending changes, or work
     waiting for the commit). A read-only request does not commit: its objects stay loaded."""
@@ -49,7 +58,10 @@ def has_work(sess: Session | None = None) -> bool:
 def _run_callbacks(sess: Session) -> None:
     sess.info.pop(_WROTE, None)
     for callback in sess.info.pop(_CALLBACKS, []):
-        callback()
+        try:
+            callback()
+        except Exception:  # the commit stands: a job not enqueued is logged, not a failed request
+            logger.exception("After-commit work %s failed", getattr(callback, "__qualname__", callback))
 
 
 def _drop_callbacks(sess: Session, previous_transaction=None) -> None:
@@ -94,7 +106,8 @@ class TransactionalFlask(Flask):
     """Flask whose every request is one unit of work.
 
     The view's return value is committed before Flask turns it into a response, so a refusal at
-    commit time is handled like any other exception. On an exception the transaction is rolled
+    commit time is handled like any other exception. A POST, PUT, PATCH or DELETE always commits;
+    a GET only when it wrote something (a read-only page keeps its loaded objects unexpired). On an exception the transaction is rolled
     back, and messages the request flashed are withdrawn (they announced work that was not
     saved); the app-level error handlers then answer.
     """
@@ -105,7 +118,7 @@ class TransactionalFlask(Flask):
         flashed_before = len(dict.get(cookie, "_flashes", ()))
         try:
             rv = super().dispatch_request()
-            if has_work():
+            if request.method not in SAFE_METHODS or has_work():
                 commit()
             return rv
         except BaseException:
@@ -124,5 +137,6 @@ def register_transaction_hooks() -> None:
         return
     _registered = True
     event.listen(Session, "after_flush", _mark_written)
+    event.listen(Session, "do_orm_execute", _mark_dml)
     event.listen(Session, "after_commit", _run_callbacks)
     event.listen(Session, "after_soft_rollback", _drop_callbacks)

@@ -82,7 +82,9 @@ def test_list_shows_pairs_best_first_after_a_search(client, login, make_user, ma
     c = make_org(actor=admin, name="Bouwbedrijf Kok Dordrecht", postcode="3311 AB")
     resp = client.post("/imports/duplicates/search", follow_redirects=True)
     page = text(resp)
-    assert "Klaar: 3 mogelijk dubbele paren gevonden." in page
+    assert "Het zoeken naar dubbelen is gestart" in page  # it runs after the request
+    job = d.latest_search()
+    assert "Klaar: 3 mogelijk dubbele paren gevonden." in text(client.get(f"/jobs/{job.id}"))
     assert "3 paren om te beoordelen, de meest waarschijnlijke eerst." in page
     rows = re.findall(r'<tr class="utrecht-table__row">\s*<td[^>]*>(\d+)%</td>', page)
     assert rows == ["100", "90", "90"]

@@ -6,7 +6,7 @@ from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..extensions import db, limiter
+from ..extensions import limiter
 from . import bp
 from .forms import LoginForm
 from .services import authenticate, normalise_email
@@ -37,11 +37,9 @@ def login():
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
             session.clear()
-            login_user(user)
-            db.session.commit()
+            login_user(user)  # the boundary stores the last login (and a rehashed password)
             return redirect(_safe_next(request.args.get("next")))
         g.login_failed = True
-        db.session.rollback()
         form.password.errors.append(_("Onbekend e-mailadres of onjuist wachtwoord."))
     return render_template("auth/login.html", form=form), 200
 
@@ -71,7 +69,6 @@ def set_language(lang: str):
         session["lang"] = lang
         if current_user.is_authenticated:
             current_user.locale = lang
-            db.session.commit()
     return redirect(_safe_next(request.form.get("next")))
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..extensions import db
 from ..pagination import paginate, request_page
+from ..transaction import has_work
 from . import bp
 from .models import Notification
 from .services import mark_read, unread_count, user_notifications
@@ -26,9 +27,10 @@ def _unread_badge():
             return 0
         try:
             return unread_count(current_user)
-        except sa.exc.SQLAlchemyError:  # an error page must still render when the database fails
-            db.session.rollback()
-            return 0
+        except sa.exc.SQLAlchemyError:
+            if has_work():
+                raise  # the request's writes may not be committed after a failed statement
+            return 0  # an error page must still render when the database fails
 
     return {"unread_notifications": unread_notifications}
 
@@ -72,7 +74,6 @@ def open_notification(notification_id: int):
     notification = _own_notification(notification_id)
     target = safe_local_link(notification.link)
     mark_read(current_user, notification.id)
-    db.session.commit()
     return redirect(target or url_for("notifications.index"))
 
 
@@ -81,7 +82,6 @@ def open_notification(notification_id: int):
 def read(notification_id: int):
     notification = _own_notification(notification_id)
     mark_read(current_user, notification.id)
-    db.session.commit()
     flash(_("De melding is als gelezen gemarkeerd."), "success")
     return redirect(url_for("notifications.index"))
 
@@ -90,7 +90,6 @@ def read(notification_id: int):
 @login_required
 def read_all():
     count = mark_read(current_user)
-    db.session.commit()
     flash(_("Alle meldingen zijn als gelezen gemarkeerd.") if count
           else _("Er waren geen ongelezen meldingen."), "success")
     return redirect(url_for("notifications.index"))

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired
 
-from ..forms import ServiceErrorsMixin, max_length, options
+from ..forms import CheckedTextMixin, ServiceErrorsMixin, max_length, options
 
 # Service keys → form fields, for apply_service_errors.
 FIELD_MAP = {"organisation_id": "organisation"}
@@ -51,7 +51,7 @@ class TaskForm(ServiceErrorsMixin, FlaskForm):
         })
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(CheckedTextMixin, FlaskForm):
     """A POST button with its CSRF token (complete, reopen, a new calendar address)."""
 
     version = HiddenField()

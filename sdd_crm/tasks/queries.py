@@ -17,7 +17,7 @@ from ..extensions import db
 from ..interactions.models import Interaction, Task, TaskStatus
 from ..interactions.queries import local_today  # noqa: F401  (re-exported for the views)
 from ..interactions.services import can_edit_task
-from ..visibility import can_see_interactions, interaction_visible, task_visible
+from ..interactions.visibility import can_see_interactions, interaction_visible, task_visible
 
 TABS = ("open", "overdue", "week", "done")
 SCOPES = ("assigned", "created")

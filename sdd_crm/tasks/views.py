@@ -18,10 +18,12 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from ..exceptions import ValidationError
 from ..extensions import db
-from ..forms import apply_service_errors
+from ..forms import apply_service_errors, form_page
 from ..interactions.queries import (
     colleagues,
     organisation_choice_label,
@@ -36,10 +38,9 @@ from ..interactions.services import (
     update_task,
 )
 from ..organisations.queries import get_organisation
-from ..exceptions import PermissionDenied
 from ..pagination import paginate, request_page
-from ..exceptions import ConflictError, ValidationError
-from ..visibility import can_see_interaction, can_see_interactions, can_see_lead
+from ..interactions.visibility import can_see_interaction, can_see_interactions
+from ..leads.visibility import can_see_lead
 from ..views_common import confirm_soft_delete
 from . import bp
 from .calendar import new_calendar_secret, render_feed, user_for_secret
@@ -55,7 +56,9 @@ from .queries import (
 )
 
 INVALID = 422
-CONFLICT = 409
+CONFLICT_MESSAGE = _l(
+    "Iemand anders heeft deze taak intussen gewijzigd. Uw invoer staat hieronder nog; "
+    "controleer de huidige gegevens en sla opnieuw op om ze te overschrijven.")
 
 
 def _require_worker() -> None:
@@ -139,7 +142,7 @@ def _resolve(form):
 
 
 def _save(form, task=None):
-    """Validate, call the service, commit; on refusal re-render with the input kept."""
+    """Validate and call the service; on refusal the form comes back with the input kept."""
     form.set_assignees(colleagues(), current_user.id)
     valid = form.validate()  # first: it resets the fields' errors
     org, candidates, resolved = _resolve(form)
@@ -153,29 +156,15 @@ def _save(form, task=None):
                 k: m for k, m in e.errors.items()
                 if not (FIELD_MAP.get(k, k) in form._fields and form[FIELD_MAP.get(k, k)].errors)
                 and not (k == "organisation_id" and not resolved)}, FIELD_MAP)
-        db.session.rollback()
         return None, _render_form(form, task=task, candidates=candidates, status=INVALID)
-    try:
-        if task is None:
-            task = create_task(data, actor=current_user)
-        else:
-            update_task(task, data, actor=current_user, partial=True,
-                        expected_version=form.version.data or None)
-    except ConflictError:
-        db.session.rollback()
-        form.form_errors.append(_(
-            "Iemand anders heeft deze taak intussen gewijzigd. Uw invoer staat hieronder nog; "
-            "controleer de huidige gegevens en sla opnieuw op om ze te overschrijven."))
-        form.version.data = str(task.version)
-        return None, _render_form(form, task=task, status=CONFLICT)
-    except ValidationError as e:
-        db.session.rollback()
-        apply_service_errors(form, e.errors, FIELD_MAP)
-        return None, _render_form(form, task=task, status=INVALID)
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    db.session.commit()
+    existing = task  # a refused new task was not saved: the form shows no task
+    form_page(form, lambda: _render_form(form, task=existing)[0],
+              conflict_message=CONFLICT_MESSAGE, field_map=FIELD_MAP)
+    if task is None:
+        task = create_task(data, actor=current_user)
+    else:
+        update_task(task, data, actor=current_user, partial=True,
+                    expected_version=form.version.data or None)
     return task, None
 
 
@@ -220,12 +209,7 @@ def _set_done(task_id: int, done: bool):
     task = get_task(task_id, user=current_user, for_edit=True)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        complete_task(task, actor=current_user, done=done)
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    db.session.commit()
+    complete_task(task, actor=current_user, done=done)
     flash(_("De taak %(title)s is afgerond.", title=task.title) if done
           else _("De taak %(title)s staat weer open.", title=task.title), "success")
     return redirect(_back(url_for("tasks.detail", task_id=task.id)))
@@ -266,7 +250,6 @@ def calendar():
     feed_url = None
     if form.validate_on_submit():
         secret = new_calendar_secret(current_user)
-        db.session.commit()
         feed_url = url_for("tasks.calendar_feed", secret=secret, _external=True)
     elif request.method == "POST":
         abort(400)
