@@ -79,7 +79,7 @@ def test_the_picture_is_well_formed_and_named(client, login, make_user, chain):
     titles = {el.get("id"): el.text for el in svg if el.get("id")}
     assert titles[title_id] == "Netwerk van de waardeketen Scheepsbouw N"
     assert titles[desc_id].startswith("5 organisaties in 3 fasen, 4 leveringsrelaties waarvan 2 met")
-    assert "cdn" not in html.lower() and "<script>" not in html  # nothing from outside, no inline JS
+    assert "//cdn" not in html.lower() and "<script>" not in html  # nothing from outside, no inline JS
     assert " style=" not in html  # the CSP forbids inline styles
     nav = html.split('aria-label="Hoofdmenu"')[1].split("</nav>")[0]
     assert nav.count('aria-current="page"') == 1  # one menu item is current, not two
