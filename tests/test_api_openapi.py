@@ -25,7 +25,7 @@ def _routes(app) -> set[tuple[str, str]]:
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(PREFIX + "/"):
             continue
-        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule[len(PREFIX):])
+        path = re.sub(r"<(?:[^:>]+:)?([a-z_]+)>", r"{\1}", rule.rule[len(PREFIX):])
         for method in rule.methods - IGNORED_METHODS:
             routes.add((path, method.lower()))
     return routes

@@ -15,13 +15,13 @@ from ..valuechains.queries import get_cluster, live_clusters
 from ..valuechains.services import create_cluster, delete_cluster, update_cluster
 from . import bp, errors
 from .auth import api_user, writers_only
+from .openapi import LOCATION
 from .schemas.base import VersionArgs, page_of
 from .schemas.valuechains import (CLUSTER_CREATE, CLUSTER_DETAIL, CLUSTER_LIST, CLUSTER_PATCH,
                                   NameQuery)
 from .state import refused_as_conflict
 
 TAGS = ["value chains"]
-LOCATION = {"Location": {"schema": {"type": "string"}, "description": "URL of the new record."}}
 
 
 def name_contains(column, q: str):

@@ -10,11 +10,11 @@ from ..permissions import can_view_contacts
 from . import bp, errors, guard
 from .auth import api_user, writers_only
 from .errors import check_id, forbidden
+from .openapi import LOCATION
 from .schemas.base import VersionArgs, page_of
 from .schemas.contacts import CONTACT, CONTACT_CREATE, CONTACT_LIST, CONTACT_PATCH, ContactArgs
 
 TAGS = ["contacts"]
-LOCATION = {"Location": {"schema": {"type": "string"}, "description": "URL of the new record."}}
 
 
 def _contacts_reader() -> None:

@@ -15,11 +15,10 @@ from ..valuechains.jobs import create_job, enqueue_job
 from . import bp, errors, guard
 from .auth import api_user
 from .errors import check_id, forbidden
+from .openapi import JOB_LOCATION
 from .schemas.criticality import CRITICALITY_FLAG, JOB
 from .schemas.organisations import ORGANISATION_DETAIL
 
-JOB_LOCATION = {"Location": {"schema": {"type": "string"},
-                             "description": "URL of the job: /api/v1/jobs/{job_id}."}}
 
 
 def _may_recompute() -> None:

@@ -24,6 +24,7 @@ from ..visibility import can_see_interactions, interaction_visible
 from . import bp, errors, guard
 from .auth import api_user
 from .errors import check_id, forbidden
+from .openapi import LOCATION
 from .schemas.accounts import (
     INTERACTION,
     INTERACTION_CREATE,
@@ -34,7 +35,6 @@ from .schemas.accounts import (
 from .schemas.base import VersionArgs, page_of
 
 TAGS = ["interactions"]
-LOCATION = {"Location": {"schema": {"type": "string"}, "description": "URL of the new record."}}
 
 
 def _require_reader() -> None:

@@ -15,16 +15,23 @@ from .auth import api_user
 from .schemas.criticality import JOB
 
 
-@bp.get("/jobs/<job_id>", tags=["jobs"])
-@bp.doc(operationId="getJob",
-        summary="A background job's status, progress, message and result (the user who started "
-                "it and admins; others get 404).",
-        parameters=[{"name": "job_id", "in": "path", "required": True,
-                     "schema": {"type": "string", "maxLength": 36}}])
-@bp.response(200, JOB, description="The job.")
-def get_job(job_id: str):
+# A job's URL by its id (a UUID): the converter's bounds document the parameter.
+JOB_URL = "/jobs/<string(maxlength=36):job_id>"
+
+
+def visible_job_or_404(job_id: str) -> Job:
+    """The job, if this user started it or is an admin; to anyone else it does not exist."""
     user = api_user()
-    job = db.session.get(Job, job_id) if 0 < len(job_id) <= 36 else None
+    job = db.session.get(Job, job_id)
     if job is None or (user.role != Role.ADMIN and job.created_by_id != user.id):
         abort(404)
     return job
+
+
+@bp.get(JOB_URL, tags=["jobs"])
+@bp.doc(operationId="getJob",
+        summary="A background job's status, progress, message and result (the user who started "
+                "it and admins; others get 404).")
+@bp.response(200, JOB, description="The job.")
+def get_job(job_id: str):
+    return visible_job_or_404(job_id)

@@ -20,6 +20,7 @@ from ..visibility import can_see_interactions
 from . import bp, errors, guard
 from .auth import api_user
 from .errors import check_id, forbidden
+from .openapi import LOCATION
 from .schemas.accounts import (
     LEAD_COMMENT,
     LEAD_COMMENT_CREATE,
@@ -33,7 +34,6 @@ from .schemas.base import page_of
 
 TAGS = ["leads"]
 STATUS_FIELDS = {"status", "decline_reason", "note"}
-LOCATION = {"Location": {"schema": {"type": "string"}, "description": "URL of the new record."}}
 
 
 def _require_worker() -> None:

@@ -33,6 +33,13 @@ TAGS = ["organisations", "contacts", "interactions", "tasks", "leads", "value ch
         "supply links", "criticality", "programmes", "jobs", "meta"]
 
 
+# The ``headers=`` of a 201 (``@bp.response(201, ..., headers=LOCATION)``) and of a 202 that
+# started a background job.
+LOCATION = {"Location": {"schema": {"type": "string"}, "description": "URL of the new record."}}
+JOB_LOCATION = {"Location": {"schema": {"type": "string"},
+                             "description": "URL of the job: /api/v1/jobs/{job_id}."}}
+
+
 def _error(description: str, headers: dict | None = None) -> dict:
     response = {"description": description,
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}

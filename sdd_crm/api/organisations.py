@@ -11,6 +11,7 @@ from ..organisations.services import create_organisation, delete_organisation, u
 from . import bp, errors
 from .auth import api_user, writers_only
 from .errors import check_id
+from .openapi import LOCATION
 from .schemas.base import VersionArgs, page_of
 from .schemas.organisations import (
     ORGANISATION_CREATE,
@@ -21,7 +22,6 @@ from .schemas.organisations import (
 )
 
 TAGS = ["organisations"]
-LOCATION = {"Location": {"schema": {"type": "string"}, "description": "URL of the new record."}}
 
 
 def _list_options(stmt):

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from flask import Response, abort, url_for
 
-from ..auth.models import Role
-from ..extensions import db
 from ..jobs.files import load_file
-from ..jobs.models import Job
 from ..jobs.views import attachment_header
 from ..programmes.export import XLSX_MIMETYPE
 from ..programmes.export_jobs import can_export, create_export_job
@@ -21,20 +18,13 @@ from ..programmes.queries import get_programme_or_404
 from . import bp, errors
 from .auth import api_user
 from .errors import forbidden
-from .programmes import CODE_PARAMETER, TAGS
+from .jobs import JOB_URL, visible_job_or_404
+from .openapi import JOB_LOCATION
+from .programmes import PROGRAMME_URL, TAGS
 from .schemas.criticality import JOB
 
-JOB_LOCATION = {"Location": {"schema": {"type": "string"},
-                             "description": "URL of the job: /api/v1/jobs/{job_id}."}}
-FILE_PARAMETERS = [
-    {"in": "path", "name": "job_id", "required": True,
-     "schema": {"type": "string", "maxLength": 36}},
-    {"in": "path", "name": "role", "required": True, "schema": {"type": "string", "maxLength": 16},
-     "description": "Which file: `output` for an export's workbook."},
-]
 
-
-@bp.post("/programmes/<code>/export", tags=TAGS, parameters=[CODE_PARAMETER])
+@bp.post(f"{PROGRAMME_URL}/export", tags=TAGS)
 @bp.doc(operationId="exportProgramme",
         summary="Start the accountability export of a programme's SME count as a background job "
                 "(admins, regional account managers, business developers).",
@@ -56,23 +46,16 @@ def export_programme(code: str):
     return job, 202, {"Location": url_for("api.get_job", job_id=job.id)}
 
 
-@bp.get("/jobs/<job_id>/files/<role>", tags=["jobs"], parameters=FILE_PARAMETERS)
+@bp.get(f"{JOB_URL}/files/<string(maxlength=16):role>", tags=["jobs"])
 @bp.doc(operationId="getJobFile",
-        summary="A file a background job produced (the user who started it and admins; others "
-                "get 404, as do files that do not exist yet).",
-        responses={"200": {"description": "The file, as an attachment (Content-Disposition).",
-                           "content": {
-                               XLSX_MIMETYPE: {"schema": {"type": "string",
-                                                          "contentMediaType": XLSX_MIMETYPE}},
-                               "application/octet-stream": {"schema": {
-                                   "type": "string",
-                                   "contentMediaType": "application/octet-stream"}}}}})
+        summary="A file a background job produced, by its role (`output`: an export's workbook); "
+                "the user who started the job and admins only (others get 404, as do files that "
+                "do not exist yet).")
+@bp.response(200, description="The file, as an attachment (Content-Disposition); an export's "
+                              f"workbook is {XLSX_MIMETYPE}.")
 def get_job_file(job_id: str, role: str):
-    user = api_user()
-    job = db.session.get(Job, job_id) if 0 < len(job_id) <= 36 else None
-    if job is None or (user.role != Role.ADMIN and job.created_by_id != user.id):
-        abort(404)
-    stored = load_file(job.id, role[:16])
+    job = visible_job_or_404(job_id)
+    stored = load_file(job.id, role)
     if stored is None:
         abort(404)
     response = Response(stored.data, content_type=stored.content_type)

@@ -26,13 +26,15 @@ from ..programmes.services import (add_participation, allowed_next, can_manage_p
 from . import bp, errors, guard
 from .auth import api_user
 from .errors import forbidden
-from .programmes import CODE_PARAMETER, LOCATION, TAGS
+from .openapi import LOCATION
+from .programmes import PROGRAMME_URL, TAGS
 from .schemas.base import VersionArgs, page_of
 from .schemas.programmes import (PARTICIPATION_CREATE, PARTICIPATION_DETAIL, PARTICIPATION_LINK,
                                  PARTICIPATION_LIST, PARTICIPATION_PATCH, ParticipationQuery)
 
 PATCH_FIELDS = ("status", "owner_id", "notes")
-ITEM = "/programmes/<code>/participations/<int:participation_id>"
+LIST = f"{PROGRAMME_URL}/participations"
+ITEM = f"{LIST}/<int:participation_id>"
 
 
 def _require_manager() -> None:
@@ -108,7 +110,7 @@ def _location(programme, p: Participation) -> dict[str, str]:
                                 participation_id=p.id)}
 
 
-@bp.get("/programmes/<code>/participations", tags=TAGS, parameters=[CODE_PARAMETER])
+@bp.get(LIST, tags=TAGS)
 @bp.doc(operationId="listParticipations",
         summary="The pipeline, most recently moved first, with whether each counts.")
 @bp.arguments(ParticipationQuery, location="query", as_kwargs=True)
@@ -139,7 +141,7 @@ def list_participations(code: str, **args):
     return body
 
 
-@bp.post("/programmes/<code>/participations", tags=TAGS, parameters=[CODE_PARAMETER])
+@bp.post(LIST, tags=TAGS)
 @bp.doc(operationId="createParticipation",
         summary="Put an organisation in the pipeline (admins, regional account managers, business "
                 "developers). Once per programme; a deleted one comes back.")
@@ -154,7 +156,7 @@ def create_participation_item(data, code: str):
     return _detail(programme, p), 201, _location(programme, p)
 
 
-@bp.get(ITEM, tags=TAGS, parameters=[CODE_PARAMETER])
+@bp.get(ITEM, tags=TAGS)
 @bp.doc(operationId="getParticipation", summary="One participation with the date of every move.")
 @bp.response(200, PARTICIPATION_DETAIL, description="The participation.")
 def get_participation_item(code: str, participation_id: int):
@@ -162,7 +164,7 @@ def get_participation_item(code: str, participation_id: int):
     return _detail(programme, p)
 
 
-@bp.patch(ITEM, tags=TAGS, parameters=[CODE_PARAMETER])
+@bp.patch(ITEM, tags=TAGS)
 @bp.doc(operationId="updateParticipation",
         summary="Move it on (`status`), change owner or notes; `version` is required. A move the "
                 "pipeline does not allow from the current status gets 409.")
@@ -176,7 +178,7 @@ def update_participation_item(data, code: str, participation_id: int):
     return _detail(programme, p)
 
 
-@bp.delete(ITEM, tags=TAGS, parameters=[CODE_PARAMETER])
+@bp.delete(ITEM, tags=TAGS)
 @bp.doc(operationId="deleteParticipation",
         summary="Soft delete (it no longer counts); adding the organisation again brings it back.")
 @errors(403, 409, 422)
@@ -189,7 +191,7 @@ def delete_participation_item(args, code: str, participation_id: int):
     return Response(status=204)
 
 
-@bp.post(f"{ITEM}/interactions", tags=TAGS, parameters=[CODE_PARAMETER])
+@bp.post(f"{ITEM}/interactions", tags=TAGS)
 @bp.doc(operationId="linkParticipationInteraction",
         summary="Link a contact moment of the same organisation that you may see.")
 @errors(403, 409)
@@ -203,7 +205,7 @@ def link_participation_interaction(data, code: str, participation_id: int):
     return _detail(programme, p), 201, _location(programme, p)
 
 
-@bp.delete(f"{ITEM}/interactions/<int:interaction_id>", tags=TAGS, parameters=[CODE_PARAMETER])
+@bp.delete(f"{ITEM}/interactions/<int:interaction_id>", tags=TAGS)
 @bp.doc(operationId="unlinkParticipationInteraction",
         summary="Remove the link (the contact moment stays); 404 when it is not linked (or not "
                 "one you may see).")

@@ -10,22 +10,22 @@ from __future__ import annotations
 
 from flask import Response, url_for
 
-from ..programmes.admin_services import create_programme, delete_programme, update_programme
-from ..programmes.counting import Reason, count_programme
+from ..programmes.admin_services import (MAX_CODE, create_programme, delete_programme,
+                                          update_programme)
+from ..programmes.counting import count_programme
 from ..programmes.queries import get_programme_or_404, programme_list
 from . import bp, errors, guard
 from .auth import api_user
 from .errors import forbidden
+from .openapi import LOCATION
 from .schemas.base import PageArgs, VersionArgs, page_of
 from .schemas.programmes import (PROGRAMME, PROGRAMME_CREATE, PROGRAMME_LIST, PROGRAMME_PATCH,
-                                 PROGRAMME_PROGRESS)
+                                 PROGRAMME_PROGRESS, Progress)
 from .state import refused_as_conflict
 
 TAGS = ["programmes"]
-LOCATION = {"Location": {"schema": {"type": "string"}, "description": "URL of the new record."}}
-CODE_PARAMETER = {"in": "path", "name": "code", "required": True,
-                  "description": "The programme's code, e.g. `scale`.",
-                  "schema": {"type": "string", "maxLength": 40}}
+# A programme's URL by its code (e.g. ``scale``): the converter's bounds document the parameter.
+PROGRAMME_URL = f"/programmes/<string(maxlength={MAX_CODE}):code>"
 
 
 def _require_admin() -> None:
@@ -44,8 +44,8 @@ def list_programmes(**args):
     return page_of(programme_list(), args, "api.list_programmes")
 
 
-@bp.get("/programmes/<code>", tags=TAGS, parameters=[CODE_PARAMETER])
-@bp.doc(operationId="getProgramme", summary="One programme.")
+@bp.get(PROGRAMME_URL, tags=TAGS)
+@bp.doc(operationId="getProgramme", summary="One programme, by its code (e.g. `scale`).")
 @bp.response(200, PROGRAMME, description="The programme.")
 def get_programme_item(code: str):
     return get_programme_or_404(code)
@@ -63,7 +63,7 @@ def create_programme_item(data):
     return programme, 201, {"Location": url_for("api.get_programme_item", code=programme.code)}
 
 
-@bp.patch("/programmes/<code>", tags=TAGS, parameters=[CODE_PARAMETER])
+@bp.patch(PROGRAMME_URL, tags=TAGS)
 @bp.doc(operationId="updateProgramme",
         summary="Change the fields sent (admins); `version` is required, the code cannot change.")
 @errors(403, 409, 428)
@@ -81,7 +81,7 @@ def update_programme_item(data, code: str):
     return programme
 
 
-@bp.delete("/programmes/<code>", tags=TAGS, parameters=[CODE_PARAMETER])
+@bp.delete(PROGRAMME_URL, tags=TAGS)
 @bp.doc(operationId="deleteProgramme",
         summary="Soft delete (admins); an admin can restore it in the screens.")
 @errors(403, 409, 422)
@@ -94,7 +94,7 @@ def delete_programme_item(args, code: str):
     return Response(status=204)
 
 
-@bp.get("/programmes/<code>/progress", tags=TAGS, parameters=[CODE_PARAMETER])
+@bp.get(f"{PROGRAMME_URL}/progress", tags=TAGS)
 @bp.doc(operationId="getProgrammeProgress",
         summary="Progress against the target (DESIGN 4.2): counted, unverified, excluded per "
                 "reason (all reasons, zeros included) and the count per municipality of the "
@@ -103,18 +103,7 @@ def delete_programme_item(args, code: str):
 def get_programme_progress(code: str):
     """DESIGN 4.2 and 5: the target, what counts, why the rest does not, per municipality."""
     programme = get_programme_or_404(code)
-    count = count_programme(programme)
-    return {
-        "code": programme.code,
-        "name": programme.name,
-        "target": count.target,
-        "counted": count.counted,
-        "unverified": count.unverified,
-        "excluded": {r.value: count.excluded.get(r.value, 0) for r in Reason},
-        "by_municipality": [{"code": m.code, "name": m.name,
-                             "counted": count.by_municipality.get(m.code, 0)}
-                            for m in programme.municipalities],
-    }
+    return Progress(programme, count_programme(programme))
 
 
 from . import programme_participations  # noqa: E402,F401  (registers the participation routes)

@@ -12,7 +12,7 @@ from ..valuechains.network_services import create_supply_link, delete_supply_lin
 from ..valuechains.queries import get_link, supply_link_list
 from . import bp, errors
 from .auth import api_user, writers_only
-from .clusters import LOCATION
+from .openapi import LOCATION
 from .schemas.base import VersionArgs, page_of
 from .schemas.valuechains import (SUPPLY_LINK, SUPPLY_LINK_CREATE, SUPPLY_LINK_LIST,
                                   SUPPLY_LINK_PATCH, SupplyLinkQuery)

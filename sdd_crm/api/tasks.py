@@ -17,11 +17,11 @@ from ..visibility import can_see_interactions, task_visible
 from . import bp, errors, guard
 from .auth import api_user
 from .errors import check_id, forbidden
+from .openapi import LOCATION
 from .schemas.accounts import TASK, TASK_CREATE, TASK_LIST, TASK_PATCH, TaskArgs
 from .schemas.base import VersionArgs, page_of
 
 TAGS = ["tasks"]
-LOCATION = {"Location": {"schema": {"type": "string"}, "description": "URL of the new record."}}
 
 
 def _require_worker() -> None:

@@ -29,7 +29,8 @@ from ..valuechains.services import (
 )
 from . import bp, errors
 from .auth import api_user, writers_only
-from .clusters import LOCATION, TAGS, name_contains
+from .clusters import TAGS, name_contains
+from .openapi import LOCATION
 from .schemas.base import VersionArgs, page_of
 from .schemas.valuechains import (
     CHAIN_ROLE,

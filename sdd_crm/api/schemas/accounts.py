@@ -12,7 +12,7 @@ from ...interactions.services import NOTES_LIMIT
 from ...leads.models import LeadStatus, LeadType, SharedWith
 from .. import fields as f
 from .base import (PageArgs, ResourceSchema, component, create_view, input_view, list_view,
-                   patch_view, version_field)
+                   patch_view, resource_components, version_field)
 
 # List bounds, so a request cannot make the database compare against 100,000 ids.
 LIST_LIMITS = {"topics": 20, "contact_ids": 50, "user_ids": 50, "follow_ups": 20}
@@ -85,10 +85,8 @@ class InteractionSchema(ResourceSchema):
     updated_at = f.DateTime(dump_only=True)
 
 
-INTERACTION = component("Interaction", InteractionSchema())
-INTERACTION_CREATE = component("InteractionCreate", create_view(InteractionSchema))
-INTERACTION_PATCH = component("InteractionPatch", patch_view(InteractionSchema))
-INTERACTION_LIST = component("InteractionList", list_view(InteractionSchema)())
+INTERACTION, INTERACTION_CREATE, INTERACTION_PATCH, INTERACTION_LIST = resource_components(
+    "Interaction", InteractionSchema)
 
 
 class InteractionArgs(PageArgs):
@@ -125,10 +123,7 @@ class TaskSchema(ResourceSchema):
     updated_at = f.DateTime(dump_only=True)
 
 
-TASK = component("Task", TaskSchema())
-TASK_CREATE = component("TaskCreate", create_view(TaskSchema))
-TASK_PATCH = component("TaskPatch", patch_view(TaskSchema))
-TASK_LIST = component("TaskList", list_view(TaskSchema)())
+TASK, TASK_CREATE, TASK_PATCH, TASK_LIST = resource_components("Task", TaskSchema)
 
 
 class TaskArgs(PageArgs):

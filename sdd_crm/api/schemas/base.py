@@ -11,10 +11,10 @@ component names of the OpenAPI document::
         version = version_field()
         created_at = f.DateTime(dump_only=True)
 
-    THING = component("Thing", ThingSchema())                  # output
-    THING_CREATE = component("ThingCreate", create_view(ThingSchema))
-    THING_PATCH = component("ThingPatch", patch_view(ThingSchema))
-    THING_LIST = component("ThingList", list_view(ThingSchema)())
+    THING, THING_CREATE, THING_PATCH, THING_LIST = resource_components("Thing", ThingSchema)
+
+which registers ``Thing`` (output), ``ThingCreate``, ``ThingPatch`` and ``ThingList``; a resource
+whose views differ (a detail view, excluded fields) registers them one by one with ``component``.
 """
 
 from __future__ import annotations
@@ -130,6 +130,16 @@ def list_view(item_schema_cls, name: str | None = None):
         "prev": f.Text(required=True, allow_none=True, pattern=False,
                        description="URL of the previous page, or null."),
     })
+
+
+def resource_components(name: str, schema_cls, *, create_extra: dict | None = None,
+                        patch_extra: dict | None = None) -> tuple[ApiSchema, ...]:
+    """The four components of a resource: output, create, patch and list views of
+    ``schema_cls``, as ``<name>``, ``<name>Create``, ``<name>Patch`` and ``<name>List``."""
+    return (component(name, schema_cls()),
+            component(f"{name}Create", create_view(schema_cls), extra=create_extra),
+            component(f"{name}Patch", patch_view(schema_cls), extra=patch_extra),
+            component(f"{name}List", list_view(schema_cls)()))
 
 
 # --- query strings ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...contacts.models import LawfulBasis
 from ...contacts.services import LANGUAGES, MAX_LENGTHS
 from .. import fields as f
-from .base import PageArgs, ResourceSchema, component, create_view, list_view, patch_view, version_field
+from .base import PageArgs, ResourceSchema, resource_components, version_field
 
 
 def _text(name: str, **kwargs) -> f.Text:
@@ -36,12 +36,11 @@ class ContactSchema(ResourceSchema):
 
 # With lawful_basis "consent" the date of the consent is required (and never null).
 _CONSENT = {"if": {"properties": {"lawful_basis": {"const": "consent"}}, "required": ["lawful_basis"]}}
-CONTACT = component("Contact", ContactSchema())
-CONTACT_CREATE = component("ContactCreate", create_view(ContactSchema), extra=_CONSENT | {
-    "then": {"required": ["consent_date"], "properties": {"consent_date": {"type": "string"}}}})
-CONTACT_PATCH = component("ContactPatch", patch_view(ContactSchema), extra=_CONSENT | {
-    "then": {"properties": {"consent_date": {"type": "string"}}}})
-CONTACT_LIST = component("ContactList", list_view(ContactSchema)())
+CONTACT, CONTACT_CREATE, CONTACT_PATCH, CONTACT_LIST = resource_components(
+    "Contact", ContactSchema,
+    create_extra=_CONSENT | {"then": {"required": ["consent_date"],
+                                      "properties": {"consent_date": {"type": "string"}}}},
+    patch_extra=_CONSENT | {"then": {"properties": {"consent_date": {"type": "string"}}}})
 
 
 class ContactArgs(PageArgs):

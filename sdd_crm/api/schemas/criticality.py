@@ -4,13 +4,12 @@ manual flag's input, and the job resource."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
-import sqlalchemy as sa
-
-from ...extensions import db
 from ...jobs.models import JobStatus
 from ...jobs.progress import live_progress
-from ...valuechains.criticality_services import REASON_LIMIT
+from ...valuechains.criticality_services import REASON_LIMIT, latest_assessment
 from ...valuechains.models import CriticalityAssessment
 from .. import fields as f
 from .base import ApiSchema, ResourceSchema, component
@@ -19,65 +18,63 @@ NON_BLANK = f.NON_BLANK_MULTI_LINE_PATTERN
 
 
 class CriticalityFactorSchema(ApiSchema):
-    name = f.Text(required=True)
-    value = f.Raw(required=True, allow_none=True,
+    """One factor of an assessment (a stored mapping; a key it lacks is null)."""
+
+    name = f.Text(required=True, dump_default=None)
+    value = f.Raw(required=True, allow_none=True, dump_default=None,
                   metadata={"type": ["number", "string", "boolean"]})
-    weight = f.Number(required=True, allow_none=True)
-    contribution = f.Number(required=True, allow_none=True)
+    weight = f.Number(required=True, allow_none=True, dump_default=None)
+    contribution = f.Number(required=True, allow_none=True, dump_default=None)
+
+
+@dataclass(frozen=True)
+class Assessed:
+    """An organisation with its latest assessment (or None): what ``CriticalitySchema`` dumps."""
+
+    org: Any
+    assessment: CriticalityAssessment | None
+
+    @classmethod
+    def of(cls, org) -> Assessed:
+        return cls(org, latest_assessment(org.id))
+
+    def computed(self, name: str):
+        return getattr(self.assessment, name) if self.assessment is not None else None
+
+
+def _score(c: Assessed):
+    return c.org.criticality_score if c.org.criticality_score is not None else c.computed("score")
+
+
+def _flag_source(c: Assessed) -> str | None:
+    if c.org.manual_critical is not None:
+        return "manual"
+    return "computed" if c.assessment is not None else None
 
 
 class CriticalitySchema(ApiSchema):
-    score = f.Number(required=True, allow_none=True)
+    """Why an organisation is (not) critical: the manual flag overrides the computed one.
+    Dumped from an ``Assessed``."""
+
+    score = f.Number(required=True, allow_none=True, source=_score)
     flag_source = f.Choice(["manual", "computed"], required=True, allow_none=True,
+                           source=_flag_source,
                            description="manual when a manual flag is set, computed when an "
                                        "assessment exists, else null.")
-    manual = f.Boolean(allow_none=True)
-    manual_reason = f.Text(allow_none=True, multiline=True)
-    computed = f.Boolean(allow_none=True)
-    threshold = f.Number(allow_none=True)
-    assessed_at = f.DateTime(allow_none=True)
+    manual = f.Boolean(allow_none=True, source=lambda c: c.org.manual_critical)
+    manual_reason = f.Text(allow_none=True, multiline=True,
+                           source=lambda c: c.org.manual_critical_reason)
+    computed = f.Boolean(allow_none=True, source=lambda c: c.computed("critical"))
+    threshold = f.Number(allow_none=True, source=lambda c: c.computed("threshold"))
+    assessed_at = f.DateTime(allow_none=True, source=lambda c: c.computed("computed_at"))
     factors = f.List(f.Nested(CriticalityFactorSchema), required=True,
+                     source=lambda c: [i for i in (c.computed("factors") or [])
+                                       if isinstance(i, Mapping)],
                      description="Of the latest assessment; empty without one.")
 
 
 component("CriticalityFactor", CriticalityFactorSchema())
 component("Criticality", CriticalitySchema())
-
-
-def latest_assessment(org_id: int) -> CriticalityAssessment | None:
-    return db.session.scalar(
-        sa.select(CriticalityAssessment)
-        .where(CriticalityAssessment.organisation_id == org_id)
-        .order_by(CriticalityAssessment.computed_at.desc(), CriticalityAssessment.id.desc())
-        .limit(1)
-    )
-
-
-def criticality_of(org) -> dict:
-    """Why an organisation is (not) critical: the manual flag overrides the computed one."""
-    assessment = latest_assessment(org.id)
-    if org.manual_critical is not None:
-        flag_source = "manual"
-    elif assessment is not None:
-        flag_source = "computed"
-    else:
-        flag_source = None
-    score = org.criticality_score
-    if score is None and assessment is not None:
-        score = assessment.score
-    factors = [{k: item.get(k) for k in ("name", "value", "weight", "contribution")}
-               for item in ((assessment.factors or []) if assessment is not None else [])
-               if isinstance(item, Mapping)]
-    return {
-        "score": score,
-        "flag_source": flag_source,
-        "manual": org.manual_critical,
-        "manual_reason": org.manual_critical_reason,
-        "computed": assessment.critical if assessment is not None else None,
-        "threshold": assessment.threshold if assessment is not None else None,
-        "assessed_at": assessment.computed_at if assessment is not None else None,
-        "factors": factors,
-    }
 
 
 class CriticalityFlagSchema(ResourceSchema):

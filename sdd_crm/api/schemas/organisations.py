@@ -10,9 +10,9 @@ from ...organisations.models import OrgStatus, OrgType, SizeClass
 from ...organisations.queries import SORTS
 from ...organisations.services import MAX_AMOUNT, MAX_EMPLOYEES, MAX_LENGTHS, main_establishment
 from .. import fields as f
-from .base import (PageArgs, ResourceSchema, component, create_view, input_view, list_view,
-                   patch_view, version_field)
-from .criticality import CriticalitySchema, criticality_of
+from .base import (PageArgs, ResourceSchema, component, input_view, resource_components,
+                   version_field)
+from .criticality import Assessed, CriticalitySchema
 
 SBI_PATTERN = r"^[0-9]{2}(\.?[0-9]{1,3})?(\.?[0-9A-Za-z])?$"
 SBI_MESSAGE = "Een SBI-code is tekst of een object met code, version en main."
@@ -165,14 +165,12 @@ class OrganisationSchema(ResourceSchema):
 
 
 class OrganisationDetailSchema(OrganisationSchema):
-    criticality = f.Nested(CriticalitySchema, dump_only=True, source=criticality_of)
+    criticality = f.Nested(CriticalitySchema, dump_only=True, source=Assessed.of)
 
 
-ORGANISATION = component("Organisation", OrganisationSchema())
+ORGANISATION, ORGANISATION_CREATE, ORGANISATION_PATCH, ORGANISATION_LIST = resource_components(
+    "Organisation", OrganisationSchema)
 ORGANISATION_DETAIL = component("OrganisationDetail", OrganisationDetailSchema())
-ORGANISATION_CREATE = component("OrganisationCreate", create_view(OrganisationSchema))
-ORGANISATION_PATCH = component("OrganisationPatch", patch_view(OrganisationSchema))
-ORGANISATION_LIST = component("OrganisationList", list_view(OrganisationSchema)())
 
 
 class OrganisationArgs(PageArgs):

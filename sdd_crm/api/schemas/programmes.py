@@ -3,16 +3,18 @@ client sends, what it gets back and the OpenAPI document (DESIGN 4.2, 5; issue 5
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from marshmallow import validate
 
 from ...programmes.admin_services import (MAX_CODE, MAX_DESCRIPTION, MAX_FUNDER, MAX_NAME,
                                           MAX_TARGET_DESCRIPTION, MAX_TARGET_VALUE, MAX_TARGETS)
-from ...programmes.counting import Reason
-from ...programmes.models import ParticipationStatus, TargetKind
+from ...programmes.counting import ProgrammeCount, Reason
+from ...programmes.models import ParticipationStatus, Programme, TargetKind
 from ...programmes.services import MAX_NOTES
 from .. import fields as f
 from .base import (ApiSchema, PageArgs, ResourceSchema, component, create_view, input_view,
-                   list_view, patch_view, version_field)
+                   list_view, patch_view, resource_components, version_field)
 from .valuechains import name_field
 
 CODE_PATTERN = "^[a-z0-9]+(-[a-z0-9]+)*$"
@@ -96,35 +98,53 @@ class ProgrammeSchema(ResourceSchema):
             _flatten_rows(error.messages, "targets")
 
 
-PROGRAMME = component("Programme", ProgrammeSchema())
-PROGRAMME_CREATE = component("ProgrammeCreate", create_view(ProgrammeSchema))
-PROGRAMME_PATCH = component("ProgrammePatch", patch_view(ProgrammeSchema))
-PROGRAMME_LIST = component("ProgrammeList", list_view(ProgrammeSchema)())
+PROGRAMME, PROGRAMME_CREATE, PROGRAMME_PATCH, PROGRAMME_LIST = resource_components(
+    "Programme", ProgrammeSchema)
 
 
 # --- Progress ------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Progress:
+    """A programme with its count (DESIGN 4.2): what ``ProgrammeProgressSchema`` dumps."""
+
+    programme: Programme
+    count: ProgrammeCount
+
+    def by_municipality(self) -> list[tuple]:
+        """Every municipality of the region with its count: ``(municipality, counted)``."""
+        return [(m, self.count.by_municipality.get(m.code, 0))
+                for m in self.programme.municipalities]
+
+
 ExcludedSchema = type("ExcludedSchema", (ApiSchema,), {
-    r.value: f.Integer(required=True, minimum=0) for r in Reason})
+    r.value: f.Integer(required=True, minimum=0, dump_default=0) for r in Reason})
 
 
 class MunicipalityCountSchema(ApiSchema):
-    code = f.Text(required=True, pattern=False)
-    name = f.Text(required=True, pattern=False)
-    counted = f.Integer(required=True)
+    """Dumped from ``(municipality, counted)``."""
+
+    code = f.Text(required=True, pattern=False, source=lambda row: row[0].code)
+    name = f.Text(required=True, pattern=False, source=lambda row: row[0].name)
+    counted = f.Integer(required=True, source=lambda row: row[1])
 
 
 class ProgrammeProgressSchema(ApiSchema):
-    code = f.Text(required=True, pattern=False)
-    name = f.Text(required=True, pattern=False)
-    target = f.Integer(required=True, allow_none=True,
+    """Dumped from a ``Progress``."""
+
+    code = f.Text(required=True, pattern=False, source=lambda p: p.programme.code)
+    name = f.Text(required=True, pattern=False, source=lambda p: p.programme.name)
+    target = f.Integer(required=True, allow_none=True, source=lambda p: p.count.target,
                        description="The first sme_count target.")
-    counted = f.Integer(required=True, description="Distinct organisations that count.")
-    unverified = f.Integer(required=True, description="Of those counted: SMEs whose financial "
-                                                      "figures are unknown.")
-    excluded = f.Nested(ExcludedSchema, required=True,
+    counted = f.Integer(required=True, source=lambda p: p.count.counted,
+                        description="Distinct organisations that count.")
+    unverified = f.Integer(required=True, source=lambda p: p.count.unverified,
+                           description="Of those counted: SMEs whose financial figures are "
+                                       "unknown.")
+    excluded = f.Nested(ExcludedSchema, required=True, source=lambda p: p.count.excluded,
                         description="Participations that do not count, per reason (DESIGN 4.2).")
     by_municipality = f.List(f.Nested(MunicipalityCountSchema), required=True,
+                             source=Progress.by_municipality,
                              description="Every municipality of the region.")
 
 

@@ -12,7 +12,7 @@ from ...valuechains.queries import live_chains
 from ...valuechains.services import MAX_DESCRIPTION, MAX_NAME, MAX_STAGES
 from .. import fields as f
 from .base import (ApiSchema, PageArgs, ResourceSchema, component, create_view, input_view,
-                   list_view, patch_view, version_field)
+                   list_view, patch_view, resource_components, version_field)
 
 
 def name_field(max_length: int, **kwargs) -> f.Text:
@@ -165,10 +165,8 @@ class SupplyLinkSchema(ResourceSchema):
     updated_at = f.DateTime(dump_only=True)
 
 
-SUPPLY_LINK = component("SupplyLink", SupplyLinkSchema())
-SUPPLY_LINK_CREATE = component("SupplyLinkCreate", create_view(SupplyLinkSchema))
-SUPPLY_LINK_PATCH = component("SupplyLinkPatch", patch_view(SupplyLinkSchema))
-SUPPLY_LINK_LIST = component("SupplyLinkList", list_view(SupplyLinkSchema)())
+SUPPLY_LINK, SUPPLY_LINK_CREATE, SUPPLY_LINK_PATCH, SUPPLY_LINK_LIST = resource_components(
+    "SupplyLink", SupplyLinkSchema)
 
 
 class SupplyLinkQuery(PageArgs):
