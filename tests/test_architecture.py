@@ -36,11 +36,7 @@ WEB_MODULE = re.compile(r"(^|_)(views|forms)$|^cli$")
 
 # Edges (importer, imported) the rules above still allow, each with why. This list may only
 # shrink: remove an entry when its import is gone (the test says so when one is stale).
-ALLOWED: dict[tuple[str, str], str] = {
-    # The import job module registers its job kinds' titles with the job pages (a web module);
-    # the registration belongs in imports/views.py, as exports/views.py does it.
-    ("sdd_crm.imports.jobs", "sdd_crm.jobs.views"): "job kinds registered from the job module",
-}
+ALLOWED: dict[tuple[str, str], str] = {}
 
 
 def _module_name(path: Path) -> str:

@@ -230,3 +230,40 @@ def test_the_lifecycle_finishes_fails_and_never_runs_a_finished_job_twice(owner)
         assert (other.status, other.message) == ("failed", expected)
         assert other.finished_at is not None
         assert db.session.scalar(sa.select(JobFile).where(JobFile.job_id == other.id)) is None
+
+
+def test_drafts_requeues_and_discards_go_through_the_lifecycle(owner):
+    from sdd_crm.jobs import lifecycle
+    from sdd_crm.jobs.files import delete_files, load_file
+
+    draft = lifecycle.new_draft("test_upload", message="Bestand ontvangen", actor=owner,
+                                params={"filename": "a.csv"})
+    assert (draft.status, draft.progress, draft.message, draft.created_by_id) == (
+        "finished", 100, "Bestand ontvangen", owner.id)
+    assert draft.started_at is not None and draft.started_at == draft.finished_at
+    for role in ("input", "report"):
+        store_file(draft.id, role, f"{role}.csv", "text/csv", b"a;b\n")
+    assert delete_files(draft.id, role="report") == 1
+    assert load_file(draft.id, "input") is not None and load_file(draft.id, "report") is None
+    with pytest.raises(ValueError):  # a finished job is never run again
+        lifecycle.requeue(draft)
+    lifecycle.discard(draft)
+    db.session.commit()
+    assert db.session.get(Job, draft.id) is None
+    assert db.session.scalar(sa.select(JobFile).where(JobFile.job_id == draft.id)) is None
+
+    failed = lifecycle.new_job("test_kind", actor=owner)
+    db.session.commit()
+
+    def crashing(job, progress):
+        progress(40, "Bezig")
+        raise lifecycle.JobFailed("Mislukt.")
+
+    lifecycle.run(failed.id, crashing, kinds="test_kind", running="Bezig", failure=str)
+    db.session.expire_all()
+    failed = db.session.get(Job, failed.id)
+    assert failed.status == "failed" and failed.finished_at is not None
+    lifecycle.requeue(failed)
+    db.session.commit()
+    assert (failed.status, failed.progress, failed.message, failed.started_at,
+            failed.finished_at) == ("queued", 0, "In de wachtrij", None, None)

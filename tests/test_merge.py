@@ -344,7 +344,7 @@ def _pairs():
 
 
 def test_geen_dubbel_marks_follow_the_survivor_once(world):
-    w, s, m = world, world.survivor, world.merged
+    w, s = world, world.survivor
     result = _merge(w)
     child, other = w.child.id, w.other.id
     assert _pairs() == {(min(s.id, child), max(s.id, child)), (min(s.id, other), max(s.id, other))}
@@ -531,3 +531,25 @@ def test_a_participation_left_on_a_merged_record_cannot_be_restored(make_org, ma
         Participation.programme_id == scale.id, Participation.deleted_at.is_(None),
         Participation.organisation_id.in_([survivor.id, merged.id]))).all()
     assert [p.organisation_id for p in live] == [survivor.id]
+
+
+def test_final_survivors_walks_many_chains_at_once_by_the_one_rule(make_org, count_queries):
+    from sdd_crm.organisations.queries import final_survivor, final_survivors
+
+    orgs = [make_org(name=f"Keten {n}") for n in range(8)]
+    a, b, c, d, e, f, g, h = orgs
+    # a → b → c (a chain), d → c, e never merged; f ↔ g a loop a merge never makes.
+    for merged, survivor in ((a, b), (b, c), (d, c), (f, g), (g, f)):
+        merged.merged_into_id = survivor.id
+    db.session.commit()
+    wanted = [a.id, d.id, e.id, f.id, 999_999]
+    with count_queries() as q:
+        survivors = final_survivors(wanted)
+    assert q.count == 2  # one query per hop of the longest chain, not one per record
+    assert survivors == {a.id: c.id, d.id: c.id, e.id: e.id, f.id: f.id}  # unknown: left out
+    survivors = final_survivors(o.id for o in orgs)
+    assert survivors == {a.id: c.id, b.id: c.id, c.id: c.id, d.id: c.id, e.id: e.id,
+                         f.id: f.id, g.id: g.id, h.id: h.id}
+    # The same rule as final_survivor, record by record.
+    for org in orgs:
+        assert survivors[org.id] == final_survivor(org).id

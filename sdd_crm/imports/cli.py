@@ -23,7 +23,6 @@ import sys
 
 import click
 from flask import g
-from flask_babel import gettext as _
 from flask.cli import AppGroup
 
 from ..extensions import db
@@ -211,8 +210,7 @@ def import_resume(job_id, as_json, run_async):
         return
     if run_async:
         with unit_of_work():
-            job.status, job.message = JobStatus.QUEUED, _("In de wachtrij")
-            jobs.enqueue_import(job)
+            jobs.requeue_import(job)
         click.echo(json.dumps({"job_id": job.id, "status": "queued"}) if as_json
                    else f"Import opnieuw in de wachtrij gezet: job {job.id}.")
         return

@@ -30,7 +30,7 @@ from ..organisations.models import Organisation
 from .apply import AUDIT_SOURCE, _insert_returning, _update_checked, bulk_insert, jsonable
 from .reading import Table, is_empty
 from .rules import RowCells, clean_contact_row, clear_caches, normalise_name
-from .upsert import ORG_COLUMNS, _follow_merges, _load, _reject
+from .upsert import _load, _reject, follow_merges
 
 FIELDS = ("first_name", "last_name", "function", "email", "phone", "mobile",
           "preferred_language", "notes")
@@ -67,11 +67,13 @@ def _key(org_id: int, values: dict) -> tuple:
 class _Organisations:
     """Organisation ids by KvK number and by normalised name (live ones only)."""
 
+    _COLUMNS = ("id", "kvk_number", "deleted_at", "merged_into_id")
+
     def __init__(self, kvks: set[str], want_names: bool):
         org = Organisation.__table__
         live = sa.and_(org.c.deleted_at.is_(None), org.c.merged_into_id.is_(None))
-        found = {o["kvk_number"]: o for o in _load(org, ORG_COLUMNS, org.c.kvk_number, kvks)}
-        _follow_merges(org, found)  # a merged record's KvK number stands for its survivor
+        found = {o["kvk_number"]: o for o in _load(org, self._COLUMNS, org.c.kvk_number, kvks)}
+        follow_merges(org, self._COLUMNS, found)  # a merged record's KvK number: its survivor
         self.by_kvk = {kvk: o["id"] for kvk, o in found.items()
                        if o["deleted_at"] is None and o["merged_into_id"] is None}
         self.by_name: dict[str, list[int]] = {}

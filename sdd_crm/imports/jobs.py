@@ -29,7 +29,6 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from ..exceptions import ValidationError
 from ..extensions import rq
@@ -90,6 +89,12 @@ def enqueue_import(job: Job) -> None:
     if rq.queue.is_async:  # no interval: that would need a worker started --with-scheduler
         options["retry"] = Retry(max=2)
     lifecycle.enqueue(import_task, job_id, timeout=timeout, **options)
+
+
+def requeue_import(job: Job) -> None:
+    """Put an import that crashed or failed back in the queue (once the caller commits)."""
+    lifecycle.requeue(job)
+    enqueue_import(job)
 
 
 @rq.job
@@ -211,15 +216,3 @@ def report_csv(errors: list[dict]) -> bytes:
         writer.writerow([error["row"], _safe(error["column"]), _safe(error["message"])])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
-
-def _register_kinds() -> None:
-    from ..jobs.views import register_kind
-
-    labels = {"input": _l("Geïmporteerd bestand"), "report": _l("Afgewezen rijen (CSV)")}
-    register_kind(JOB_KINDS["organisations"], title=_l("Import van organisaties"),
-                  result_template="imports/_job_result.html", file_labels=labels)
-    register_kind(JOB_KINDS["contacts"], title=_l("Import van contactpersonen"),
-                  result_template="imports/_job_result.html", file_labels=labels)
-
-
-_register_kinds()

@@ -34,6 +34,7 @@ from flask_babel import gettext as _
 from ..extensions import db
 from ..imports.models import ImportKind, ImportReview
 from ..organisations.models import Establishment, Organisation, OrganisationSbi
+from ..organisations.queries import final_survivors
 from ..organisations.size import size_class
 from .reading import Table, is_empty
 from .rules import Places, RowCells, clean_organisation_row, clear_caches, normalise_name
@@ -221,25 +222,20 @@ def _load(table, columns, where_col, values) -> list[dict]:
     return out
 
 
-def _follow_merges(org_t, by_kvk: dict[str, dict]) -> None:
+def follow_merges(org_t, columns, by_kvk: dict[str, dict]) -> None:
     """A KvK number of a record merged into another (the survivor kept its own number) stands
-    for the survivor: the import updates the survivor, never the merged record."""
-    pending = {k: o["merged_into_id"] for k, o in by_kvk.items() if o["merged_into_id"]}
-    seen: dict[int, dict] = {}
-    for _hop in range(20):  # chains of merges (A → B → C) end in the last survivor
-        if not pending:
-            return
-        wanted = set(pending.values()) - set(seen)
-        seen.update({o["id"]: o for o in _load(org_t, ORG_COLUMNS, org_t.c.id, wanted)})
-        for kvk, target in list(pending.items()):
-            row = seen.get(target)
-            if row is None:
-                del pending[kvk]
-            elif row["merged_into_id"]:
-                pending[kvk] = row["merged_into_id"]
-            else:
-                by_kvk[kvk] = row
-                del pending[kvk]
+    for the survivor: the import updates the survivor, never the merged record. ``by_kvk``
+    holds rows with ``columns`` (``id`` and ``merged_into_id`` among them); a merged row is
+    replaced by its final survivor's (:func:`~sdd_crm.organisations.queries.final_survivors`)."""
+    merged = {k: o["id"] for k, o in by_kvk.items() if o["merged_into_id"]}
+    if not merged:
+        return
+    survivors = final_survivors(merged.values())
+    rows = {o["id"]: o for o in _load(org_t, columns, org_t.c.id, set(survivors.values()))}
+    for kvk, org_id in merged.items():
+        row = rows.get(survivors.get(org_id))
+        if row is not None:
+            by_kvk[kvk] = row
 
 
 def load_stored(groups: dict[str, Group]) -> dict:
@@ -251,7 +247,7 @@ def load_stored(groups: dict[str, Group]) -> dict:
                if r.get("parent_kvk")} - set(kvks)
     by_kvk = {o["kvk_number"]: o for o in _load(org_t, ORG_COLUMNS, org_t.c.kvk_number,
                                                  kvks + sorted(parents))}
-    _follow_merges(org_t, by_kvk)
+    follow_merges(org_t, ORG_COLUMNS, by_kvk)
     # Candidates for rows without a KvK number: same postcode (or both without one).
     loose = [json.loads(g.key[1:])[1] for g in groups.values() if not g.kvk]  # their postcodes
     postcodes = sorted(set(loose) - {None})

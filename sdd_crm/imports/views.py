@@ -16,8 +16,6 @@ not: an import writes organisations of every municipality. Viewers never.
 
 from __future__ import annotations
 
-import uuid
-
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal
@@ -27,10 +25,10 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..auth.models import Role
-from ..db import utcnow
 from ..extensions import db
 from ..jobs.files import load_file, store_file
-from ..jobs.models import Job, JobFile, JobStatus
+from ..jobs import lifecycle
+from ..jobs.models import Job, JobStatus
 from ..jobs.views import get_job_or_404, register_kind
 from ..exceptions import PermissionDenied, ValidationError
 from ..forms import form_page
@@ -54,6 +52,11 @@ SAMPLE_ROWS, SAMPLES_PER_COLUMN, SAMPLE_LENGTH = 200, 3, 60
 register_kind(UPLOAD_KIND, title=_l("Importbestand geüpload"),
               result_template="imports/_upload_result.html",
               file_labels={"input": _l("Het geüploade bestand")})
+_IMPORT_FILES = {"input": _l("Geïmporteerd bestand"), "report": _l("Afgewezen rijen (CSV)")}
+register_kind(JOB_KINDS["organisations"], title=_l("Import van organisaties"),
+              result_template="imports/_job_result.html", file_labels=_IMPORT_FILES)
+register_kind(JOB_KINDS["contacts"], title=_l("Import van contactpersonen"),
+              result_template="imports/_job_result.html", file_labels=_IMPORT_FILES)
 
 
 def may_import(user) -> bool:
@@ -154,13 +157,9 @@ def index():
         form.file.errors = [*form.file.errors, exc.message]
         return _render_upload(form, INVALID)
     kind = form.kind.data
-    now = utcnow()
-    draft = Job(id=str(uuid.uuid4()), kind=UPLOAD_KIND, status=JobStatus.FINISHED, progress=100,
-                message=_("Bestand ontvangen; kies nu de kolommen."),
-                params={"filename": filename, "kind": kind, **info},
-                created_by_id=current_user.id, started_at=now, finished_at=now)
-    db.session.add(draft)
-    db.session.flush()
+    draft = lifecycle.new_draft(UPLOAD_KIND, message=_("Bestand ontvangen; kies nu de kolommen."),
+                                actor=current_user,
+                                params={"filename": filename, "kind": kind, **info})
     store_file(draft.id, "input", filename, CONTENT_TYPES.get(info["format"], "text/csv"), data)
     return redirect(url_for("imports.mapping", job_id=draft.id))
 
@@ -227,8 +226,7 @@ def mapping(job_id: str):
     preview = create_import_job(stored.data, filename, kind, chosen, dry_run=True,
                                 actor=current_user)
     if job.kind == UPLOAD_KIND:  # the preview holds its own copy of the bytes now
-        db.session.execute(sa.delete(JobFile).where(JobFile.job_id == job.id))
-        db.session.delete(job)
+        lifecycle.discard(job)
     preview_id = preview.id
     enqueue_import(preview)  # goes out once the request has committed
     if form.save_mapping.data:

@@ -26,6 +26,15 @@ def load_file(job_id: str, role: str) -> JobFile | None:
         sa.select(JobFile).where(JobFile.job_id == job_id, JobFile.role == role))
 
 
+def delete_files(job_id: str, role: str | None = None) -> int:
+    """Delete the job's files (only the one with ``role`` when given); the caller commits.
+    Returns the number deleted."""
+    stmt = sa.delete(JobFile).where(JobFile.job_id == job_id)
+    if role is not None:
+        stmt = stmt.where(JobFile.role == role)
+    return db.session.execute(stmt).rowcount or 0
+
+
 def file_roles(job_id: str) -> list[tuple[str, str, int]]:
     """(role, filename, size) of the job's files, without loading their data."""
     return [tuple(r) for r in db.session.execute(

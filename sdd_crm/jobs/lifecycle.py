@@ -3,6 +3,9 @@
 A feature describes a job kind with a *body* and leaves the rest here:
 
 * :func:`new_job` adds the ``queued`` Job row (flushed; the caller's transaction commits it);
+  :func:`new_draft` one whose only step is already done (an upload waiting for its next step);
+  :func:`requeue` puts a job that crashed or failed back to ``queued``; :func:`discard` deletes
+  a job with its files;
 * :func:`enqueue` hands the RQ task the Job id once that row is committed;
 * :func:`run` marks the row ``running`` (committed, so the job page shows it), runs the body
   as one unit of work and marks the row ``finished`` with its result and message *in the same
@@ -29,6 +32,7 @@ from flask_babel import gettext as _
 from ..db import utcnow
 from ..extensions import db
 from ..transaction import commit, rollback, unit_of_work
+from .files import delete_files
 from .models import Job, JobStatus
 from .progress import ProgressReporter
 from .queue import enqueue_after_commit
@@ -68,6 +72,34 @@ def new_job(kind: str, *, actor=None, params: dict | None = None,
     db.session.add(job)
     db.session.flush()
     return job
+
+
+def new_draft(kind: str, *, message: str, actor=None, params: dict | None = None) -> Job:
+    """A Job row of ``kind`` whose one step is done at once (``finished``, nothing to run): an
+    upload kept with its file until the user takes the next step. Flushed, not committed."""
+    now = utcnow()
+    job = Job(id=str(uuid.uuid4()), kind=kind, status=JobStatus.FINISHED, progress=100,
+              message=str(message)[:500], params=params or {},
+              created_by_id=getattr(actor, "id", None), started_at=now, finished_at=now)
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def requeue(job: Job) -> None:
+    """Put a job that failed or was left ``running`` by a dead worker back to ``queued`` (the
+    caller commits, then enqueues it again); :func:`run` then runs it from the start. A finished
+    job is not run again: ValueError."""
+    if job.status == JobStatus.FINISHED:
+        raise ValueError(f"Job {job.id} is finished; it is not run again")
+    job.status, job.progress, job.message = JobStatus.QUEUED, 0, _("In de wachtrij")
+    job.started_at = job.finished_at = None
+
+
+def discard(job: Job) -> None:
+    """Delete ``job`` and its files (a draft whose file went into a new job); the caller commits."""
+    delete_files(job.id)
+    db.session.delete(job)
 
 
 def enqueue(task, job_id: str, *, timeout: int, **options) -> None:

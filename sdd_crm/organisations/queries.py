@@ -98,13 +98,46 @@ def final_survivor(org, get=None):
 
     ``get(id)`` loads a record (default: the Organisation from the session); any object with
     ``id`` and ``merged_into_id`` will do, so the programme counts walk their own facts. A loop
-    (which a merge never makes) ends the walk instead of hanging it."""
+    (which a merge never makes) ends the walk instead of hanging it. This is the one survivor
+    rule; :func:`final_survivors` walks many records by it at once."""
     get = get or (lambda org_id: db.session.get(Organisation, org_id))
     seen = set()
     while org is not None and org.merged_into_id is not None and org.id not in seen:
         seen.add(org.id)
         org = get(org.merged_into_id)
     return org
+
+
+SURVIVOR_CHUNK = 500  # ids per IN (...) list: well below SQLite's and PostgreSQL's limits
+
+
+def final_survivors(org_ids) -> dict[int, int]:
+    """``{id: id of the record its merges end in}`` for every id of ``org_ids`` that names a
+    record (itself when never merged): :func:`final_survivor` for many records at once.
+
+    Set-based: the ``(id, merged_into_id)`` links are loaded one hop of all chains at a time
+    (one query per hop and 500 ids), never one query per record; the walk itself is then
+    :func:`final_survivor` over those links."""
+    links: dict[int, object] = {}
+    wanted = {int(i) for i in org_ids if i is not None}
+    asked: set[int] = set()
+    todo = set(wanted)
+    while todo:
+        asked |= todo
+        loaded = []
+        ordered = sorted(todo)
+        for at in range(0, len(ordered), SURVIVOR_CHUNK):
+            loaded.extend(db.session.execute(
+                sa.select(Organisation.id, Organisation.merged_into_id)
+                .where(Organisation.id.in_(ordered[at:at + SURVIVOR_CHUNK]))))
+        links.update((row.id, row) for row in loaded)
+        todo = {row.merged_into_id for row in loaded if row.merged_into_id is not None} - asked
+    survivors = {}
+    for org_id in wanted:
+        end = final_survivor(links.get(org_id), links.get)
+        if end is not None:
+            survivors[org_id] = end.id
+    return survivors
 
 
 def with_merged_records(org_ids) -> set[int]:
