@@ -15,6 +15,7 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from .exceptions import ConflictError, DomainError, NotFound, PermissionDenied, ValidationError
+from .extensions import db
 from .transaction import unit_of_work
 
 users_cli = AppGroup("users", help="Gebruikers beheren.")
@@ -175,6 +176,12 @@ def criticality_recompute_cmd(run_async):
     except Exception as exc:  # the Job row says failed; the stack trace is in the log
         click.echo(f"Mislukt: {type(exc).__name__}: {exc}", err=True)
         raise SystemExit(1) from None
+    if summary is None:  # refused (JobFailed) or gone: the row holds the reason
+        from .jobs.models import Job
+
+        job = db.session.get(Job, job_id)
+        click.echo(f"Mislukt: {(job.message if job else None) or 'de job is niet uitgevoerd.'}", err=True)
+        raise SystemExit(1)
     seconds = ", ".join(f"{k} {v:.2f} s" for k, v in summary["seconds"].items())
     click.echo(f"Klaar: {summary['organisations']} organisaties, {summary['critical']} kritisch "
                f"({summary['became_critical']} nieuw, {summary['no_longer_critical']} niet meer), "

@@ -10,7 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .exceptions import ConflictError, NotFound, PermissionDenied, ValidationError
-from .extensions import db
+from .transaction import rollback
 
 
 def N_(message: str) -> str:
@@ -147,7 +147,11 @@ def register(app) -> None:
     @app.errorhandler(DataError)
     def _data(e):
         current_app.logger.warning("Input refused by the database: %s", e.orig)
-        return _render(422)
+        if wants_json():
+            return _render(422)
+        message = _(MESSAGES[422])
+        return _form_page(422, lambda form, _c, _f: form.form_errors.append(message)) \
+            or _render(422)
 
     @app.errorhandler(CSRFError)
     def _csrf(e):
@@ -155,7 +159,7 @@ def register(app) -> None:
 
     @app.errorhandler(StaleDataError)
     def _stale(e):
-        db.session.rollback()
+        rollback()
         return conflict_response(ConflictError())
 
     @app.errorhandler(HTTPException)
@@ -171,11 +175,11 @@ def register(app) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(e):
-        db.session.rollback()
+        rollback()  # an error before the view ran (a before_request hook) has no boundary yet
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         return _render(500)
 
     @app.errorhandler(InternalServerError)
     def _ise(e):
-        db.session.rollback()
+        rollback()
         return _render(500)

@@ -140,6 +140,10 @@ def parse_amount(value, *, maximum: decimal.Decimal | None = None) -> decimal.De
             if maximum is not None else "…"
         raise NumberError(_("Vul een bedrag tussen 0 en %(hi)s in.", hi=hi), "range")
     try:
-        return number.quantize(CENT)
+        cents = number.quantize(CENT)
     except decimal.InvalidOperation:  # more digits than a Decimal holds: no amount of euros
         raise NumberError(_amount_message(), "range") from None
+    if cents != number:  # never round an amount silently
+        raise NumberError(_("Vul een bedrag in met hoogstens twee cijfers achter de komma."),
+                          "fraction")
+    return cents

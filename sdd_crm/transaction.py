@@ -6,7 +6,7 @@ and rolls back when anything is raised (compare indico's ``RH.process``):
 
 * requests: :class:`TransactionalFlask` wraps ``dispatch_request``, so a failing commit (a unique
   clash, a value the database refuses) still reaches the app-level error handlers;
-* CLI commands and jobs: :func:`unit_of_work` (a context manager and a decorator).
+* CLI commands and jobs: :func:`unit_of_work` (``sdd_crm.cli``, ``sdd_crm.jobs.lifecycle``).
 
 Work that must only happen once the data is stored (enqueueing a job, sending mail) is registered
 with :func:`sdd_crm.jobs.queue.enqueue_after_commit` or :func:`after_commit`, run after the
@@ -15,7 +15,6 @@ commit and dropped on rollback.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -91,23 +90,14 @@ def unit_of_work():
     commit()
 
 
-def transactional(fn: Callable) -> Callable:
-    """Decorator form of :func:`unit_of_work` for CLI commands and job bodies."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        with unit_of_work():
-            return fn(*args, **kwargs)
-
-    return wrapper
-
-
 class TransactionalFlask(Flask):
     """Flask whose every request is one unit of work.
 
     The view's return value is committed before Flask turns it into a response, so a refusal at
     commit time is handled like any other exception. A POST, PUT, PATCH or DELETE always commits;
-    a GET only when it wrote something (a read-only page keeps its loaded objects unexpired). On an exception the transaction is rolled
+    a GET only when it wrote something (a read-only page keeps its loaded objects unexpired). A
+    response of 400 or more that the view returned itself (a form shown again with its
+    messages) rolls back, like a refusal raised as an exception. On an exception the transaction is rolled
     back, and messages the request flashed are withdrawn (they announced work that was not
     saved); the app-level error handlers then answer.
     """
@@ -117,10 +107,12 @@ class TransactionalFlask(Flask):
         cookie = session._get_current_object()
         flashed_before = len(dict.get(cookie, "_flashes", ()))
         try:
-            rv = super().dispatch_request()
-            if request.method not in SAFE_METHODS or has_work():
+            response = self.make_response(super().dispatch_request())
+            if response.status_code >= 400:
+                rollback()  # a refusal answered by the view itself (a form shown again) saves nothing
+            elif request.method not in SAFE_METHODS or has_work():
                 commit()
-            return rv
+            return response
         except BaseException:
             rollback()
             if len(dict.get(cookie, "_flashes", ())) > flashed_before:

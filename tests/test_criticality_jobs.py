@@ -144,18 +144,17 @@ def test_a_finished_job_is_not_run_twice_and_a_rerun_changes_nothing(hub):
     assert jobs.run_job("no-such-job") is None
 
 
-def test_a_recompute_reads_again_when_another_stored_results_meanwhile(hub):
-    import datetime as dt
+def test_a_recompute_takes_the_store_lock_before_it_reads(hub, monkeypatch):
+    from sdd_crm.valuechains import criticality_store
 
-    from sdd_crm.db import utcnow
-
-    other = jobs.create_job()
-    other.status, other.finished_at = "finished", utcnow() + dt.timedelta(minutes=5)
-    db.session.commit()  # as if a second worker finished while this one was reading
+    calls = []
+    real_lock, real_load = criticality_store._lock_storing, criticality_store.load_network
+    monkeypatch.setattr(criticality_store, "_lock_storing", lambda: (calls.append("lock"), real_lock()))
+    monkeypatch.setattr(criticality_store, "load_network", lambda: (calls.append("read"), real_load())[1])
     job = jobs.create_job()
     db.session.commit()
-    summary = jobs.run_job(job.id)
-    assert summary["attempts"] == 3  # read twice more, then stored (the data is what it is)
+    jobs.run_job(job.id)
+    assert calls == ["lock", "read"]  # an earlier recompute's results are in what it reads
     assert len(history(hub)) == 1 and flags(hub) == [(True, 1.03)]
 
 

@@ -402,3 +402,21 @@ def test_a_locked_sqlite_database_is_a_503_with_a_message_not_a_500(app, client,
     assert resp.status_code == 503
     assert resp.headers["Retry-After"] == "10"
     assert "niets opgeslagen" in text(resp)
+
+
+@pytest.mark.parametrize("typed", ["12,345", "1.250.000,005", decimal.Decimal("12.345")])
+def test_an_amount_is_never_rounded_silently(app, typed):
+    with app.test_request_context(), pytest.raises(NumberError) as exc:
+        parse_amount(typed)
+    assert exc.value.kind == "fraction"
+    assert str(exc.value) == "Vul een bedrag in met hoogstens twee cijfers achter de komma."
+
+
+def test_the_api_refuses_an_amount_with_more_than_two_decimals(client, make_user, api_headers):
+    headers = api_headers(make_user("regional_account_manager"))
+    resp = client.post("/api/v1/organisations", headers=headers, json={
+        "name": "Centen B.V.", "org_type": "company", "city": "Dordrecht",
+        "annual_turnover_eur": 12.345})
+    assert resp.status_code == 422
+    assert "annual_turnover_eur" in resp.get_json()["error"]["fields"]
+    assert db.session.scalar(sa.select(Organisation).where(Organisation.name == "Centen B.V.")) is None

@@ -192,26 +192,24 @@ def _changed(result: engine.Assessment, latest: Mapping[int, tuple], index: Mapp
 
 def run_assessment(*, job_id: str | None = None, progress: Progress | None = None,
                    settings: engine.Settings | None = None) -> dict:
-    """Load, compute and store one recompute (flushes; the caller commits). Returns a summary."""
+    """Load, compute and store one recompute (flushes; the caller commits). Returns a summary.
+
+    Recomputes take turns: the store's lock is taken before anything is read (an advisory
+    transaction lock on PostgreSQL; on SQLite the job holds the database's write lock from its
+    first statement), so what this one reads already includes what an earlier one stored, and
+    nothing needs reading again."""
     phases = _Phases(progress)
-    for attempt in range(3):
-        started = utcnow()
-        phases("loading", 0.0)
-        current = settings or get_settings()
-        network, state = load_network()
-        latest = latest_assessments()
-        phases("loading", 1.0)
-        result = engine.assess(network, current, progress=phases)
-        phases("storing", 0.0)
-        _lock_storing()
-        if attempt < 2 and _stored_since(started, job_id):
-            db.session.rollback()  # another recompute stored newer results meanwhile: read again
-            continue
-        break
+    _lock_storing()
+    phases("loading", 0.0)
+    current = settings or get_settings()
+    network, state = load_network()
+    latest = latest_assessments()
+    phases("loading", 1.0)
+    result = engine.assess(network, current, progress=phases)
+    phases("storing", 0.0)
     summary = store(result, state, latest, job_id=job_id)
     summary["seconds"] = phases.done()
     summary["stats"] = result.stats
-    summary["attempts"] = attempt + 1
     return summary
 
 
@@ -221,16 +219,6 @@ LOCK_KEY = 4_302_001  # pg_advisory_xact_lock key of the criticality store
 def _lock_storing() -> None:
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-
-
-def _stored_since(started: dt.datetime, job_id: str | None) -> bool:
-    from ..jobs.models import Job, JobStatus
-    from .jobs import JOB_KIND
-
-    return db.session.scalar(
-        sa.select(Job.id).where(Job.kind == JOB_KIND, Job.status == JobStatus.FINISHED,
-                                Job.finished_at >= started, Job.id != (job_id or ""))
-        .limit(1)) is not None
 
 
 def store(result: engine.Assessment, state: list[tuple], latest: Mapping[int, tuple], *,
