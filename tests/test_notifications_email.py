@@ -1,5 +1,7 @@
 """Notification e-mail: sharing a lead e-mails each receiver, in the receiver's language, through
-the RQ job ``send_notification_emails`` — only after the commit, never twice.
+a ``notification_email`` Job (the RQ task ``send_notification_emails``, a resumable job of the
+one lifecycle) — only after the commit, never twice; a failure halfway keeps what was sent and a
+rerun sends only the rest.
 
 A real SMTP server (aiosmtpd) runs inside the test. Without Redis the job runs in-process; the
 ``redis`` tests enqueue it on a real Redis and let a burst worker (a subprocess, as in
@@ -22,9 +24,11 @@ import sqlalchemy as sa
 from html_helpers import text
 from leads_support import build_world
 from sdd_crm.extensions import db
+from sdd_crm.jobs.models import Job, JobStatus
 from sdd_crm.leads.models import Lead
-from sdd_crm.notifications.jobs import send_notification_emails
+from sdd_crm.notifications.jobs import JOB_KIND, create_email_job, send_notification_emails
 from sdd_crm.notifications.models import Notification
+from sdd_crm.notifications.services import notify
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,6 +92,15 @@ def world(make_user, make_org):
     return build_world(make_user, make_org)
 
 
+def _email_job(notification_ids) -> Job:
+    """The notification_email Job row for exactly these notifications (freshly read)."""
+    db.session.expire_all()
+    wanted = sorted(notification_ids)
+    jobs = db.session.scalars(sa.select(Job).where(Job.kind == JOB_KIND)).all()
+    [job] = [j for j in jobs if sorted(j.params["notification_ids"]) == wanted]
+    return job
+
+
 # --- In-process (no Redis worker) -------------------------------------------------------------
 
 def test_sharing_a_lead_emails_each_receiver_in_their_language(client, login, world, make_user,
@@ -118,7 +131,17 @@ def test_sharing_a_lead_emails_each_receiver_in_their_language(client, login, wo
     # Each notification is marked, so running the job again sends nothing twice.
     rows = db.session.scalars(sa.select(Notification).where(Notification.lead_id == lead.id)).all()
     assert len(rows) == 2 and all(n.emailed_at is not None for n in rows)
-    assert send_notification_emails([n.id for n in rows]) == 0
+    job = _email_job([n.id for n in rows])
+    assert (job.status, job.result, job.progress) == (JobStatus.FINISHED, {"sent": 2}, 100)
+    assert job.message == "Klaar: 2 e-mail(s) verstuurd."
+    assert job.created_by_id is None  # a system job
+    assert send_notification_emails(job.id) == {"sent": 2}  # finished: not run again
+    # A second job for the same notifications finds them claimed.
+    again = create_email_job([n.id for n in rows])
+    db.session.commit()
+    db.session.expire_all()
+    assert (db.session.get(Job, again.id).status, db.session.get(Job, again.id).result) == (
+        JobStatus.FINISHED, {"sent": 0})
     assert len(smtp.messages) == 2
 
 
@@ -137,10 +160,55 @@ def test_a_refused_message_is_sent_by_the_next_run_and_none_twice(client, login,
     assert [m["To"] for m in smtp.wait_for(1)] == [world.users["local_receiving"].email]
     assert {n.user_id: n.emailed_at is not None for n in rows} == {
         world.users["local_receiving"].id: True, second.id: False}
+    job = _email_job([n.id for n in rows])
+    assert job.status == JobStatus.FAILED
+    assert job.message.startswith("Het versturen van e-mail is mislukt (SMTPDataError)")
     # A retry of the job sends what is left, and only that.
-    assert send_notification_emails([n.id for n in rows]) == 1
+    assert send_notification_emails(job.id) == {"sent": 1}
     assert sorted(m["To"] for m in smtp.messages) == sorted(
         [world.users["local_receiving"].email, second.email])
+    job = _email_job([n.id for n in rows])
+    assert (job.status, job.result) == (JobStatus.FINISHED, {"sent": 1})
+
+
+def test_a_failure_after_the_first_of_three_keeps_it_sent_and_a_rerun_sends_the_rest(
+        make_user, mail_config):
+    smtp = mail_config
+    users = [make_user("regional_account_manager", email=f"r{i}@sdd.example") for i in range(3)]
+    smtp.fail_once = {users[1].email}
+    rows = notify([u.id for u in users], "lead_shared", "Drie berichten", link="/leads/")
+    db.session.commit()  # the job runs after the commit (inline in tests)
+
+    job = _email_job([n.id for n in rows])
+    assert job.status == JobStatus.FAILED and job.created_by_id is None
+    assert "mislukt" in job.message
+    assert [m["To"] for m in smtp.messages] == [users[0].email]
+    claimed = dict(db.session.execute(sa.select(Notification.user_id, Notification.emailed_at)
+                                      .where(Notification.id.in_([n.id for n in rows]))).all())
+    assert [claimed[u.id] is not None for u in users] == [True, False, False]
+
+    # The rerun (RQ's retry) resumes: the claimed one is skipped, the other two go out.
+    assert send_notification_emails(job.id) == {"sent": 2}
+    assert sorted(m["To"] for m in smtp.messages) == sorted(u.email for u in users)
+    job = _email_job([n.id for n in rows])
+    assert (job.status, job.result, job.progress) == (JobStatus.FINISHED, {"sent": 2}, 100)
+    db.session.expire_all()
+    assert all(db.session.scalars(sa.select(Notification.emailed_at)
+                                  .where(Notification.id.in_([n.id for n in rows]))).all())
+
+
+def test_the_system_job_is_shown_to_admins_only(app, login, world, api_headers, mail_config):
+    rows = notify([world.users["regional"].id], "lead_shared", "Voor Rob")
+    db.session.commit()
+    job = _email_job([n.id for n in rows])
+    for user, visible in ((world.users["regional"], False), (world.users["author"], False),
+                          (world.users["admin"], True)):
+        client = login(user, c=app.test_client())
+        assert client.get(f"/api/v1/jobs/{job.id}", headers=api_headers(user)).status_code == (
+            200 if visible else 404)
+        assert client.get(f"/jobs/{job.id}").status_code == (200 if visible else 404)
+        assert client.get(f"/jobs/{job.id}/status").status_code == (200 if visible else 404)
+        assert job.id not in client.get("/jobs/").get_data(as_text=True)  # nobody's own job
 
 
 def test_a_status_change_emails_the_author(client, login, world, mail_config):
@@ -176,6 +244,8 @@ def test_an_unreachable_mail_server_never_breaks_sharing(client, login, world, a
     lead = db.session.scalar(sa.select(Lead).where(Lead.title == "Toch gedeeld"))
     notes = db.session.scalars(sa.select(Notification).where(Notification.lead_id == lead.id)).all()
     assert notes and all(n.emailed_at is None for n in notes)  # left for a later run
+    job = _email_job([n.id for n in notes])
+    assert job.status == JobStatus.FAILED and "mislukt" in job.message
 
 
 # --- On a real Redis, with a burst worker ---------------------------------------------------------
@@ -260,22 +330,33 @@ def test_the_job_goes_through_redis_after_commit_only_and_sends_once(redis_app, 
     assert queue.count == 1
     [job] = queue.get_jobs()
     assert job.func_name == "sdd_crm.notifications.jobs.send_notification_emails"
+    row = db.session.get(Job, job.args[0])  # the task takes the Job row's id, which is its own
+    assert (row.kind, row.status, job.id) == (JOB_KIND, JobStatus.QUEUED, row.id)
     assert smtp.messages == []  # queued, not sent by the web process
 
     rq.make_worker().work(burst=True)
     job.refresh()
     assert job.get_status() == "finished", job.latest_result()
-    assert job.return_value() == 1
+    assert job.return_value() == {"sent": 1}
     [message] = smtp.wait_for(1)
     assert message["To"] == receiver.email
     assert message["Subject"] == "SDD CRM: New lead from Zoë: Sluiting dreigt"
     assert f"https://crm.sdd.example/leads/{lead.id}" in message.get_content()
 
-    # The same job again (a retry, a duplicate enqueue): emailed_at stops a second e-mail.
+    db.session.rollback()  # end the read transaction: see what the worker committed
+    row = db.session.get(Job, job.id)
+    assert (row.status, row.result) == (JobStatus.FINISHED, {"sent": 1})
+
+    # The same job again (a duplicate enqueue): finished, it is not run again.
     again = send_notification_emails.enqueue(job.args[0])
+    # A second job for the same notification: emailed_at stops a second e-mail.
+    second = create_email_job(row.params["notification_ids"])
+    db.session.commit()
     rq.make_worker().work(burst=True)
     again.refresh()
-    assert again.get_status() == "finished" and again.return_value() == 0
+    assert again.get_status() == "finished" and again.return_value() == {"sent": 1}
+    second_rq = queue.fetch_job(second.id)
+    assert second_rq.get_status() == "finished" and second_rq.return_value() == {"sent": 0}
     time.sleep(0.2)
     assert len(smtp.messages) == 1
     db.session.expire_all()

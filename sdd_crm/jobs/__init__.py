@@ -1,7 +1,7 @@
 """Background jobs: one lifecycle for every job kind.
 
-Imports (organisations, contacts), list exports, the programme workbook, the duplicate search
-and the criticality recompute are all the same thing to this package: a **Job row** (``models``)
+Imports (organisations, contacts), list exports, the programme workbook, the duplicate search,
+the criticality recompute and notification e-mail are all the same thing to this package: a **Job row** (``models``)
 that goes ``queued → running → finished | failed``, with ``started_at``/``finished_at``,
 ``progress`` (0–100), a Dutch ``message`` and a JSON ``result``; its files (an upload, an
 export, a report) are **JobFiles** in the database (``files``), so web and worker processes on
@@ -25,6 +25,12 @@ How a job runs
    transaction of its own: :class:`lifecycle.JobFailed` carries a message for the user (a bad
    file, a right lost; not retried); anything else gets the kind's "mislukt" message, goes to
    the log, and is raised again so that RQ records (and may retry) it.
+   **Resumable jobs** (``run(..., resumable=True)``) are for work that cannot be rolled back:
+   notification e-mail (a sent message stays sent). Their body gets ``checkpoint()``, which
+   commits the work so far and goes on in a new transaction; it claims an item, does it, and
+   checkpoints. A failure rolls back only the unfinished item and marks the row ``failed``; a
+   rerun (an RQ retry) skips what was stored (a notification's ``emailed_at``) and goes on.
+   Every other kind is atomic (the default).
 4. Progress: the body reports ``progress(percent, message)`` to the one
    :class:`progress.ProgressReporter`, which writes the RQ job's meta (and on PostgreSQL the
    row, over its own connection): the job's transaction is still open, yet the job page
@@ -41,8 +47,7 @@ Where a job runs (``JOBS`` / ``SDD_CRM_JOBS``, see ``config.py``)
   on SQLite (WAL) the pages keep reading while the job writes;
 * ``inline`` (tests): RQ runs the job right after the commit, before the request returns.
 
-The same code runs in all three. Notification e-mail is the one job without a Job row: its state
-is each notification's ``emailed_at`` (``notifications/jobs.py``).
+The same code runs in all three.
 """
 
 from flask import Blueprint

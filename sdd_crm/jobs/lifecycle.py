@@ -14,7 +14,14 @@ A feature describes a job kind with a *body* and leaves the rest here:
   run again. On any exception the unit of work rolls back and the row is marked ``failed`` with
   a Dutch message: :class:`JobFailed` (the user's problem: a bad file, a right lost) keeps its
   own message and is not retried; anything else gets the kind's "mislukt" message and is raised
-  again, so RQ records (and may retry) it.
+  again, so RQ records (and may retry) it;
+* ``run(..., resumable=True)``: for work that cannot be rolled back (an e-mail once sent). The
+  body gets a third argument, ``checkpoint()``: it commits the work so far and goes on in a new
+  transaction (re-taking what the job's first statements take, see :func:`_begin`). A failure
+  then rolls back only what came after the last checkpoint (the unfinished item) and marks the
+  row ``failed`` with its message; a rerun (an RQ retry) runs the body again, which skips what
+  earlier runs stored (notification e-mail: a claimed ``emailed_at``). Every other kind is
+  atomic, the default.
 """
 
 from __future__ import annotations
@@ -61,6 +68,12 @@ class Finished:
 
 
 Body = Callable[[Job, ProgressReporter], Finished]
+Checkpoint = Callable[[], None]
+ResumableBody = Callable[[Job, ProgressReporter, Checkpoint], Finished]
+
+
+class _FinishedElsewhere(Exception):
+    """Raised by a checkpoint of an ``exclusive`` job that another run finished meanwhile."""
 
 
 def new_job(kind: str, *, actor=None, params: dict | None = None,
@@ -108,8 +121,9 @@ def enqueue(task, job_id: str, *, timeout: int, **options) -> None:
     enqueue_after_commit(task, job_id, job_id=job_id, job_timeout=timeout, **options)
 
 
-def run(job_id: str, body: Body, *, kinds, running: str,
-        failure: Callable[[BaseException], str], echo=None, exclusive: bool = False):
+def run(job_id: str, body: Body | ResumableBody, *, kinds, running: str,
+        failure: Callable[[BaseException], str], echo=None, exclusive: bool = False,
+        resumable: bool = False):
     """Run Job ``job_id`` of one of ``kinds`` through its lifecycle; returns what the body
     returned (see :class:`Finished`), the stored result of a job already finished, or None for
     no such job or one that failed with :class:`JobFailed`.
@@ -119,6 +133,9 @@ def run(job_id: str, body: Body, *, kinds, running: str,
     ``echo(percent, message)`` also sees the progress (a CLI progress bar).
     ``exclusive``: one run of the job at a time (a PostgreSQL advisory lock held by the unit of
     work; a run that waited finds the job finished and changes nothing).
+    ``resumable``: the body is called as ``body(job, progress, checkpoint)`` and commits its
+    work item by item with ``checkpoint()``; a failure keeps what was checkpointed (see the
+    module docstring). Without it the whole body is one unit of work.
     """
     kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
     job = db.session.get(Job, job_id) if job_id and len(job_id) <= 36 else None
@@ -133,14 +150,24 @@ def run(job_id: str, body: Body, *, kinds, running: str,
     job.progress, job.message = 0, str(running)[:500]
     commit()
     progress = ProgressReporter(job_id, echo=echo)
+
+    def checkpoint() -> None:
+        """Commit the work so far; the job goes on in a new transaction."""
+        commit()
+        if _begin(job_id, exclusive=exclusive):
+            raise _FinishedElsewhere(job_id)
+
     try:
         with unit_of_work():
             if _begin(job_id, exclusive=exclusive):
                 db.session.refresh(job)
                 return job.result  # another run finished it while this one waited
-            done = body(job, progress)
+            done = body(job, progress, checkpoint) if resumable else body(job, progress)
             job.status, job.progress, job.finished_at = JobStatus.FINISHED, 100, utcnow()
             job.result, job.message = done.result, str(done.message)[:500]
+    except _FinishedElsewhere:
+        db.session.refresh(job)
+        return job.result  # another run finished it while this one waited at a checkpoint
     except JobFailed as exc:
         current_app.logger.info("Job %s (%s) failed: %s", job_id, kind, exc.message)
         _mark_failed(job_id, exc.message)

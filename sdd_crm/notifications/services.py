@@ -11,13 +11,12 @@ from flask_babel.speaklater import LazyString
 
 from ..db import utcnow
 from ..extensions import db
-from ..jobs.queue import enqueue_after_commit
 from .models import Notification
 
 
 def notify(user_ids, kind: str, title, *, link: str | None = None, lead_id: int | None = None,
            task_id: int | None = None) -> list[Notification]:
-    """Notify each user once; e-mails go out by an RQ job after the commit.
+    """Notify each user once; e-mails go out by a ``notification_email`` job after the commit.
 
     ``title`` may be a ``lazy_gettext`` string: it is then written in each receiver's own
     language (the list and the e-mail read in the receiver's locale, not the sender's).
@@ -35,9 +34,9 @@ def notify(user_ids, kind: str, title, *, link: str | None = None, lead_id: int 
     db.session.add_all(rows)
     db.session.flush()
     if current_app.config.get("MAIL_SERVER"):
-        from .jobs import send_notification_emails
+        from .jobs import create_email_job
 
-        enqueue_after_commit(send_notification_emails, [n.id for n in rows])
+        create_email_job([n.id for n in rows])
     return rows
 
 

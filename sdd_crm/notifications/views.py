@@ -7,14 +7,19 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..extensions import db
+from ..jobs.views import register_kind
 from ..pagination import paginate, request_page
 from ..transaction import has_work
 from . import bp
+from .jobs import JOB_KIND
 from .models import Notification
 from .services import mark_read, unread_count, user_notifications
+
+register_kind(JOB_KIND, title=_l("E-mail van meldingen"))
 
 
 @bp.app_context_processor
