@@ -28,6 +28,11 @@ class DefaultConfig:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = dt.timedelta(hours=10)
     MAX_CONTENT_LENGTH = 50 * 1024 * 1024
+    # An uploaded .xlsx is refused, from its zip directory alone, when its parts unpack to more
+    # than this in all, or a part over 1 MB unpacks to more than this many times its packed size
+    # (zip bombs; sdd_crm/imports/reading.py).
+    IMPORT_MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
+    IMPORT_MAX_ZIP_RATIO = 100
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     BABEL_DEFAULT_LOCALE = "nl"
     BABEL_DEFAULT_TIMEZONE = "Europe/Amsterdam"

@@ -433,3 +433,14 @@ def test_real_responses_fit_the_openapi_schemas(client, headers, users, make_org
     create = jsonschema.Draft202012Validator(
         {"$ref": "#/components/schemas/ProgrammeCreate", "components": spec["components"]})
     assert create.is_valid(NEW) and not create.is_valid(NEW | {"code": "Met Spaties"})
+
+
+@pytest.mark.parametrize("target", [{"kind": {}}, {"kind": []}, {"kind": None, "value": {}},
+                                    {"value": 10, "description": {"a": 1}}])
+def test_a_target_of_the_wrong_json_type_in_a_patch_is_a_422_not_a_500(client, headers, target):
+    """Issue 11: `{"targets":[{"kind":{}}]}` was a 500 before the API moved to marshmallow."""
+    resp = client.patch(f"{P}/scale", headers=headers["admin"],
+                        json={"version": 1, "targets": [target]})
+    assert resp.status_code == 422, resp.get_data(as_text=True)[:500]
+    assert resp.is_json and "targets.0" in str(resp.get_json()["error"]["fields"])
+    assert _scale().version == 1

@@ -282,3 +282,14 @@ def test_huge_ids_and_nul_bytes_are_4xx_not_500(client, login, make_user):
                 "/admin/users?page=99999999999999999999999"):
         assert client.get(url).status_code in (200, 400), url
     assert client.get("/organisations/?q=%00").status_code == 400
+
+
+def test_logout_is_post_only_so_a_link_elsewhere_cannot_sign_anyone_out(client, make_user):
+    user = make_user()
+    client.post("/login", data={"email": user.email, "password": PASSWORD})
+    resp = client.get("/logout")
+    assert resp.status_code == 405
+    assert set(resp.headers["Allow"].split(", ")) == {"OPTIONS", "POST"}
+    assert _signed_in(client)
+    client.post("/logout")
+    assert not _signed_in(client)

@@ -53,8 +53,9 @@ def _safe_next(target: str | None) -> str:
     return url_for("main.dashboard")
 
 
-@bp.route("/logout", methods=["GET", "POST"])
+@bp.route("/logout", methods=["POST"])
 def logout():
+    """POST only, with the CSRF token: a link or an image elsewhere cannot sign anyone out."""
     logout_user()
     session.clear()
     flash(_("U bent uitgelogd."), "info")

@@ -18,7 +18,6 @@ the job lifecycle of :mod:`.jobs`.
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import click
@@ -30,7 +29,7 @@ from ..exceptions import ValidationError
 from ..transaction import rollback, unit_of_work
 from . import jobs
 from .mapping import FIELDS, mapping_for, validate_mapping
-from .reading import ImportFileError, read_table
+from .reading import ImportFileError, read_table, safe_filename
 
 import_cli = AppGroup("import", help="Organisaties en contactpersonen importeren (CSV of XLSX).")
 
@@ -130,7 +129,7 @@ def _import(kind: str, path: str, dry_run: bool, as_json: bool, run_async: bool)
         known = ", ".join(f"{h} → {labels[f]}" for h, f in mapping.items() if f) or "geen"
         _fail(f"{'; '.join(exc.errors.values())} Herkende kolommen: {known}.", as_json)
     with unit_of_work():
-        job = jobs.create_import_job(data, os.path.basename(path), kind, mapping,
+        job = jobs.create_import_job(data, safe_filename(path), kind, mapping,
                                      dry_run=dry_run, actor=None)
         job_id = job.id
         if run_async:

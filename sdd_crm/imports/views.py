@@ -42,7 +42,7 @@ from .jobs import (
     enqueue_import,
 )
 from .mapping import FIELDS, REQUIRED, mapping_for, save_mapping, validate_mapping
-from .reading import ImportFileError, max_file_bytes, read_table
+from .reading import ImportFileError, max_file_bytes, read_table, safe_filename
 
 IMPORT_ROLES = frozenset({Role.ADMIN, Role.REGIONAL_ACCOUNT_MANAGER, Role.BUSINESS_DEVELOPER})
 UPLOAD_KIND = "import_upload"
@@ -112,9 +112,8 @@ def _request_too_large(e):
 
 
 def _clean_filename(name: str | None) -> str:
-    """The file's own name, without any client path ("C:\\fakepath\\…")."""
-    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
-    return name[-200:] or "import.csv"
+    """The file's own name, without any client path ("C:\\fakepath\\…", "../../x.csv")."""
+    return safe_filename(name)
 
 
 def _samples(table, width: int) -> list[list[str]]:
