@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 
 ROLE = {
     "admin": _l("Functioneel beheerder"),
@@ -78,6 +78,38 @@ def label(mapping: dict, value) -> str:
     if value is None:
         return ""
     return str(mapping.get(str(value), value))
+
+
+# Account-team changes, audited on the organisation (organisations.services).
+TEAM_CHANGE_ACTIONS = ("team_add", "team_remove", "team_role", "team_handover")
+
+
+def team_change_text(action: str, changes: dict | None) -> str | None:
+    """An account-team audit event as a person reads it (who, role before → after), for the
+    organisation's history and timeline; None for any other action."""
+    if action not in TEAM_CHANGE_ACTIONS:
+        return None
+
+    def pair(key):
+        value = (changes or {}).get(key)
+        return value if isinstance(value, list) and len(value) == 2 else [None, None]
+
+    def role(value):
+        return label(TEAM_ROLE, value) if value else "—"
+
+    member, roles = pair("member"), pair("team_role")
+    if action == "team_add":
+        return _("teamlid toegevoegd: %(name)s als %(role)s", name=member[1] or "—",
+                 role=role(roles[1]))
+    if action == "team_remove":
+        return _("teamlid verwijderd: %(name)s (was %(role)s)", name=member[0] or "—",
+                 role=role(roles[0]))
+    if action == "team_role":
+        return _("rol in het accountteam gewijzigd: %(name)s, %(before)s → %(after)s",
+                 name=member[1] or "—", before=role(roles[0]), after=role(roles[1]))
+    manager = pair("strategic_manager")
+    return _("strategisch accountmanager overgedragen van %(old)s aan %(new)s; %(old)s blijft "
+             "lokaal accountmanager", old=manager[0] or "—", new=manager[1] or "—")
 
 
 def choices(mapping: dict) -> list[tuple[str, str]]:

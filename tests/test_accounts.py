@@ -10,7 +10,11 @@ from html_helpers import assert_good_markup, text
 
 from sdd_crm.accounts.queries import months_before
 from sdd_crm.extensions import db
-from sdd_crm.organisations.services import delete_organisation, set_account_team_member
+from sdd_crm.organisations.services import (
+    delete_organisation,
+    remove_account_team_member,
+    set_account_team_member,
+)
 
 TODAY = dt.date.today()
 
@@ -90,7 +94,11 @@ def test_exactly_the_period_ago_is_still_fine(client, login, make_user, make_org
 
 def test_deleted_organisations_and_other_peoples_accounts_are_not_listed(client, login, team, make_user):
     other = make_user("regional_account_manager")
-    set_account_team_member(team["orgs"]["recent"], other, "strategic", actor=team["admin"])  # replaces ram
+    recent = team["orgs"]["recent"]
+    set_account_team_member(recent, other, "strategic", actor=team["admin"])  # hand-over
+    # The hand-over keeps ram as a local member; taking them off is an explicit removal.
+    remove_account_team_member(recent, next(m.id for m in recent.team if m.user_id == team["ram"].id),
+                               actor=team["admin"])
     delete_organisation(team["orgs"]["never"], actor=team["admin"])
     db.session.commit()
     login(team["ram"])

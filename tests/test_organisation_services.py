@@ -168,7 +168,9 @@ def test_one_strategic_account_manager(make_user, make_org):
     set_account_team_member(org, rm1, "strategic", actor=admin)
     set_account_team_member(org, rm2, "strategic", actor=admin)
     db.session.commit()
-    assert [(m.user_id, m.team_role) for m in org.team] == [(rm2.id, "strategic")]
+    # A hand-over: the previous strategic manager stays in the team as a local member.
+    assert sorted((m.user_id, m.team_role) for m in org.team) == sorted(
+        [(rm1.id, "local"), (rm2.id, "strategic")])
     with pytest.raises(ValidationError):
         set_account_team_member(org, make_user("viewer"), "strategic", actor=admin)
 

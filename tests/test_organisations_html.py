@@ -261,15 +261,16 @@ def test_account_team_add_replace_and_remove(client, login, region, make_user):
     page = text(client.get(f"/organisations/{org_id}"))
     team_section = page.split('id="accountteam"', 1)[1].split("</section>", 1)[0]
     assert regional.name in team_section and "Strategisch accountmanager" in team_section
-    # A new strategic manager replaces the previous one.
+    # A new strategic manager takes over; the previous one stays in the team as a local member.
     client.post(f"/organisations/{org_id}/team", data={"user_id": second_regional.id,
                                                        "team_role": "strategic"})
-    assert team_of(org_id) == {("Tweede Regio", "strategic"), (local.name, "local")}
+    assert team_of(org_id) == {("Tweede Regio", "strategic"), (local.name, "local"),
+                               (regional.name, "local")}
     member = db.session.scalar(sa.select(AccountTeamMember).where(
         AccountTeamMember.organisation_id == org_id, AccountTeamMember.user_id == local.id))
     r = client.post(f"/organisations/{org_id}/team/{member.id}/remove")
     assert r.status_code == 302
-    assert team_of(org_id) == {("Tweede Regio", "strategic")}
+    assert team_of(org_id) == {("Tweede Regio", "strategic"), (regional.name, "local")}
     assert client.post(f"/organisations/{org_id}/team/{member.id}/remove").status_code == 404
 
 
@@ -284,7 +285,7 @@ def test_account_team_bad_input(client, login, region, data, field, message):
     org_id = region.dordrecht.id
     if data["user_id"] == "LOCAL":
         data = {**data, "user_id": str(region.users["local_account_manager"].id)}
-    login(region.users["regional_account_manager"])
+    login(region.users["admin"])  # only admins and the strategic manager change the team
     resp = client.post(f"/organisations/{org_id}/team", data=data)
     assert resp.status_code == 422
     assert field_error(resp, field) == message
@@ -296,7 +297,7 @@ def test_local_manager_in_account_team_may_edit_other_municipality(client, login
     s = region.sliedrecht
     login(local)
     assert client.get(f"/organisations/{s.id}/edit").status_code == 403
-    switch_user(client, login, region.users["regional_account_manager"])
+    switch_user(client, login, region.users["admin"])
     client.post(f"/organisations/{s.id}/team", data={"user_id": local.id, "team_role": "local"})
     switch_user(client, login, local)
     assert client.get(f"/organisations/{s.id}/edit").status_code == 200

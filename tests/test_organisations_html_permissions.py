@@ -48,7 +48,9 @@ def expected_matrix(role, ids):
             ("GET", f"/organisations/{oid}/edit", None): ok_or_403(allowed),
             ("GET", f"/organisations/{oid}/delete", None): ok_or_403(allowed),
             ("POST", f"/organisations/{oid}/edit", "EDIT"): ok_or_403(allowed, 302),
-            ("POST", f"/organisations/{oid}/team", "TEAM"): ok_or_403(allowed, 302),
+            # The account team is not part of editing: admins (and the strategic manager, of
+            # whom there is none here) only (DESIGN 4.4).
+            ("POST", f"/organisations/{oid}/team", "TEAM"): ok_or_403(role == "admin", 302),
         })
     # A local account manager may register companies of their own municipality only.
     create_ok = 302 if role != "viewer" else 403

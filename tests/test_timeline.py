@@ -200,6 +200,7 @@ def test_each_kind_is_limited_and_the_merge_keeps_the_newest(world):
     entries = organisation_timeline(org.id, world.users["admin"], limit=50)
     assert len(entries) == 50
     titles = [e.title for e in entries]
-    assert titles[0] == "Organisatie aangemaakt"
+    # The newest changes: the account-team addition (audited on the organisation), its creation.
+    assert titles[0].startswith("teamlid toegevoegd: ") and titles[1] == "Organisatie aangemaakt"
     assert "Vacatures lassers besproken" in titles and "Oud 0" in titles and "Oud 59" not in titles
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Task)) == 0

@@ -39,5 +39,22 @@ def can_edit_organisation(user, organisation) -> bool:
     return False
 
 
+def strategic_manager_id(organisation) -> int | None:
+    """The user id of the organisation's current strategic (regional) account manager, or None."""
+    return next((m.user_id for m in organisation.team if m.team_role == "strategic"), None)
+
+
+def can_manage_account_team(user, organisation) -> bool:
+    """Who adds, removes and changes account-team members (DESIGN 4.4): membership opens the
+    organisation's confidential notes, so editing the organisation does not include it. Only
+    admins and the organisation's current strategic account manager; anyone else may ask to join."""
+    if not getattr(user, "is_authenticated", True) or not getattr(user, "active", True):
+        return False
+    if user.role == Role.ADMIN:
+        return True
+    return user.id is not None and strategic_manager_id(organisation) == user.id
+
+
 def register_template_globals(app) -> None:
-    app.jinja_env.globals.update(can_edit_organisation=can_edit_organisation)
+    app.jinja_env.globals.update(can_edit_organisation=can_edit_organisation,
+                                 can_manage_account_team=can_manage_account_team)

@@ -13,10 +13,12 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from .. import normalise, numbers
+from ..audit.listeners import _actor as audit_actor
+from ..audit.models import AuditEvent
 from ..db import utcnow
 from ..extensions import db
 from ..permissions import can_create_organisation
-from .permissions import can_edit_organisation, is_in_account_team
+from .permissions import can_edit_organisation, can_manage_account_team, is_in_account_team
 from .size import size_class
 from ..reference.models import Municipality, Place
 from ..signals import organisation_changed
@@ -437,10 +439,35 @@ def restore_organisation(org: Organisation, *, actor) -> None:
     organisation_changed.send(org.id, reason="organisation_restored")
 
 
+def _member_label(user) -> str:
+    return f"{user.name} (#{user.id})"
+
+
+def _audit_team(org: Organisation, action: str, changes: dict, actor) -> None:
+    """An account-team change recorded on the organisation itself (DESIGN 4.4), so it shows in
+    the organisation's history next to its field changes. The session listener still writes
+    the member row's own create/update/delete event."""
+    _user_id, source = audit_actor()
+    db.session.add(AuditEvent(at=utcnow(), user_id=actor.id if actor is not None else None,
+                              action=action, entity_type="organisation", entity_id=str(org.id),
+                              changes=changes, source=source))
+
+
 def set_account_team_member(org: Organisation, user, team_role: str, *, actor) -> AccountTeamMember:
-    """Add a user to the account team; a new strategic manager replaces the previous one."""
-    if not can_edit_organisation(actor, org):
+    """Add a user to the account team or change their role; only admins and the organisation's
+    current strategic account manager may (DESIGN 4.4), anyone else gets PermissionDenied.
+
+    Making someone else the strategic manager is a hand-over: the previous strategic manager is
+    not removed but stays in the team as a local account manager (removing them is a separate,
+    explicit step), and one ``team_handover`` event on the organisation records it (previous →
+    new). An addition is a ``team_add`` event, a role change a ``team_role`` event, each with the
+    member (name and id) and the role before → after.
+    """
+    if not can_manage_account_team(actor, org):
         raise PermissionDenied()
+    if org.merged_into_id is not None:
+        raise ValidationError({"_": _("Deze organisatie is samengevoegd met een andere; wijzig "
+                                      "die.")})
     if team_role not in {r.value for r in TeamRole}:
         raise ValidationError({"team_role": _("Kies een geldige rol in het accountteam.")})
     if team_role == TeamRole.STRATEGIC and user.role not in ("regional_account_manager", "admin"):
@@ -449,25 +476,46 @@ def set_account_team_member(org: Organisation, user, team_role: str, *, actor) -
     if team_role == TeamRole.LOCAL and user.role not in ("local_account_manager", "regional_account_manager", "admin"):
         raise ValidationError({"user_id": _("Kies een accountmanager.")})
     member = next((m for m in org.team if m.user_id == user.id), None)
+    before_role = member.team_role if member is not None else None
+    if before_role == team_role:
+        return member
+    previous = None
     if team_role == TeamRole.STRATEGIC:
-        for m in list(org.team):
-            if m.team_role == TeamRole.STRATEGIC and m.user_id != user.id:
-                org.team.remove(m)
-        db.session.flush()
+        previous = next((m for m in org.team
+                         if m.team_role == TeamRole.STRATEGIC and m.user_id != user.id), None)
+        if previous is not None:
+            previous.team_role = TeamRole.LOCAL.value
+            db.session.flush()  # one strategic manager at a time (unique index)
     if member is None:
         member = AccountTeamMember(user_id=user.id, team_role=team_role)
         org.team.append(member)
     else:
         member.team_role = team_role
+    if previous is not None:
+        _audit_team(org, "team_handover", {
+            "strategic_manager": [_member_label(previous.user), _member_label(user)],
+            "previous_manager_role": [TeamRole.STRATEGIC.value, TeamRole.LOCAL.value],
+            "new_manager_role": [before_role, team_role],
+        }, actor)
+    elif before_role is None:
+        _audit_team(org, "team_add", {"member": [None, _member_label(user)],
+                                      "team_role": [None, team_role]}, actor)
+    else:
+        _audit_team(org, "team_role", {"member": [_member_label(user), _member_label(user)],
+                                       "team_role": [before_role, team_role]}, actor)
     db.session.flush()
     return member
 
 
 def remove_account_team_member(org: Organisation, member_id: int, *, actor) -> None:
-    if not can_edit_organisation(actor, org):
+    """Remove a member; only admins and the current strategic manager may (PermissionDenied
+    otherwise). Audited on the organisation as ``team_remove`` (member, role before → none)."""
+    if not can_manage_account_team(actor, org):
         raise PermissionDenied()
     member = next((m for m in org.team if m.id == member_id), None)
     if member is None:
         raise ValidationError(_("Dit teamlid bestaat niet."))
+    _audit_team(org, "team_remove", {"member": [_member_label(member.user), None],
+                                     "team_role": [member.team_role, None]}, actor)
     org.team.remove(member)
     db.session.flush()

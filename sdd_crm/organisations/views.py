@@ -26,7 +26,7 @@ from ..timeline.queries import entry_url as timeline_entry_url
 from ..timeline.queries import organisation_timeline
 from ..pagination import paginate, request_page
 from ..permissions import can_create_organisation, can_view_contacts
-from .permissions import can_edit_organisation
+from .permissions import can_edit_organisation, can_manage_account_team
 from ..reference.models import Municipality
 from ..valuechains.models import Cluster
 from ..valuechains.queries import organisation_network
@@ -66,6 +66,13 @@ ACTION_LABELS = {"create": _l("aangemaakt"), "update": _l("gewijzigd"),
                  "merge": _l("samengevoegd")}
 VALUE_LABELS = {"org_type": labels.ORG_TYPE, "status": labels.ORG_STATUS,
                 "size_class": labels.SIZE_CLASS}
+
+
+def action_text(event) -> str:
+    """What an audit event of the organisation did, as the user reads it; account-team changes
+    say who and which role (before → after)."""
+    return (labels.team_change_text(event.action, event.changes)
+            or str(ACTION_LABELS.get(event.action, event.action)))
 
 
 def change_value(key: str, value) -> str:
@@ -149,7 +156,9 @@ def _team_candidates():
 def _render_detail(org: Organisation, team_form: AccountTeamForm | None = None, status=200):
     # A merged record is history: its data lives on in the survivor, which is edited instead.
     may_edit = org.merged_into_id is None and can_edit_organisation(current_user, org)
-    if may_edit and team_form is None:
+    # The account team is not part of editing (DESIGN 4.4): admins and the strategic manager only.
+    may_manage_team = org.merged_into_id is None and can_manage_account_team(current_user, org)
+    if may_manage_team and team_form is None:
         team_form = AccountTeamForm(formdata=None)
     if team_form is not None:
         team_form.user_id.choices = options([("", _("— kies een accountmanager —"))] + [
@@ -167,6 +176,7 @@ def _render_detail(org: Organisation, team_form: AccountTeamForm | None = None, 
     timeline_kind = request.args.get("kind") if request.args.get("kind") in TIMELINE_KINDS else None
     return render_template(
         "organisations/detail.html", org=org, may_edit=may_edit, team=team,
+        may_manage_team=may_manage_team, action_text=action_text,
         timeline=organisation_timeline(org.id, current_user,
                                        kinds=[timeline_kind] if timeline_kind else None),
         timeline_kind=timeline_kind, timeline_kinds=TIMELINE_KIND_LABELS,
@@ -255,8 +265,11 @@ def delete(org_id: int):
 @bp.route("/<int:org_id>/team", methods=["POST"])
 @login_required
 def team_add(org_id: int):
-    """Add a user to the account team (a new strategic manager replaces the previous one)."""
-    org = get_organisation(org_id, for_edit=True, user=current_user)
+    """Add a user to the account team or change their role; only admins and the strategic
+    manager may (the service decides; a new strategic manager is a hand-over)."""
+    org = get_organisation(org_id)
+    if not can_manage_account_team(current_user, org):
+        raise PermissionDenied()  # before any form is shown again; the service checks too
     form = AccountTeamForm()
     form.validate()
     user = None
@@ -275,7 +288,7 @@ def team_add(org_id: int):
 @bp.route("/<int:org_id>/team/<int:member_id>/remove", methods=["POST"])
 @login_required
 def team_remove(org_id: int, member_id: int):
-    org = get_organisation(org_id, for_edit=True, user=current_user)
+    org = get_organisation(org_id)
     form = VersionForm()
     if not form.validate_on_submit():
         abort(400)

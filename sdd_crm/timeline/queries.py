@@ -143,8 +143,11 @@ def _field_labels(record_type: str) -> dict:
     return CONTACT_FIELD_LABELS if record_type == "contact" else labels.ORGANISATION_FIELD
 
 
-def _change_title(record_type: str, action: str, contact_name: str) -> str:
+def _change_title(record_type: str, action: str, contact_name: str, changes=None) -> str:
     if record_type == "organisation":
+        team_change = labels.team_change_text(action, changes)
+        if team_change:
+            return team_change
         return {"create": _("Organisatie aangemaakt"), "delete": _("Organisatie verwijderd"),
                 "restore": _("Organisatie hersteld")}.get(action, _("Organisatie gewijzigd"))
     return {"create": _("Contactpersoon %(name)s toegevoegd", name=contact_name),
@@ -184,7 +187,7 @@ def _changes(org_id, user, limit, zone):
         contact_name = " ".join(p for p in (r.first_name, r.last_name) if p)
         entries.append(TimelineEntry(
             kind="change", id=r.id, at=r.at, day=_day(r.at, zone),
-            title=_change_title(r.entity_type, r.action, contact_name),
+            title=_change_title(r.entity_type, r.action, contact_name, r.changes),
             summary=", ".join(fields), actor=r.name, status=r.action,
             record_type=r.entity_type, record_id=int(r.entity_id) if r.entity_id.isdigit() else None,
             fields=fields))
