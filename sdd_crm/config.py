@@ -41,7 +41,10 @@ class DefaultConfig:
     RATELIMIT_HEADERS_ENABLED = True
     # Behind a reverse proxy: trust this many X-Forwarded-* hops (client address for throttling).
     PROXY_FIX_HOPS = 0
-    LOGIN_FAILURE_LIMIT = "10 per minute"
+    # Failed logins per address and per account; ";" separates limits that all apply.
+    LOGIN_FAILURE_LIMIT = "10 per minute;100 per hour"
+    # Invalid (or empty) API bearer tokens per client address; then 429, even for a good token.
+    API_TOKEN_FAILURE_LIMIT = "20 per minute;200 per hour"
     PAGE_SIZE = 50
     # An account without a contact moment for this many months needs attention (issue 3).
     ATTENTION_MONTHS = 6

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+import math
+import time
+from functools import lru_cache
+
 from flask import current_app, g, request
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
+from limits import RateLimitItem, parse_many
 
 from ..auth.models import User
 from ..auth.services import user_for_token
 from ..errors import api_error
+from ..extensions import limiter
 from ..permissions import WORKER_ROLES
+from ..security_log import event
 from . import bp, guard
 
 PUBLIC_ENDPOINTS = {"api.openapi"}
@@ -25,6 +34,47 @@ def _unauthorized(message: str, error: str | None = None):
     return response, status
 
 
+TOKEN_FAILURE_SCOPE = "api-token-failure"
+
+
+@lru_cache(maxsize=8)
+def _token_failure_items(spec: str) -> tuple[RateLimitItem, ...]:
+    return tuple(parse_many(spec))
+
+
+def _throttle_identity() -> tuple[str, ...]:
+    # The limiter's own key function (the client address, after ProxyFix) and storage: the
+    # counters are shared by every web process when they live in Redis.
+    return (TOKEN_FAILURE_SCOPE, get_remote_address())
+
+
+def _token_throttled():
+    """A 429 when this address has used up its bad-token allowance (whatever it sends now)."""
+    if not limiter.enabled:
+        return None
+    strategy, identity = limiter.limiter, _throttle_identity()
+    spec = current_app.config["API_TOKEN_FAILURE_LIMIT"]
+    wait = 0
+    for item in _token_failure_items(spec):
+        if not strategy.test(item, *identity):
+            reset_at = strategy.get_window_stats(item, *identity).reset_time
+            wait = max(wait, math.ceil(reset_at - time.time()), 1)
+    if not wait:
+        return None
+    event(logging.WARNING, "api_token_throttled", path=request.path)
+    response, status = api_error(429)
+    response.headers["Retry-After"] = str(wait)
+    return response, status
+
+
+def _token_refused(reason: str) -> None:
+    if limiter.enabled:
+        strategy, identity = limiter.limiter, _throttle_identity()
+        for item in _token_failure_items(current_app.config["API_TOKEN_FAILURE_LIMIT"]):
+            strategy.hit(item, *identity)
+    event(logging.WARNING, "api_token_refused", reason=reason, path=request.path)
+
+
 @bp.before_request
 def authenticate():
     request.max_content_length = MAX_BODY_BYTES
@@ -36,10 +86,18 @@ def authenticate():
         return None
     header = request.headers.get("Authorization", "")
     scheme, _sep, token = header.partition(" ")
+    if header.strip():
+        # Every attempt at a token counts; once over the limit, even a good one waits.
+        throttled = _token_throttled()
+        if throttled is not None:
+            return throttled
     if scheme.lower() != "bearer" or not token.strip():
+        if header.strip():
+            _token_refused("malformed")
         return _unauthorized(_("Stuur een API-token mee: Authorization: Bearer <token>."))
     user = user_for_token(token.strip())
     if user is None:
+        _token_refused("invalid")
         return _unauthorized(_("Dit API-token is ongeldig of ingetrokken."), "invalid_token")
     # The token's last_used_at (at most every few minutes) is saved with the request's own work
     # by the boundary; a request that fails leaves no trace, like everything else it did.

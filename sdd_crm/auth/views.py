@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, render_template, request, session, url_for
@@ -7,9 +8,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
+from ..security_log import email_digest, event
 from . import bp
 from .forms import LoginForm
-from .services import authenticate, normalise_email
+from .services import authenticate, get_user_by_email, normalise_email
 
 
 def _login_failed(response) -> bool:
@@ -21,14 +23,23 @@ def _account_key() -> str:
 
 
 def _failure_limit() -> str:
+    """Failed logins allowed per address and per account: ``;``-separated, all of them apply
+    (by default 10 a minute and 100 an hour)."""
     from flask import current_app
 
     return current_app.config["LOGIN_FAILURE_LIMIT"]
 
 
+def _throttled(limit) -> None:
+    # Nothing returned: the 429 page comes from the error handler (Dutch, with Retry-After).
+    event(logging.WARNING, "login_throttled", account=email_digest(request.form.get("email")),
+          limit=limit.limit)
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_failure_limit, methods=["POST"], deduct_when=_login_failed)
-@limiter.limit(_failure_limit, methods=["POST"], key_func=_account_key, deduct_when=_login_failed)
+@limiter.limit(_failure_limit, methods=["POST"], deduct_when=_login_failed, on_breach=_throttled)
+@limiter.limit(_failure_limit, methods=["POST"], key_func=_account_key, deduct_when=_login_failed,
+               on_breach=_throttled)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
@@ -38,8 +49,12 @@ def login():
         if user is not None:
             session.clear()
             login_user(user)  # the boundary stores the last login (and a rehashed password)
+            event(logging.INFO, "login_succeeded", user_id=user.id)
             return redirect(_safe_next(request.args.get("next")))
         g.login_failed = True
+        known = get_user_by_email(form.email.data or "")
+        event(logging.WARNING, "login_failed", account=email_digest(form.email.data),
+              user_id=known.id if known is not None else None)
         form.password.errors.append(_("Onbekend e-mailadres of onjuist wachtwoord."))
     return render_template("auth/login.html", form=form), 200
 
