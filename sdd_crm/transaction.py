@@ -90,6 +90,16 @@ def unit_of_work():
     commit()
 
 
+@contextmanager
+def attempt():
+    """A service call whose refusal the view answers itself (a message and a redirect): the
+    refusal undoes only the call's own work (a savepoint), and the boundary still commits the
+    rest. Without it, a view that catches a refusal would commit whatever the service had
+    written before refusing."""
+    with db.session.begin_nested():
+        yield
+
+
 class TransactionalFlask(Flask):
     """Flask whose every request is one unit of work.
 

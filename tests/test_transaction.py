@@ -98,3 +98,46 @@ def test_a_bulk_update_without_a_flush_still_counts_as_work(app, make_org):
     assert transaction.has_work()
     db.session.rollback()
     assert not transaction.has_work()
+
+
+def test_a_refusal_caught_by_the_view_undoes_only_its_own_work(app, make_org):
+    from sdd_crm.exceptions import ValidationError
+
+    with transaction.unit_of_work():
+        make_org(name="Blijft B.V.")
+        try:
+            with transaction.attempt():
+                # written (and flushed) by the service before it refused
+                db.session.add(Organisation(name="Half B.V.", org_type="company"))
+                db.session.flush()
+                raise ValidationError("geweigerd")
+        except ValidationError:
+            pass  # the view flashes why and redirects: the boundary commits the request
+    assert _named("Blijft B.V.") is not None
+    assert _named("Half B.V.") is None
+
+
+def test_a_refused_supply_link_delete_saves_nothing_it_wrote(client, login, make_user, make_org,
+                                                             monkeypatch):
+    """The catch-and-redirect views run their service inside attempt(): what the service wrote
+    before it refused is not committed with the redirect."""
+    from valuechains_support import build_net, link_for
+
+    from sdd_crm.exceptions import ConflictError
+    from sdd_crm.valuechains import network_views
+
+    net = build_net(make_user, make_org)
+    link = link_for(net, net.sliedrecht, net.dordrecht)
+
+    def writes_then_refuses(link, **kwargs):
+        link.supplied = "half gewijzigd"
+        db.session.flush()
+        raise ConflictError()
+
+    monkeypatch.setattr(network_views, "delete_supply_link", writes_then_refuses)
+    login(net.users["admin"])
+    resp = client.post(f"/chains/links/{link.id}/delete",
+                       data={"version": str(link.version), "back": str(net.dordrecht.id)})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert link.supplied == "staal" and link.deleted_at is None

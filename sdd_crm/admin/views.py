@@ -13,12 +13,12 @@ from flask_login import current_user
 
 from ..contacts.models import Contact
 from ..exceptions import ValidationError
-from ..extensions import db
 from ..forms import form_page
 from ..interactions.models import Interaction, Task
 from ..leads.models import Lead
 from ..organisations.models import Organisation
 from ..pagination import paginate
+from ..transaction import attempt
 from . import bp, queries, services
 from .forms import (
     AUDIT_ACTIONS,
@@ -120,7 +120,7 @@ def user_edit(user_id: int):
 def user_deactivate(user_id: int):
     user = queries.get_user(user_id)
     try:
-        with db.session.begin_nested():  # a refusal undoes only this, then says why
+        with attempt():  # a refusal undoes only this, then says why
             n = services.deactivate_user(user, actor=current_user)
     except ValidationError as e:
         flash(" ".join(e.errors.values()), "error")
@@ -212,7 +212,7 @@ def restore_lead(lead_id: int):
 
 def _restore(record, restore, label: str, kind: str):
     try:
-        with db.session.begin_nested():  # a refusal undoes only this, then says why
+        with attempt():  # a refusal undoes only this, then says why
             restore(record, actor=current_user)
     except ValidationError as e:
         flash(_("%(name)s is niet hersteld: %(reason)s", name=label,

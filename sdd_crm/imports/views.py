@@ -32,6 +32,7 @@ from ..jobs.models import Job, JobStatus
 from ..jobs.views import get_job_or_404, register_kind
 from ..exceptions import PermissionDenied, ValidationError
 from ..forms import form_page
+from ..transaction import attempt
 from . import bp
 from .forms import KIND_LABELS, ActionForm, UploadForm, mapping_form
 from .jobs import (
@@ -259,7 +260,8 @@ def run(job_id: str):
                 "geslaagd voorbeeld."), "error")
         return redirect(url_for("jobs.detail", job_id=preview.id))
     try:
-        real = create_run_from_preview(preview, actor=current_user)
+        with attempt():
+            real = create_run_from_preview(preview, actor=current_user)
     except ValidationError as exc:  # refused before anything was written: back to the preview
         flash("; ".join(map(str, exc.errors.values())), "error")
         return redirect(url_for("jobs.detail", job_id=job_id))

@@ -11,6 +11,7 @@ from ..admin import bp
 from ..extensions import db
 from ..exceptions import ConflictError, NotFound, ValidationError
 from ..forms import form_page
+from ..transaction import attempt
 from .admin_forms import ProgrammeForm, apply_programme_errors
 from .admin_services import (clean_programme_data, create_programme, delete_programme,
                              restore_programme, update_programme)
@@ -97,8 +98,9 @@ def programme_delete(code: str):
     programme = get_programme_or_404(code)
     # Refusals are checked before anything changes; they go back with a message, not a form.
     try:
-        delete_programme(programme, actor=current_user,
-                         expected_version=request.form.get("version") or None)
+        with attempt():
+            delete_programme(programme, actor=current_user,
+                             expected_version=request.form.get("version") or None)
     except ConflictError:
         flash(_conflict_message(), "error")
         return redirect(url_for("admin.programme_edit", code=programme.code))

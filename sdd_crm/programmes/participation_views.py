@@ -26,6 +26,7 @@ from ..forms import form_page
 from ..pagination import paginate
 from ..views_common import confirm_soft_delete
 from ..interactions.visibility import can_see_interactions, interaction_visible
+from ..transaction import attempt
 from . import bp
 from .forms import (FIELD_MAP, EditParticipationForm, LinkInteractionForm, StatusForm,
                     VersionForm, options)
@@ -253,7 +254,8 @@ def restore(code: str, participation_id: int):
     if not VersionForm().validate_on_submit():
         abort(400)
     try:
-        restore_participation(p, actor=current_user)
+        with attempt():
+            restore_participation(p, actor=current_user)
     except ValidationError as e:  # refused before anything changed: back to the list, with why
         flash(" ".join(map(str, e.errors.values())), "error")
         return redirect(url_for("programmes.deleted", code=programme.code))

@@ -19,6 +19,7 @@ from ..interactions.queries import organisation_choice_label, resolve_organisati
 from ..organisations.queries import get_organisation
 from ..pagination import paginate
 from ..organisations.permissions import can_edit_organisation
+from ..transaction import attempt
 from . import bp
 from .forms import (
     LINK_FIELD_MAP,
@@ -256,10 +257,11 @@ def link_delete(link_id: int):
     back = int(form.back.data) if (form.back.data or "").isdigit() and len(form.back.data) < 10 else None
     back = back if back in (link.supplier_id, link.customer_id) else None
     try:
-        delete_supply_link(link, actor=current_user, expected_version=form.version.data or None)
+        with attempt():
+            delete_supply_link(link, actor=current_user,
+                               expected_version=form.version.data or None)
     except (ConflictError, ValidationError):
-        # Not a form page: back where the user came from, with a message. The service checks
-        # the version before it writes anything.
+        # Not a form page: back where the user came from, with a message.
         flash(_("Iemand anders heeft deze leveringsrelatie intussen gewijzigd; bekijk haar opnieuw "
                 "voordat u haar verwijdert."), "error")
         return _after_link(link, back)
