@@ -46,6 +46,15 @@ def _actor() -> tuple[int | None, str]:
     return user_id, source
 
 
+def origin() -> str | None:
+    """The client address of the current request (after ProxyFix), or None outside one."""
+    if has_request_context():
+        from flask import request
+
+        return (request.remote_addr or "")[:64] or None
+    return None
+
+
 def _identity(obj) -> str:
     ident = sa.inspect(obj).mapper.primary_key_from_instance(obj)
     return "/".join(str(i) for i in ident)
@@ -87,6 +96,7 @@ def _before_flush(session: Session, _ctx, _instances) -> None:
         return
     user_id, source = _actor()
     session.info.setdefault("audit_pending", [])
+    session.info["audit_origin"] = origin()
     for obj, action in pending:
         changes = _column_changes(obj, new=(action == "create"))
         extra = obj.__dict__.pop("_audit_extra", None)  # collection changes set by services
@@ -102,6 +112,7 @@ def _before_flush(session: Session, _ctx, _instances) -> None:
 
 def _after_flush(session: Session, _ctx) -> None:
     pending = session.info.pop("audit_pending", [])
+    address = session.info.pop("audit_origin", None)
     if not pending:
         return
     rows = [
@@ -113,6 +124,10 @@ def _after_flush(session: Session, _ctx) -> None:
             "entity_id": _identity(obj),
             "changes": changes,
             "source": source,
+            "result": "success",
+            "origin": address,
+            # After the flush the version column holds the new version (VersionedMixin).
+            "record_version": getattr(obj, "version", None),
         }
         for obj, action, changes, user_id, source in pending
     ]

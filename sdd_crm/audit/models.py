@@ -17,8 +17,16 @@ class AuditEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"), index=True)
-    action: Mapped[str] = mapped_column(sa.String(16))  # create, update, delete, restore
+    # create, update, delete, restore, merge, import, export, view, login, login_failed,
+    # refused, purge, erase, … (labels in sdd_crm/admin/forms.py AUDIT_ACTIONS)
+    action: Mapped[str] = mapped_column(sa.String(32))
     entity_type: Mapped[str] = mapped_column(sa.String(50))
     entity_id: Mapped[str] = mapped_column(sa.String(40))
     changes: Mapped[dict] = mapped_column(sa.JSON, default=dict)  # {field: [before, after]}
     source: Mapped[str | None] = mapped_column(sa.String(20))  # web, api, cli, job
+    # success, refused (permission), failed (e.g. a wrong password)
+    result: Mapped[str] = mapped_column(sa.String(16), default="success", server_default="success")
+    # The client address of the request that caused it (None outside a request).
+    origin: Mapped[str | None] = mapped_column(sa.String(64))
+    # The record's version after this change (VersionedMixin), for "what changed since version N".
+    record_version: Mapped[int | None]
