@@ -35,6 +35,38 @@ def client_address() -> str:
     return clean(request.remote_addr or "-")
 
 
+# Security events in the audit trail: name → (action, result). Any other name is recorded
+# under its own name, "failed"/"refused" when the name says so (labels: sdd_crm/audit/labels.py).
+AUDIT_ACTIONS = {
+    "login_succeeded": ("login", "success"),
+    "login_failed": ("login", "failed"),
+    "login_throttled": ("login_throttled", "refused"),
+    "api_token_refused": ("token_refused", "refused"),
+    "api_token_throttled": ("token_throttled", "refused"),
+}
+
+
+def _audit_result(name: str) -> str:
+    if "fail" in name or "invalid" in name:
+        return "failed"
+    if any(word in name for word in ("refused", "throttled", "denied", "blocked", "locked")):
+        return "refused"
+    return "success"
+
+
 def event(level: int, name: str, **fields) -> None:
+    """Log a security event, and write it to the audit trail (kept even when the request's own
+    transaction is rolled back). ``user_id`` names the account; never pass a password or token,
+    and an e-mail address only as :func:`email_digest`."""
     parts = " ".join(f"{key}={clean(value)}" for key, value in fields.items() if value is not None)
     logger.log(level, "%s address=%s %s", name, client_address(), parts)
+    from .audit.events import record
+
+    action, result = AUDIT_ACTIONS.get(name, (name, _audit_result(name)))
+    user_id = fields.get("user_id")
+    detail = {key: clean(value) for key, value in fields.items()
+              if value is not None and key != "user_id"}
+    if request.path and "path" not in detail and result != "success":
+        detail["path"] = clean(request.path)
+    record(action, "user", user_id if user_id is not None else "", result=result,
+           detail=detail, independent=True)

@@ -10,7 +10,10 @@ and rolls back when anything is raised (compare indico's ``RH.process``):
 
 Work that must only happen once the data is stored (enqueueing a job, sending mail) is registered
 with :func:`sdd_crm.jobs.queue.enqueue_after_commit` or :func:`after_commit`, run after the
-commit and dropped on rollback.
+commit and dropped on rollback. Work that must be kept whatever the outcome (the audit event of a
+refused request) is registered with :func:`after_boundary`: it runs once the unit of work has
+committed or rolled back, in its own short transaction on the same session (never a second
+connection: SQLite has one writer, and the unit's transaction may hold the write lock).
 """
 
 from __future__ import annotations
@@ -34,6 +37,48 @@ _WROTE = "wrote"
 def after_commit(callback: Callable[[], None]) -> None:
     """Run ``callback`` once the current transaction has committed (dropped on rollback)."""
     db.session.info.setdefault(_CALLBACKS, []).append(callback)
+
+
+_AFTER_BOUNDARY = "after_boundary_callbacks"
+_OPEN_UNITS = "open_units_of_work"
+
+
+def after_boundary(callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the current unit of work has ended, committed *or* rolled back, and
+    commit what it adds in a short transaction of its own. Outside a unit of work (an error
+    handler after the boundary, a ``before_request`` hook) it runs, and commits, at once.
+    A failing callback is logged and rolled back; it never fails the request."""
+    sess = db.session
+    if sess.info.get(_OPEN_UNITS):
+        sess.info.setdefault(_AFTER_BOUNDARY, []).append(callback)
+    else:
+        _run_independently(sess, callback)
+
+
+def _run_independently(sess: Session, callback: Callable[[], None]) -> None:
+    try:
+        callback()
+        sess.commit()
+    except Exception:
+        logger.exception("Independent work %s failed", getattr(callback, "__qualname__", callback))
+        sess.rollback()
+
+
+def _open_unit() -> None:
+    info = db.session.info
+    info[_OPEN_UNITS] = info.get(_OPEN_UNITS, 0) + 1
+
+
+def _close_unit() -> None:
+    """The unit of work has committed or rolled back: run what :func:`after_boundary` kept."""
+    sess = db.session
+    depth = sess.info.get(_OPEN_UNITS, 0) - 1
+    if depth > 0:
+        sess.info[_OPEN_UNITS] = depth
+        return
+    sess.info.pop(_OPEN_UNITS, None)
+    for callback in sess.info.pop(_AFTER_BOUNDARY, []):
+        _run_independently(sess, callback)
 
 
 def _mark_written(sess: Session, _flush_context) -> None:
@@ -82,12 +127,16 @@ def rollback() -> None:
 @contextmanager
 def unit_of_work():
     """Commit at the end of the block, roll back if anything is raised in it."""
+    _open_unit()
     try:
-        yield
-    except BaseException:
-        rollback()
-        raise
-    commit()
+        try:
+            yield
+        except BaseException:
+            rollback()
+            raise
+        commit()
+    finally:
+        _close_unit()
 
 
 @contextmanager
@@ -116,6 +165,7 @@ class TransactionalFlask(Flask):
         # dict.get: reading the session this way does not mark it accessed (no Vary: Cookie).
         cookie = session._get_current_object()
         flashed_before = len(dict.get(cookie, "_flashes", ()))
+        _open_unit()
         try:
             response = self.make_response(super().dispatch_request())
             if response.status_code >= 400:
@@ -128,6 +178,8 @@ class TransactionalFlask(Flask):
             if len(dict.get(cookie, "_flashes", ())) > flashed_before:
                 cookie["_flashes"] = cookie["_flashes"][:flashed_before]
             raise
+        finally:
+            _close_unit()  # what must be kept whatever the outcome (after_boundary)
 
 
 _registered = False

@@ -111,7 +111,7 @@ def test_the_audit_log_shows_who_exported_what(client, login, make_user, make_or
     page = html.unescape(client.get("/admin/audit").get_data(as_text=True))
     row = re.search(r"<tr[^>]*>(?:(?!</tr>).)*Anna Beheer(?:(?!</tr>).)*</tr>", page, re.S).group(0)
     assert "organisations" in row and "q=alfa" in row
-    assert re.search(r"<strong>rows</strong>:\s*1\b", row)
+    assert re.search(r"<strong>Aantal rijen</strong>:\s*1\b", row)
 
 
 def test_the_pipeline_page_links_export_its_filtered_participations(client, login, make_user,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Response, abort, url_for
 
+from ..audit.events import record as record_audit
 from ..jobs.files import load_file
 from ..jobs.views import attachment_header
 from ..programmes.export import XLSX_MIMETYPE
@@ -58,6 +59,7 @@ def get_job_file(job_id: str, role: str):
     stored = load_file(job.id, role)
     if stored is None:
         abort(404)
+    record_audit("download", "job", job.id, detail={"file": stored.filename, "role": role})
     response = Response(stored.data, content_type=stored.content_type)
     response.headers["Content-Disposition"] = attachment_header(stored.filename)
     response.headers["Cache-Control"] = "private, no-store"

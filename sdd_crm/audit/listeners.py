@@ -16,6 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Mapper, Session
 
 from .models import AuditEvent
+from .sanitise import scrub
 
 IGNORED = {"created_at", "updated_at", "version"}
 
@@ -122,7 +123,7 @@ def _after_flush(session: Session, _ctx) -> None:
             "action": action,
             "entity_type": obj.__tablename__,
             "entity_id": _identity(obj),
-            "changes": changes,
+            "changes": scrub(changes),
             "source": source,
             "result": "success",
             "origin": address,
@@ -146,6 +147,21 @@ def register_audit_listeners() -> None:
     event.listen(Session, "before_flush", _before_flush)
     event.listen(Session, "after_flush", _after_flush)
     event.listen(Mapper, "mapper_configured", _keep_old_values)
+    event.listen(AuditEvent, "before_insert", _fill_in)
+    from .guard import register_audit_guard
+
+    register_audit_guard()
+
+
+def _fill_in(_mapper, _connection, target: AuditEvent) -> None:
+    """An event added as an object (a merge, an export) gets its origin and source too."""
+    if target.origin is None:
+        target.origin = origin()
+    if target.source is None:
+        target.source = _actor()[1]
+    if target.result is None:
+        target.result = "success"
+    target.changes = scrub(target.changes)
 
 
 def _noop(target, value, oldvalue, initiator):

@@ -11,6 +11,7 @@ from flask import Response, abort, jsonify, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..audit.events import record as record_audit
 from ..extensions import db
 from . import bp
 from .files import file_roles, load_file
@@ -83,6 +84,7 @@ def download(job_id: str, role: str):
     stored = load_file(job.id, role[:16])
     if stored is None:
         abort(404)
+    record_audit("download", "job", job.id, detail={"file": stored.filename, "role": role[:16]})
     response = Response(stored.data, content_type=stored.content_type)
     response.headers["Content-Disposition"] = attachment_header(stored.filename)
     response.headers["Cache-Control"] = "private, no-store"

@@ -18,6 +18,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ..audit.events import record as record_audit
 from ..auth.models import User
 from ..db import utcnow
 from ..exceptions import PermissionDenied
@@ -102,6 +103,10 @@ def _build_and_store(job: Job, report) -> lifecycle.Finished:
         "sha256": hashlib.sha256(content).hexdigest(),
         "generated_at": generated_at.isoformat(),
     }
+    # Who took a copy of the company data of which programme (in the job's transaction).
+    record_audit("export", "programme", programme.id, user=job.created_by_id,
+                 detail={"file": filename, "job": job.id, "counted": summary.get("counted"),
+                         "excluded": summary.get("excluded_total")})
     return lifecycle.Finished(summary, _(
         "Klaar: %(counted)s organisaties meegeteld, %(excluded)s deelnames niet meegeteld.",
         counted=summary["counted"], excluded=summary["excluded_total"]))

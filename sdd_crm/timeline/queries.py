@@ -20,9 +20,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased
 
 from .. import labels
-from ..audit.models import AuditEvent
+from ..audit.models import AuditEvent, record_changes
 from ..auth.models import User
 from ..contacts.models import Contact
+from ..contacts.queries import processable
 from ..extensions import db
 from ..interactions.models import Interaction, Task
 from ..interactions.visibility import interaction_visible, task_visible
@@ -164,10 +165,12 @@ def _changes(org_id, user, limit, zone):
                      AuditEvent.entity_id == str(org_id))
     condition = on_org
     if can_view_contacts(user):
+        # Objecting and anonymised people: admins only (GDPR art. 21, 17).
+        mine = sa.select(sa.cast(Contact.id, sa.String)).where(Contact.organisation_id == org_id)
+        if not user.is_admin:
+            mine = mine.where(processable())
         condition = sa.or_(on_org, sa.and_(
-            AuditEvent.entity_type == "contact",
-            AuditEvent.entity_id.in_(sa.select(sa.cast(Contact.id, sa.String))
-                                     .where(Contact.organisation_id == org_id))))
+            AuditEvent.entity_type == "contact", AuditEvent.entity_id.in_(mine)))
     rows = db.session.execute(
         sa.select(AuditEvent.id, AuditEvent.at, AuditEvent.action, AuditEvent.entity_type,
                   AuditEvent.entity_id, AuditEvent.changes, actor.name,
@@ -175,7 +178,7 @@ def _changes(org_id, user, limit, zone):
         .outerjoin(actor, actor.id == AuditEvent.user_id)
         .outerjoin(Contact, sa.and_(AuditEvent.entity_type == "contact",
                                     AuditEvent.entity_id == sa.cast(Contact.id, sa.String)))
-        .where(condition)
+        .where(condition, record_changes())  # changes only: not views, refusals, exports
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(limit))
     entries = []
