@@ -243,8 +243,10 @@ def test_the_recompute_runs_on_a_real_redis_worker_after_the_commit(redis_app):
     from sdd_crm.extensions import rq
     from sdd_crm.organisations.services import create_organisation
 
+    from conftest import PASSWORD
+
     _app, queue = redis_app
-    admin = create_user(email="admin@sdd.example", name="Beheer", role="admin", password="x" * 12)
+    admin = create_user(email="admin@sdd.example", name="Beheer", role="admin", password=PASSWORD)
     db.session.flush()
     chain = make_chain("Warmtenetten")
     orgs = [create_organisation({"name": f"Org {i}", "org_type": "company", "city": "Dordrecht"},

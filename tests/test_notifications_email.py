@@ -305,12 +305,14 @@ def test_the_job_goes_through_redis_after_commit_only_and_sends_once(redis_app, 
     from sdd_crm.leads.services import share_lead
     from sdd_crm.organisations.services import create_organisation
 
+    from conftest import PASSWORD
+
     _app, queue = redis_app
-    admin = create_user(email="admin@sdd.example", name="Beheer", role="admin", password="x" * 12)
+    admin = create_user(email="admin@sdd.example", name="Beheer", role="admin", password=PASSWORD)
     author = create_user(email="zoe@zwijndrecht.example", name="Zoë", role="local_account_manager",
-                         municipality_code="GM0642", password="x" * 12)
+                         municipality_code="GM0642", password=PASSWORD)
     receiver = create_user(email="rob@sdd.example", name="Rob", role="regional_account_manager",
-                           password="x" * 12, locale="en")
+                           password=PASSWORD, locale="en")
     db.session.flush()
     org = create_organisation({"name": "Werf", "org_type": "company", "city": "Sliedrecht"},
                               actor=admin)

@@ -179,6 +179,8 @@ def test_the_default_configuration_sets_a_secure_session_cookie(tmp_path, monkey
         "SECRET_KEY": "not-a-test-secret",
         "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "prod.sqlite3"),
         "RATELIMIT_STORAGE_URI": "memory://",
+        # No embedded worker thread and schedule: it would share this test's database session.
+        "SCHEDULE_ENABLED": False,
     })
     assert not prod.testing
     assert prod.config["WTF_CSRF_ENABLED"] is not False

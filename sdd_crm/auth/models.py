@@ -23,7 +23,11 @@ class Role(enum.StrEnum):
 
 
 class User(AuditedMixin, VersionedMixin, TimestampMixin, UserMixin, db.Model):
-    __audit_exclude__ = {"password_hash", "last_login_at", "calendar_token_hash"}
+    # Secrets and login bookkeeping stay out of the audit log; enabling, disabling and resetting
+    # two-factor authentication are written as their own events (sdd_crm/auth/twofactor.py).
+    __audit_exclude__ = {"password_hash", "last_login_at", "calendar_token_hash", "totp_secret",
+                         "totp_enabled_at", "totp_last_step", "failed_login_count",
+                         "last_failed_login_at"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
@@ -38,6 +42,16 @@ class User(AuditedMixin, VersionedMixin, TimestampMixin, UserMixin, db.Model):
     last_login_at: Mapped[dt.datetime | None]
     # The personal calendar feed (ICS) URL carries a secret; only its SHA-256 is stored.
     calendar_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # Two-factor authentication (TOTP, sdd_crm/auth/twofactor.py): the base32 secret is set when
+    # enrolment starts and in use from totp_enabled_at; the last time step accepted, so that a
+    # code works only once.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_enabled_at: Mapped[dt.datetime | None]
+    totp_last_step: Mapped[int | None]
+    # Failed logins in a row (within an hour) and the last one: the growing wait before the next
+    # attempt (sdd_crm/auth/login_delay.py). Kept here so every web process sees them.
+    failed_login_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_failed_login_at: Mapped[dt.datetime | None]
 
     municipality = relationship("Municipality", lazy="joined")
 
@@ -82,3 +96,47 @@ class ApiToken(TimestampMixin, db.Model):
 
     def revoke(self) -> None:
         self.revoked_at = utcnow()
+
+
+class UserSession(db.Model):
+    """A signed-in browser session, kept server-side (sdd_crm/auth/sessions.py).
+
+    The browser's (signed) cookie carries a random session id; only its SHA-256 is stored, so a
+    database leak reveals no usable session. A session ends when it is revoked (logout, a
+    password change, deactivation, "sign out everywhere"), idle too long or too old.
+    """
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    created_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+    # logout, password_changed, deactivated, signed_out_everywhere, ended_by_user
+    revoked_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    origin: Mapped[str | None] = mapped_column(sa.String(64))  # client address at sign-in
+    user_agent: Mapped[str | None] = mapped_column(sa.String(200))
+
+    user = relationship("User")
+
+    @staticmethod
+    def hash(session_id: str) -> str:
+        return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+class RecoveryCode(db.Model):
+    """A one-time code that stands in for the authenticator app (sdd_crm/auth/twofactor.py).
+
+    Only a salted SHA-256 is stored (the code is random, 50 bits: no need for a slow hash); a
+    code is spent when used.
+    """
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[dt.datetime | None]

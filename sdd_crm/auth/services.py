@@ -10,16 +10,18 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import gettext as _
 
+from ..audit.events import record
 from ..db import utcnow
 from ..extensions import db
 from ..exceptions import ValidationError
 from .models import ApiToken, Role, User
+from .passwords import password_problem, user_inputs_for
+from .sessions import DEACTIVATED, PASSWORD_CHANGED, revoke_user_sessions
 
 _hasher = PasswordHasher()
 # Verifying against a dummy hash keeps the time the same for unknown accounts.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
-MIN_PASSWORD_LENGTH = 12
 TOKEN_USE_RESOLUTION = dt.timedelta(minutes=5)
 LOCAL_ROLES_NEED_MUNICIPALITY = {Role.LOCAL_ACCOUNT_MANAGER}
 
@@ -30,13 +32,6 @@ def hash_password(password: str) -> str:
 
 def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
-
-
-def load_user(user_id: str) -> User | None:
-    try:
-        return db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
-        return None
 
 
 def get_user_by_email(email: str) -> User | None:
@@ -92,8 +87,11 @@ def validate_user_fields(*, email, name, role, municipality_code, password=None,
             errors["municipality"] = _("Onbekende gemeente.")
     elif role in LOCAL_ROLES_NEED_MUNICIPALITY:
         errors["municipality"] = _("Een lokaal accountmanager hoort bij een gemeente.")
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        errors["password"] = _("Het wachtwoord moet minstens %(n)s tekens lang zijn.", n=MIN_PASSWORD_LENGTH)
+    if password is not None:
+        # The policy in one place (auth/passwords.py): length, common lists, zxcvbn.
+        problem = password_problem(password, user_inputs=user_inputs_for(name, email))
+        if problem:
+            errors["password"] = problem
     if errors:
         raise ValidationError(errors)
     return {"email": email, "name": name.strip(), "role": role,
@@ -110,7 +108,10 @@ def create_user(*, email, name, role, password, municipality_code=None, locale="
     return user
 
 
-def update_user(user: User, *, name, role, municipality_code, active, locale=None, password=None) -> User:
+def update_user(user: User, *, name, role, municipality_code, active, locale=None, password=None,
+                keep_session=None) -> User:
+    """Change a user (admin screen); a new password or deactivation ends their sessions
+    (``keep_session``: the one an administrator changes their own password from)."""
     data = validate_user_fields(email=user.email, name=name, role=role,
                                 municipality_code=municipality_code,
                                 password=password or None, user=user)
@@ -121,9 +122,52 @@ def update_user(user: User, *, name, role, municipality_code, active, locale=Non
     if locale:
         user.locale = locale
     if password:
-        user.password_hash = hash_password(password)
+        _set_password(user, password, keep=keep_session)
     if not user.active:
         revoke_tokens(user)
+        revoke_user_sessions(user, reason=DEACTIVATED)
+    db.session.flush()
+    return user
+
+
+def _set_password(user: User, password: str, *, keep=None) -> None:
+    """Store a new password; every session of the user ends (except ``keep``). Audited (the
+    hash itself is never in the audit trail)."""
+    user.password_hash = hash_password(password)
+    ended = revoke_user_sessions(user, reason=PASSWORD_CHANGED, keep=keep)
+    record("password_changed", "user", user.id, detail={"sessions_ended": ended})
+
+
+def set_password(user: User, password: str) -> User:
+    """A new password set by an administrator (CLI): policy checked, every session ended."""
+    problem = password_problem(password, user_inputs=user_inputs_for(user.name, user.email))
+    if problem:
+        raise ValidationError({"password": problem})
+    _set_password(user, password)
+    db.session.flush()
+    return user
+
+
+def change_own_password(user: User, *, current_password: str, new_password: str,
+                        new_password_again: str) -> User:
+    """Self-service: the current password proves it is the user; the new one meets the policy.
+
+    Every session of the user ends; the view starts a new one for this browser
+    (``sessions.start_session``), so only the browser that changed it stays signed in.
+    """
+    if not user.password_hash or not _safe_verify(user.password_hash, current_password):
+        raise ValidationError({"current_password": _("Het huidige wachtwoord klopt niet.")})
+    errors = {}
+    problem = password_problem(new_password, user_inputs=user_inputs_for(user.name, user.email))
+    if problem:
+        errors["new_password"] = problem
+    elif new_password != new_password_again:
+        errors["new_password_again"] = _("De twee nieuwe wachtwoorden zijn niet gelijk.")
+    elif new_password == current_password:
+        errors["new_password"] = _("Kies een ander wachtwoord dan het huidige.")
+    if errors:
+        raise ValidationError(errors)
+    _set_password(user, new_password)
     db.session.flush()
     return user
 

@@ -5,13 +5,15 @@ from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
 from ..extensions import limiter
 from ..security_log import email_digest, event
-from . import bp
-from .forms import LoginForm
-from .services import authenticate, get_user_by_email, normalise_email
+from ..forms import form_page
+from . import bp, login_delay, sessions, twofactor_views
+from .forms import LoginForm, PasswordChangeForm
+from .passwords import MIN_PASSWORD_LENGTH
+from .services import authenticate, change_own_password, get_user_by_email, normalise_email
 
 
 def _login_failed(response) -> bool:
@@ -45,14 +47,28 @@ def login():
         return redirect(url_for("main.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
+        # After repeated failures the account waits a growing while: refused unchecked (429).
+        waiting = twofactor_views.refuse_while_waiting(form, form.email.data)
+        if waiting is not None:
+            return waiting
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
-            session.clear()
-            login_user(user)  # the boundary stores the last login (and a rehashed password)
+            # With two-factor authentication: only a pending marker until the code is accepted.
+            code_step = twofactor_views.second_step(user, _safe_next(request.args.get("next")))
+            if code_step is not None:
+                return code_step
+            # A new server-side session with a new id (the boundary also stores the last login
+            # and a rehashed password).
+            sessions.start_session(user)
+            twofactor_views.signed_in(user)
             event(logging.INFO, "login_succeeded", user_id=user.id)
             return redirect(_safe_next(request.args.get("next")))
         g.login_failed = True
         known = get_user_by_email(form.email.data or "")
+        if known is not None:
+            login_delay.record_failure(known)  # saved: the page below answers 200
+        else:
+            login_delay.record_unknown_failure(form.email.data)
         event(logging.WARNING, "login_failed", account=email_digest(form.email.data),
               user_id=known.id if known is not None else None)
         form.password.errors.append(_("Onbekend e-mailadres of onjuist wachtwoord."))
@@ -71,8 +87,9 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/logout", methods=["POST"])
 def logout():
     """POST only, with the CSRF token: a link or an image elsewhere cannot sign anyone out."""
-    logout_user()
-    session.clear()
+    if current_user.is_authenticated:
+        event(logging.INFO, "logout", user_id=current_user.id)
+    sessions.end_session()  # the stored session is revoked: a copy of the cookie is dead too
     flash(_("U bent uitgelogd."), "info")
     return redirect(url_for("auth.login"))
 
@@ -91,4 +108,37 @@ def set_language(lang: str):
 @bp.route("/account")
 @login_required
 def account():
-    return render_template("auth/account.html")
+    return _account_page(PasswordChangeForm())
+
+
+def _account_page(form: PasswordChangeForm):
+    return render_template("auth/account.html", form=form, min_password_length=MIN_PASSWORD_LENGTH,
+                           sessions=sessions.active_sessions(current_user),
+                           current_session=sessions.current_session())
+
+
+@bp.route("/account/password", methods=["POST"])
+@login_required
+def change_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        form_page(form, lambda: _account_page(form))
+        user = current_user._get_current_object()
+        change_own_password(user, current_password=form.current_password.data,
+                            new_password=form.new_password.data,
+                            new_password_again=form.new_password_again.data)
+        sessions.start_session(user)  # a fresh session id; every other session has ended
+        flash(_("Uw wachtwoord is gewijzigd. U bent op uw andere apparaten afgemeld."), "success")
+        return redirect(url_for("auth.account"))
+    return _account_page(form), 422
+
+
+@bp.route("/account/sessions/<int:session_id>/end", methods=["POST"])
+@login_required
+def end_other_session(session_id: int):
+    if sessions.end_own_session(current_user, session_id):
+        event(logging.INFO, "session_ended", user_id=current_user.id, session=session_id)
+        flash(_("De sessie is beëindigd."), "success")
+    else:
+        flash(_("Deze sessie bestaat niet of is al beëindigd."), "error")
+    return redirect(url_for("auth.account"))

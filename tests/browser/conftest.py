@@ -60,6 +60,17 @@ def _seed(app) -> tuple[dict, dict]:
                                    locale="en"),
         }
         db.session.flush()
+        # Two-factor authentication is required for admins: the seeded admin has it, and signs
+        # in with its recovery codes (each works once; a TOTP code only once per 30 seconds).
+        import pyotp
+
+        from browser_support import ADMIN_RECOVERY_CODES
+
+        from sdd_crm.auth import twofactor
+
+        twofactor.start_enrolment(users["admin"])
+        ADMIN_RECOVERY_CODES[:] = twofactor.confirm_enrolment(
+            users["admin"], pyotp.TOTP(users["admin"].totp_secret).now())
         cities = ["Dordrecht", "Zwijndrecht", "Papendrecht", "Sliedrecht", "Alblasserdam",
                   "Hendrik-Ido-Ambacht", "Hardinxveld-Giessendam"]
         orgs = {}
