@@ -19,8 +19,14 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # When each periodic job (sdd_crm/jobs/schedule.py: the bin purge, …) last started.
+    op.create_table('schedule_run',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('last_run_at', sdd_crm.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_job_id', sa.String(length=36), nullable=True),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_schedule_run'))
+    )
 
 
 def downgrade():
-    pass
+    op.drop_table('schedule_run')

@@ -1,4 +1,4 @@
-"""Forms of the admin screens: users, API tokens, the audit-log filter.
+"""Forms of the admin screens: users and API tokens (the audit-log filter: ``audit_forms``).
 
 The forms check shape and length; the user rules (unique e-mail, municipality for local
 account managers, password length) live in ``auth.services.validate_user_fields`` and their
@@ -15,7 +15,7 @@ from wtforms.validators import Email, InputRequired, Length, Optional, Validatio
 
 from .. import labels
 from ..forms import CheckedTextMixin, ServiceErrorsMixin, apply_service_errors, max_length, options  # noqa: F401
-from ..auth.services import MIN_PASSWORD_LENGTH
+from ..auth.passwords import MIN_PASSWORD_LENGTH
 from ..extensions import db
 from ..reference.models import Municipality
 
@@ -73,31 +73,3 @@ class TokenForm(ServiceErrorsMixin, FlaskForm):
     name = StringField(_l("Naam van het token"), default="api", validators=[
         InputRequired(message=_l("Geef het token een naam.")),
         Length(max=100, message=_l("Hoogstens %(max)d tekens."))])
-
-
-AUDIT_ACTIONS = {"create": _l("Aangemaakt"), "update": _l("Gewijzigd"),
-                 "delete": _l("Verwijderd"), "restore": _l("Hersteld"),
-                 "export": _l("Geëxporteerd"), "merge": _l("Samengevoegd"),
-                 "import": _l("Geïmporteerd")}
-ENTITY_TYPES = {
-    "organisation": _l("Organisatie"), "contact": _l("Contactpersoon"), "user": _l("Gebruiker"),
-    "establishment": _l("Vestiging"), "account_team_member": _l("Accountteam"),
-    "interaction": _l("Contactmoment"), "task": _l("Taak"), "lead": _l("Signaal"),
-    "programme": _l("Programma"), "programme_target": _l("Programmadoel"),
-    "participation": _l("Deelname"), "cluster": _l("Cluster"),
-    "organisation_cluster": _l("Clusterlidmaatschap"), "value_chain": _l("Waardeketen"),
-    "value_chain_stage": _l("Ketenschakel"), "chain_role": _l("Ketenrol"),
-    "supply_link": _l("Leveringsrelatie"), "setting": _l("Instelling"),
-    "export": _l("Export (lijst)"),
-    "duplicate_dismissal": _l("Geen dubbel (markering)"),
-    "job": _l("Achtergrondtaak"),
-}
-
-
-class AuditFilterForm(CheckedTextMixin, FlaskForm):
-    class Meta:
-        csrf = False  # a GET filter changes nothing
-
-    entity_type = SelectField(_l("Soort record"), validate_choice=False, choices=options(
-        [("", _l("Alle soorten")), *sorted(ENTITY_TYPES.items(), key=lambda kv: str(kv[1]))]))
-    entity_id = StringField(_l("Recordnummer"), validators=[Optional(), Length(max=40)])

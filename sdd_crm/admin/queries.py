@@ -5,13 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort
 
-from ..audit.models import AuditEvent
 from ..auth.models import ApiToken, User
-from ..contacts.models import Contact
 from ..extensions import db
-from ..interactions.models import Interaction, Task
-from ..leads.models import Lead
-from ..organisations.models import Organisation
 
 
 def user_list(q: str | None = None, role: str | None = None) -> sa.Select:
@@ -57,48 +52,9 @@ def users_by_id(ids) -> dict[int, User]:
     return {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))}
 
 
-def deleted_organisations() -> sa.Select:
-    return (sa.select(Organisation).where(Organisation.deleted_at.is_not(None))
-            .order_by(Organisation.deleted_at.desc(), Organisation.id.desc()))
-
-
-def deleted_contacts() -> sa.Select:
-    # Contact.organisation is loaded by a join: no query per row.
-    return (sa.select(Contact).where(Contact.deleted_at.is_not(None))
-            .order_by(Contact.deleted_at.desc(), Contact.id.desc()))
-
-
-def _deleted_with_organisation(model) -> sa.Select:
-    # The organisation each row shows is loaded by a join: no query per row.
-    return (sa.select(model).where(model.deleted_at.is_not(None))
-            .options(sa.orm.joinedload(model.organisation))
-            .order_by(model.deleted_at.desc(), model.id.desc()))
-
-
-def deleted_interactions() -> sa.Select:
-    return _deleted_with_organisation(Interaction)
-
-
-def deleted_tasks() -> sa.Select:
-    return _deleted_with_organisation(Task)
-
-
-def deleted_leads() -> sa.Select:
-    return _deleted_with_organisation(Lead)
-
-
 def get_deleted(model, record_id: int):
-    """A soft-deleted record (organisation, contact, contact moment, task, lead), or 404 (a live record is not in the bin)."""
+    """A soft-deleted record of any kind in the bin, or 404 (a live record is not in the bin)."""
     record = db.session.get(model, record_id)
     if record is None or record.deleted_at is None:
         abort(404)
     return record
-
-
-def audit_events(entity_type: str | None = None, entity_id: str | None = None) -> sa.Select:
-    stmt = sa.select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    if entity_type:
-        stmt = stmt.where(AuditEvent.entity_type == entity_type)
-    if entity_id:
-        stmt = stmt.where(AuditEvent.entity_id == entity_id.strip())
-    return stmt

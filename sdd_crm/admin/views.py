@@ -11,23 +11,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..contacts.models import Contact
+from ..auth.sessions import active_sessions
 from ..exceptions import ValidationError
 from ..forms import form_page
-from ..interactions.models import Interaction, Task
-from ..leads.models import Lead
-from ..organisations.models import Organisation
 from ..pagination import paginate
 from ..transaction import attempt
-from . import bp, queries, services
-from .forms import (
-    AUDIT_ACTIONS,
-    ENTITY_TYPES,
-    AuditFilterForm,
-    TokenForm,
-    UserCreateForm,
-    UserEditForm,
-)
+from . import bp, queries, recycle_bin, services
+from .purge import retention_days
+from .forms import TokenForm, UserCreateForm, UserEditForm
 
 PER_PAGE = 50
 USER_CONFLICT = _l("Iemand anders heeft deze gebruiker intussen gewijzigd. "
@@ -88,7 +79,7 @@ def user_create():
 def user_detail(user_id: int):
     user = queries.get_user(user_id)
     return render_template("admin/user_detail.html", user=user, tokens=queries.tokens_of(user),
-                           token_form=TokenForm())
+                           token_form=TokenForm(), sessions=active_sessions(user))
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
@@ -99,13 +90,17 @@ def user_edit(user_id: int):
         form.municipality.data = user.municipality_code or ""
         form.version.data = str(user.version)
     if form.validate_on_submit():
-        submitted = form.version.data
-
         def render():
-            form.version.data = submitted  # the message asks to open the user again
+            # After a conflict the form carries the stored version and lists what changed in
+            # between, field by field (sdd_crm/conflicts.py).
             return render_template("admin/user_form.html", form=form, user=user)
 
-        form_page(form, render, conflict_message=USER_CONFLICT)
+        def stored():
+            loaded = UserEditForm(obj=user)
+            loaded.municipality.data = user.municipality_code or ""
+            return loaded
+
+        form_page(form, render, conflict_message=USER_CONFLICT, current=stored)
         services.edit_user(user, actor=current_user, expected_version=form.version.data,
                            name=form.name.data, role=form.role.data,
                            municipality_code=form.municipality.data or None,
@@ -130,6 +125,15 @@ def user_deactivate(user_id: int):
     return redirect(url_for("admin.user_detail", user_id=user.id))
 
 
+@bp.route("/users/<int:user_id>/sign-out-everywhere", methods=["POST"])
+def user_sign_out_everywhere(user_id: int):
+    user = queries.get_user(user_id)
+    n = services.sign_out_everywhere(user, actor=current_user)
+    flash(_("%(name)s is overal afgemeld; %(n)s sessie(s) beëindigd.", name=user.name, n=n),
+          "success")
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
 @bp.route("/users/<int:user_id>/revoke-tokens", methods=["POST"])
 def user_revoke_tokens(user_id: int):
     user = queries.get_user(user_id)
@@ -145,7 +149,8 @@ def user_issue_token(user_id: int):
 
     def render_detail():
         return render_template("admin/user_detail.html", user=user,
-                               tokens=queries.tokens_of(user), token_form=form)
+                               tokens=queries.tokens_of(user), token_form=form,
+                               sessions=active_sessions(user))
 
     if form.validate_on_submit():
         form_page(form, render_detail)
@@ -156,61 +161,28 @@ def user_issue_token(user_id: int):
     return render_detail(), 422
 
 
-# --- Prullenbak: soft-deleted records ------------------------------------------------------
-
-BIN_QUERIES = {
-    "organisations": queries.deleted_organisations,
-    "contacts": queries.deleted_contacts,
-    "interactions": queries.deleted_interactions,
-    "tasks": queries.deleted_tasks,
-    "leads": queries.deleted_leads,
-}
-
+# --- Prullenbak: soft-deleted records of every kind (admin.recycle_bin.KINDS) -----------
 
 @bp.route("/deleted")
 def deleted():
-    kind = request.args.get("kind", "organisations")
-    if kind not in BIN_QUERIES:
-        kind = "organisations"
-    stmt = BIN_QUERIES[kind]()
-    page = paginate(stmt, _page(), PER_PAGE)
+    kinds = recycle_bin.KINDS
+    kind = kinds.get(request.args.get("kind", ""), kinds[recycle_bin.DEFAULT_KIND])
+    page = paginate(recycle_bin.deleted(kind), _page(), PER_PAGE)
+    rows = [(r, kind.describe(r)) for r in page.items]
     deleters = queries.users_by_id(r.deleted_by_id for r in page.items)
-    return render_template("admin/deleted.html", kind=kind, page=page, deleters=deleters,
+    return render_template("admin/deleted.html", kind=kind, kinds=kinds.values(), page=page,
+                           rows=rows, deleters=deleters, retention_days=retention_days(),
                            page_url=_page_url("admin.deleted"))
 
 
-@bp.route("/deleted/organisations/<int:org_id>/restore", methods=["POST"])
-def restore_organisation(org_id: int):
-    org = queries.get_deleted(Organisation, org_id)
-    return _restore(org, services.restore_deleted_organisation, org.name, "organisations")
-
-
-@bp.route("/deleted/contacts/<int:contact_id>/restore", methods=["POST"])
-def restore_contact(contact_id: int):
-    contact = queries.get_deleted(Contact, contact_id)
-    return _restore(contact, services.restore_deleted_contact, contact.full_name, "contacts")
-
-
-@bp.route("/deleted/interactions/<int:interaction_id>/restore", methods=["POST"])
-def restore_interaction(interaction_id: int):
-    interaction = queries.get_deleted(Interaction, interaction_id)
-    return _restore(interaction, services.restore_deleted_interaction, interaction.subject,
-                    "interactions")
-
-
-@bp.route("/deleted/tasks/<int:task_id>/restore", methods=["POST"])
-def restore_task(task_id: int):
-    task = queries.get_deleted(Task, task_id)
-    return _restore(task, services.restore_deleted_task, task.title, "tasks")
-
-
-@bp.route("/deleted/leads/<int:lead_id>/restore", methods=["POST"])
-def restore_lead(lead_id: int):
-    lead = queries.get_deleted(Lead, lead_id)
-    return _restore(lead, services.restore_deleted_lead, lead.title, "leads")
-
-
-def _restore(record, restore, label: str, kind: str):
+@bp.route("/deleted/<kind>/<int:record_id>/restore", methods=["POST"])
+def restore_deleted(kind: str, record_id: int):
+    entry = recycle_bin.KINDS.get(kind)
+    if entry is None:
+        abort(404)
+    record = queries.get_deleted(entry.model, record_id)
+    label = entry.describe(record).label
+    restore = getattr(services, entry.restore)  # looked up now: one place to replace in tests
     try:
         with attempt():  # a refusal undoes only this, then says why
             restore(record, actor=current_user)
@@ -219,18 +191,4 @@ def _restore(record, restore, label: str, kind: str):
                 reason=" ".join(e.errors.values())), "error")
     else:
         flash(_("%(name)s is hersteld.", name=label), "success")
-    return redirect(url_for("admin.deleted", kind=kind))
-
-
-# --- Audit log -----------------------------------------------------------------------------
-
-@bp.route("/audit")
-def audit():
-    form = AuditFilterForm(request.args)
-    entity_type = form.entity_type.data if form.entity_type.data in ENTITY_TYPES else None
-    entity_id = form.entity_id.data if form.validate() else None
-    page = paginate(queries.audit_events(entity_type, entity_id), _page(), PER_PAGE)
-    actors = queries.users_by_id(e.user_id for e in page.items)
-    return render_template("admin/audit.html", form=form, page=page, actors=actors,
-                           actions=AUDIT_ACTIONS, entity_types=ENTITY_TYPES,
-                           page_url=_page_url("admin.audit"))
+    return redirect(url_for("admin.deleted", kind=entry.key))

@@ -198,7 +198,7 @@ def _begin(job_id: str, *, exclusive: bool) -> bool:
     if not exclusive:
         return False
     if dialect == "postgresql":
-        key = int(hashlib.sha1(job_id.encode()).hexdigest()[:15], 16)
+        key = int(hashlib.sha1(job_id.encode(), usedforsecurity=False).hexdigest()[:15], 16)
         db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
     return db.session.scalar(sa.select(Job.status).where(Job.id == job_id)) == JobStatus.FINISHED
 

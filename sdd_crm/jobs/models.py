@@ -47,3 +47,12 @@ class JobFile(db.Model):
     size: Mapped[int]
     data: Mapped[bytes] = mapped_column(sa.LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ScheduleRun(db.Model):
+    """When each periodic job of :mod:`sdd_crm.jobs.schedule` last started (by name), so that a
+    restart does not run it again early and two processes do not both run one slot."""
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    last_run_at: Mapped[dt.datetime]
+    last_job_id: Mapped[str | None] = mapped_column(sa.String(36))

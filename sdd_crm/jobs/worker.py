@@ -7,6 +7,12 @@ application context of its own (its own database session). The web request that 
 long answered by then. When the process exits, the jobs already queued are finished first, so
 a CLI command's follow-up jobs (a recompute after an import) are not lost.
 
+The same thread runs the periodic work (:mod:`sdd_crm.jobs.schedule`): every
+``SCHEDULE_TICK_SECONDS`` it starts what is due, which queues jobs that it then works. So that
+the schedule runs without anyone starting a job, the worker starts with the process's first
+request (:func:`init_app`). The schedule's claims live in the database: several web processes
+each ask, one starts each run.
+
 Limits of the embedded mode: one job at a time per process, and with several web processes
 (gunicorn -w 4) each runs its own jobs; use Redis and ``flask rq worker`` for more.
 """
@@ -16,6 +22,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+import time
 
 from flask import Flask
 from rq.timeouts import TimerDeathPenalty
@@ -56,6 +63,7 @@ class EmbeddedWorker:
         self.app, self.pid = app, os.getpid()
         self._wake, self._stopping = threading.Event(), False
         self.thread = threading.Thread(target=self._loop, name="sdd-crm-jobs", daemon=True)
+        self._next_tick = 0.0  # time.monotonic() of the next look at the schedule
 
     def start(self) -> None:
         self.thread.start()
@@ -81,6 +89,23 @@ class EmbeddedWorker:
                 self.app.logger.exception("The embedded job worker failed")
             if self._stopping:
                 return
+            self.tick()
+
+    def tick(self, now: float | None = None) -> list[str]:
+        """Start the periodic work that is due, at most every ``SCHEDULE_TICK_SECONDS``; the
+        jobs it queues wake this worker. Returns the names started."""
+        now = time.monotonic() if now is None else now
+        if now < self._next_tick or not schedule_enabled(self.app):
+            return []
+        self._next_tick = now + float(self.app.config.get("SCHEDULE_TICK_SECONDS", 60))
+        from .schedule import run_due
+
+        try:
+            with self.app.app_context():
+                return run_due()
+        except Exception:
+            self.app.logger.exception("The schedule could not be checked")
+            return []
 
     def _burst(self) -> None:
         with self.app.app_context():
@@ -91,15 +116,40 @@ class EmbeddedWorker:
             worker.work(burst=True, logging_level="WARNING")
 
 
-def wake_worker(app: Flask) -> None:
-    """Start this process's embedded worker if it is not running, and wake it. A worker that is
-    stopping still finishes what is queued (its last burst works the queues empty)."""
+def schedule_enabled(app: Flask) -> bool:
+    """``SCHEDULE_ENABLED``; unset (None): on, except in tests (``TESTING``)."""
+    enabled = app.config.get("SCHEDULE_ENABLED")
+    return not app.testing if enabled is None else bool(enabled)
+
+
+def ensure_worker(app: Flask) -> EmbeddedWorker:
+    """This process's embedded worker, started if it is not running (not woken)."""
     with _start_lock:
         worker = app.extensions.get(_KEY)
         if worker is None or worker.pid != os.getpid() or not worker.thread.is_alive():
             worker = app.extensions[_KEY] = EmbeddedWorker(app)
             worker.start()
-    worker.wake()
+    return worker
+
+
+def init_app(app: Flask) -> None:
+    """With ``JOBS = "thread"``: start the worker (and so the schedule) with the first request
+    of each process, rather than with its first job. Not in CLI commands, which run no
+    schedule (a ``flask db upgrade`` must not purge half-way)."""
+    if app.config.get("JOBS") != "thread" or not schedule_enabled(app):
+        return
+
+    @app.before_request
+    def _start_embedded_worker():
+        worker = app.extensions.get(_KEY)
+        if worker is None or worker.pid != os.getpid():
+            ensure_worker(app).wake()
+
+
+def wake_worker(app: Flask) -> None:
+    """Start this process's embedded worker if it is not running, and wake it. A worker that is
+    stopping still finishes what is queued (its last burst works the queues empty)."""
+    ensure_worker(app).wake()
 
 
 def stop_worker(app: Flask, timeout: float | None = None) -> None:

@@ -70,8 +70,11 @@ class LeadEvent(db.Model):
     note: Mapped[str | None] = mapped_column(sa.String(1000))
 
 
-class LeadComment(SoftDeleteMixin, TimestampMixin, db.Model):
+class LeadComment(AuditedMixin, SoftDeleteMixin, TimestampMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(sa.ForeignKey("lead.id"), index=True)
     author_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
     body: Mapped[str] = mapped_column(sa.String(5000))
+
+    lead = relationship("Lead")
+    author = relationship("User", foreign_keys=[author_id])

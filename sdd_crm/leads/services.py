@@ -193,6 +193,32 @@ def add_comment(lead: Lead, body: str, *, actor) -> LeadComment:
     return comment
 
 
+def restore_lead(lead: Lead, *, actor) -> None:
+    """An admin takes a lead out of the bin; a lead about a deleted organisation waits for it."""
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied()
+    org = lead.organisation
+    if org is not None and org.deleted_at is not None:
+        raise ValidationError(_("Herstel eerst de organisatie %(name)s; deze lead hoort daarbij.",
+                                name=org.name))
+    lead.deleted_at = None
+    lead.deleted_by_id = None
+    db.session.flush()
+
+
+def restore_comment(comment: LeadComment, *, actor) -> None:
+    """An admin takes a comment out of the bin; a comment on a deleted lead waits for the lead."""
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied()
+    lead = comment.lead
+    if lead.deleted_at is not None:
+        raise ValidationError(_("Herstel eerst de lead %(title)s; deze reactie hoort daarbij.",
+                                title=lead.title))
+    comment.deleted_at = None
+    comment.deleted_by_id = None
+    db.session.flush()
+
+
 def status_label(status: str) -> str:
     from ..labels import LEAD_STATUS, label
 

@@ -209,7 +209,11 @@ def restore_participation(p: Participation, *, actor) -> Participation:
         return p
     org = db.session.get(Organisation, p.organisation_id)
     if org is None or org.deleted_at is not None:
-        raise ValidationError(_("Herstel eerst de organisatie; deze deelname hoort daarbij."))
+        raise ValidationError(_("Herstel eerst de organisatie %(name)s; deze deelname hoort "
+                                "daarbij.", name=org.name if org is not None else ""))
+    if p.programme.deleted_at is not None:
+        raise ValidationError(_("Herstel eerst het programma %(name)s; deze deelname hoort "
+                                "daarbij.", name=p.programme.name))
     if org.merged_into_id is not None:
         # The merge kept the survivor's participation; this one stays as history.
         raise ValidationError(_("Deze organisatie is samengevoegd met een andere; de deelname "

@@ -21,7 +21,8 @@ from ..exceptions import PermissionDenied, check_version
 from ..organisations.permissions import can_edit_organisation
 from ..exceptions import ValidationError
 from .models import ChainRole, ChainRoleType, OrganisationCluster, SupplyLink, ValueChainStage
-from .services import _soft_delete, _unknown_fields, live_chain, live_cluster, network_changed
+from .services import (_soft_delete, _unknown_fields, audit_removal, live_chain, live_cluster,
+                       network_changed)
 
 ROLE_FIELDS = ("organisation_id", "value_chain_id", "stage_id", "role")
 LINK_FIELDS = ("supplier_id", "customer_id", "value_chain_id", "supplied", "sole_source")
@@ -102,6 +103,7 @@ def remove_organisation_from_cluster(org: Organisation, cluster_id, *, actor) ->
     memberships = _memberships(org.id)
     member = _membership(org, cluster_id, memberships)
     was_primary = member.is_primary
+    audit_removal(member, "organisation_id", "cluster_id", "is_primary")
     db.session.delete(member)
     db.session.flush()
     rest = sorted((m for m in memberships if m is not member and m.cluster.deleted_at is None),
@@ -289,13 +291,52 @@ def delete_supply_link(link: SupplyLink, *, actor, expected_version=None) -> Non
     network_changed("supply_link")
 
 
-def restore_supply_link(link: SupplyLink, *, actor) -> None:
-    """An admin restores a link; it must not duplicate a live one."""
+def _gone(org: Organisation) -> bool:
+    """Deleted (restore it first) or merged into another (whose own roles and links count)."""
+    if org.merged_into_id is not None and org.deleted_at is None:
+        raise ValidationError(_("De organisatie %(name)s is samengevoegd met een andere; leg dit "
+                                "daar opnieuw vast als het nog nodig is.", name=org.name))
+    return org.deleted_at is not None
+
+
+def restore_chain_role(role: ChainRole, *, actor) -> None:
+    """An admin takes a role out of the bin; it waits for a deleted organisation or chain and
+    must not duplicate a live role."""
     if not actor.is_admin:
         raise PermissionDenied()
-    check_duplicate_link(clean_link_data(
-        {"supplier_id": link.supplier_id, "customer_id": link.customer_id,
-         "value_chain_id": link.value_chain_id}, link=link, partial=True), link)
+    if _gone(role.organisation):
+        raise ValidationError(_("Herstel eerst de organisatie %(name)s; deze rol hoort daarbij.",
+                                name=role.organisation.name))
+    if role.value_chain.deleted_at is not None:
+        raise ValidationError(_("Herstel eerst de waardeketen %(name)s; deze rol hoort daarbij.",
+                                name=role.value_chain.name))
+    duplicate = db.session.scalar(sa.select(ChainRole.id).where(
+        ChainRole.organisation_id == role.organisation_id,
+        ChainRole.value_chain_id == role.value_chain_id,
+        ChainRole.stage_id.is_(None) if role.stage_id is None
+        else ChainRole.stage_id == role.stage_id,
+        ChainRole.role == role.role, ChainRole.deleted_at.is_(None),
+        ChainRole.id != role.id).limit(1))
+    if duplicate is not None:
+        raise ValidationError(_("Deze organisatie heeft deze rol al in deze fase van de keten."))
+    role.deleted_at = None
+    role.deleted_by_id = None
+    db.session.flush()
+    network_changed("chain_role")
+
+
+def restore_supply_link(link: SupplyLink, *, actor) -> None:
+    """An admin restores a link; it waits for a deleted organisation or chain and must not
+    duplicate a live link."""
+    if not actor.is_admin:
+        raise PermissionDenied()
+    if (org := next((o for o in (link.supplier, link.customer) if _gone(o)), None)) is not None:
+        raise ValidationError(_("Herstel eerst de organisatie %(name)s; deze leveringsrelatie "
+                                "hoort daarbij.", name=org.name))
+    if link.value_chain is not None and link.value_chain.deleted_at is not None:
+        raise ValidationError(_("Herstel eerst de waardeketen %(name)s; deze leveringsrelatie "
+                                "hoort daarbij.", name=link.value_chain.name))
+    check_duplicate_link({}, link)
     link.deleted_at = None
     link.deleted_by_id = None
     db.session.flush()

@@ -12,6 +12,7 @@ from ..organisations.models import Organisation
 from ..reference.services import CLUSTERS
 from ..signals import organisation_changed, organisations_merged, reference_seeded
 from . import recompute
+from .services import audit_removal
 from .models import ChainRole, Cluster, OrganisationCluster, SupplyLink
 
 
@@ -50,6 +51,7 @@ def move_network(survivor: Organisation, *, merged: Organisation, result, actor,
             result.moved["clusters"] += 1
             if m.is_primary and not has_primary:
                 new_primary = moved
+        audit_removal(m, "organisation_id", "cluster_id", "is_primary")
         db.session.delete(m)
     db.session.flush()
     if new_primary is not None:

@@ -88,6 +88,13 @@ def _soft_delete(record, actor) -> None:
     record.deleted_by_id = actor.id
 
 
+def audit_removal(record, *fields: str) -> None:
+    """A row removed for good (a stage, a cluster membership: parts of another record, not records
+    of their own): its delete event in the audit log says what it held (before → none)."""
+    record._audit_extra = {f: [getattr(record, f), None] for f in fields
+                           if getattr(record, f) is not None}
+
+
 # --- Clusters ------------------------------------------------------------------------------
 
 def clean_cluster_data(data: Mapping[str, Any], *, cluster: Cluster | None = None,
@@ -149,6 +156,7 @@ def delete_cluster(cluster: Cluster, *, actor, expected_version=None) -> None:
 
 
 def restore_cluster(cluster: Cluster, *, actor) -> None:
+    """An admin takes a cluster out of the bin (its name is still its own: names are unique)."""
     if not actor.is_admin:
         raise PermissionDenied()
     cluster.deleted_at = None
@@ -271,10 +279,12 @@ def delete_value_chain(chain: ValueChain, *, actor, expected_version=None) -> No
 
 
 def restore_value_chain(chain: ValueChain, *, actor) -> None:
+    """An admin takes a value chain out of the bin; one of a deleted cluster waits for it."""
     if not actor.is_admin:
         raise PermissionDenied()
     if chain.cluster.deleted_at is not None:
-        raise ValidationError(_("Herstel eerst het cluster van deze waardeketen."))
+        raise ValidationError(_("Herstel eerst het cluster %(name)s; deze waardeketen hoort "
+                                "daarbij.", name=chain.cluster.name))
     chain.deleted_at = None
     chain.deleted_by_id = None
     db.session.flush()
@@ -395,7 +405,9 @@ def delete_stage(stage: ValueChainStage, *, actor) -> None:
     for role in db.session.scalars(sa.select(ChainRole).where(ChainRole.stage_id == stage.id)):
         role.stage_id = None
     chain = stage.value_chain
+    audit_removal(stage, "value_chain_id", "position", "name")
     chain.stages.remove(stage)
+    db.session.delete(stage)  # explicitly: an orphan alone is deleted unseen by the audit log
     db.session.flush()
     _reorder(chain, sorted(chain.stages, key=lambda s: s.position))
     network_changed("stage")
