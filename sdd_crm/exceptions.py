@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import g, has_request_context
 from flask_babel import gettext as _
 
 
@@ -29,12 +30,18 @@ class ConflictError(DomainError):
     """The record changed since the user loaded it, or clashes with another (409).
 
     ``current_version`` is the stored version, so a form can offer to overwrite knowingly.
+    ``record`` and ``expected_version`` (set by :func:`check_version`) say which record and which
+    version the user had, so the answer can show what changed in between
+    (:mod:`sdd_crm.conflicts`).
     """
 
-    def __init__(self, message: str | None = None, *, current_version: int | None = None):
+    def __init__(self, message: str | None = None, *, current_version: int | None = None,
+                 record: Any = None, expected_version: int | None = None):
         super().__init__(message or "conflict")
         self.message = message
         self.current_version = current_version
+        self.record = record
+        self.expected_version = expected_version
 
 
 class ValidationError(DomainError):
@@ -58,5 +65,14 @@ def check_version(record, expected_version) -> None:
         expected = int(expected_version)
     except (TypeError, ValueError):
         raise ValidationError({"version": _("Ongeldige versie.")}) from None
-    if expected != record.version:
+    if not 0 <= expected <= 2**31 - 1:
+        # Never a stored version, and beyond the database's integers: a plain conflict, without
+        # the field-by-field comparison (which would query the audit trail with it).
         raise ConflictError(current_version=record.version)
+    if expected != record.version:
+        raise ConflictError(current_version=record.version, record=record,
+                            expected_version=expected)
+    if has_request_context():
+        # Should the UPDATE still find a newer version (a save that passed this check at the
+        # same moment), the conflict answer knows which record and version (conflicts.py).
+        g.setdefault("version_checks", []).append((record, expected))

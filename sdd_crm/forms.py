@@ -124,12 +124,18 @@ def submitted_version(form) -> str:
 
 
 def form_page(form, render: Callable[[], object], *, conflict_message=None,
-              field_map: dict[str, str] | None = None) -> None:
+              field_map: dict[str, str] | None = None,
+              current: Callable[[], object] | None = None) -> None:
     """Say how this request shows ``form`` again if a service refuses its input.
 
     The view then simply calls the service: a ``ValidationError`` puts its messages on the form
     and a ``ConflictError`` adds ``conflict_message`` and the stored version, and ``render()``
     answers with 422 or 409 (see :mod:`sdd_crm.errors`). Nothing was saved: the boundary rolled
     the transaction back first.
+
+    ``current`` (edit forms of a versioned record) builds the form from the stored record as the
+    view's GET does; the 409 page then lists, field by field, what changed since the user opened
+    the form and lets them keep theirs, take the other's or merge (:mod:`sdd_crm.conflicts`).
     """
     g.form_page = (form, render, conflict_message, field_map)
+    g.form_page_current = current

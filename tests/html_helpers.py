@@ -126,7 +126,7 @@ class _FormReader(HTMLParser):
         if not self.active:
             return
         if tag == "input" and a.get("name"):
-            if a.get("type") == "checkbox":
+            if a.get("type") in ("checkbox", "radio"):
                 if "checked" in a:
                     self.data[a["name"]] = a.get("value") or "y"
             elif a.get("type") != "submit":

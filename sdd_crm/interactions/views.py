@@ -49,7 +49,7 @@ from .services import (
 INVALID = 422  # a form re-rendered with messages; nothing was saved
 CONFLICT_MESSAGE = _l(
     "Iemand anders heeft dit contactmoment intussen gewijzigd. Uw invoer staat hieronder "
-    "nog; controleer de huidige gegevens en sla opnieuw op om ze te overschrijven.")
+    "nog; kies per gewijzigd veld welke waarde blijft en sla op.")
 LIST_ARGS = ("q", "organisation", "organisation_id", "type", "topic", "author", "date_from",
              "date_to", "confidential")
 
@@ -97,7 +97,9 @@ def detail(interaction_id: int):
                               task_visible(current_user))
         .options(selectinload(Task.assignee))
         .order_by(Task.due_date.is_(None), Task.due_date, Task.id)).all()
-    contacts = [c for c in interaction.contacts if c.deleted_at is None]
+    # Objecting and anonymised people: admins only (GDPR art. 21, 17).
+    contacts = [c for c in interaction.contacts if c.deleted_at is None and (
+        current_user.is_admin or (not c.objection and c.anonymised_at is None))]
     return render_template("interactions/detail.html", interaction=interaction, tasks=tasks,
                            contacts=contacts,
                            may_edit=can_edit_interaction(current_user, interaction))
@@ -134,7 +136,8 @@ def _prepare(form, org, *, people: bool):
     users = colleagues()
     form.set_assignees(users, current_user.id)
     if people:
-        form.set_people(organisation_contacts(org.id if org else None), users)
+        form.set_people(organisation_contacts(org.id if org else None,
+                                              include_restricted=current_user.is_admin), users)
 
 
 def _render(template, form, *, org=None, candidates=(), interaction=None, status=200):
@@ -223,7 +226,9 @@ def edit(interaction_id: int):
         offer_version(form, interaction)  # a second save overwrites knowingly
         return _render(template, form, org=org, interaction=interaction)[0]
 
-    form_page(form, render, conflict_message=CONFLICT_MESSAGE, field_map=FIELD_MAP)
+    form_page(form, render, conflict_message=CONFLICT_MESSAGE, field_map=FIELD_MAP,
+              current=lambda: InteractionForm.from_interaction(
+                  interaction, organisation_choice_label(interaction.organisation)))
     update_interaction(interaction, form.service_data(org.id), actor=current_user,
                        expected_version=submitted_version(form))
     flash(_("De wijzigingen in het contactmoment zijn opgeslagen."), "success")

@@ -61,7 +61,7 @@ INVALID = 422
 STATUS_CONFLICT = _l("Iemand anders heeft dit signaal intussen gewijzigd. Bekijk de huidige status "
                      "en probeer het zo nodig opnieuw.")
 EDIT_CONFLICT = _l("Iemand anders heeft dit signaal intussen gewijzigd. Uw invoer staat hieronder "
-                   "nog; sla opnieuw op om te overschrijven.")
+                   "nog; kies per gewijzigd veld welke waarde blijft en sla op.")
 # The receiving side's next steps, in the order the buttons appear.
 STEP_ORDER = (LeadStatus.ACCEPTED, LeadStatus.IN_PROGRESS, LeadStatus.WON, LeadStatus.LOST,
               LeadStatus.DECLINED)
@@ -250,7 +250,7 @@ def edit(lead_id: int):
         offer_version(form, lead)
         return render_template("leads/edit.html", form=form, lead=lead)
 
-    form_page(form, render, conflict_message=EDIT_CONFLICT)
+    form_page(form, render, conflict_message=EDIT_CONFLICT, current=lambda: EditLeadForm(obj=lead))
     update_lead(lead, form.service_data(), actor=current_user,
                 expected_version=submitted_version(form))
     flash(_("Het signaal is bijgewerkt."), "success")

@@ -79,14 +79,17 @@ def programme_edit(code: str):
     valid = form.validate()
     if _rule_errors(form, programme) or not valid:
         return _render_form(form, programme, 422)
-    submitted = form.version.data
-
     def render_again():
-        # After a conflict the user reopens the programme: the form keeps the version they saw.
-        form.version.data = submitted
+        # After a conflict the form carries the stored version and lists what changed in
+        # between, field by field (sdd_crm/conflicts.py): the next save is made knowingly.
         return _render_form(form, programme)[0]
 
-    form_page(form, render_again, conflict_message=_conflict_message())
+    def stored():
+        filled = ProgrammeForm(editing=True)
+        filled.fill(programme)
+        return filled
+
+    form_page(form, render_again, conflict_message=_conflict_message(), current=stored)
     update_programme(programme, form.service_data(editing=True), actor=current_user,
                      expected_version=form.version.data or None)
     flash(_("Programma %(name)s is opgeslagen.", name=programme.name), "success")

@@ -41,7 +41,7 @@ from .views import INVALID, owner_candidates, page_number, require_manager
 
 CONFLICT_MESSAGE = _l(
     "Iemand anders heeft deze deelname intussen gewijzigd. Uw invoer staat hieronder nog; "
-    "controleer de huidige gegevens en sla opnieuw op om ze te overschrijven.")
+    "kies per gewijzigd veld welke waarde blijft en sla op.")
 STATUS_CONFLICT_MESSAGE = _l(
     "Iemand anders heeft deze deelname intussen gewijzigd; de status is niet aangepast. Bekijk "
     "de huidige stand en kies opnieuw.")
@@ -91,6 +91,11 @@ def _linkable(p, linked):
     return list(db.session.scalars(stmt))
 
 
+def _stored_edit_form(p):
+    return EditParticipationForm(formdata=None, data={
+        "owner_id": str(p.owner_id or ""), "notes": p.notes or "", "version": str(p.version)})
+
+
 def _render_participation(programme, p, *, edit_form=None, status_form=None, link_form=None,
                           code=200):
     may_manage = can_manage_participations(current_user)
@@ -98,8 +103,7 @@ def _render_participation(programme, p, *, edit_form=None, status_form=None, lin
     linked = _linked(p) if sees_interactions else []
     owners = owner_candidates() if may_manage else []
     if may_manage:
-        edit_form = edit_form or EditParticipationForm(formdata=None, data={
-            "owner_id": str(p.owner_id or ""), "notes": p.notes or "", "version": str(p.version)})
+        edit_form = edit_form or _stored_edit_form(p)
         edit_form.set_owner_choices(owners)
         link_form = link_form or LinkInteractionForm(formdata=None)
         linkable = _linkable(p, linked)
@@ -167,7 +171,8 @@ def edit(code: str, participation_id: int):
     if not form.validate():
         return _render_participation(programme, p, edit_form=form, code=INVALID)
     form_page(form, lambda: _render_participation(programme, p, edit_form=form)[0],
-              conflict_message=CONFLICT_MESSAGE, field_map=FIELD_MAP)
+              conflict_message=CONFLICT_MESSAGE, field_map=FIELD_MAP,
+              current=lambda: _stored_edit_form(p))
     update_participation(p, actor=current_user, expected_version=form.version.data or None,
                          owner_id=form.owner_id.data or None, notes=form.notes.data or None)
     flash(_("De deelname is opgeslagen."), "success")

@@ -58,7 +58,7 @@ from .queries import (
 INVALID = 422
 CONFLICT_MESSAGE = _l(
     "Iemand anders heeft deze taak intussen gewijzigd. Uw invoer staat hieronder nog; "
-    "controleer de huidige gegevens en sla opnieuw op om ze te overschrijven.")
+    "kies per gewijzigd veld welke waarde blijft en sla op.")
 
 
 def _require_worker() -> None:
@@ -158,8 +158,14 @@ def _save(form, task=None):
                 and not (k == "organisation_id" and not resolved)}, FIELD_MAP)
         return None, _render_form(form, task=task, candidates=candidates, status=INVALID)
     existing = task  # a refused new task was not saved: the form shows no task
+
+    def current():
+        return TaskForm.from_task(existing, organisation_choice_label(existing.organisation)
+                                  if existing.organisation else "")
+
     form_page(form, lambda: _render_form(form, task=existing)[0],
-              conflict_message=CONFLICT_MESSAGE, field_map=FIELD_MAP)
+              conflict_message=CONFLICT_MESSAGE, field_map=FIELD_MAP,
+              current=current if existing is not None else None)
     if task is None:
         task = create_task(data, actor=current_user)
     else:

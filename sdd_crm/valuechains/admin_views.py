@@ -31,7 +31,7 @@ from .models import CriticalityAssessment, ValueChain
 
 INVALID = 422
 SETTINGS_CONFLICT = _l("Iemand anders heeft de instellingen intussen gewijzigd. Uw invoer staat "
-                       "hieronder nog; sla opnieuw op om ze te overschrijven.")
+                       "hieronder nog; kies per gewijzigd veld welke waarde blijft en sla op.")
 FLAG_CONFLICT = _l("Iemand anders heeft deze organisatie intussen gewijzigd. Uw invoer staat "
                    "hieronder nog; controleer en sla opnieuw op.")
 HISTORY_PAGE = 20
@@ -84,6 +84,14 @@ def _latest_job():
                              .order_by(Job.created_at.desc()).limit(1))
 
 
+def _fill_settings(form, settings, row):
+    for name in engine.FACTORS:
+        form[name].data = _number_text(settings.weights[name])
+    form.threshold.data = _number_text(settings.threshold)
+    form.version.data = row.version if row is not None else ""
+    return form
+
+
 @bp.route("/criticality/settings", methods=["GET", "POST"])
 @login_required
 def criticality_settings():
@@ -104,15 +112,17 @@ def criticality_settings():
                                factor_labels=FACTOR_LABELS, job=_latest_job())
 
     if request.method == "GET":
-        for name in engine.FACTORS:
-            form[name].data = _number_text(settings.weights[name])
-        form.threshold.data = _number_text(settings.threshold)
-        form.version.data = row.version if row is not None else ""
+        _fill_settings(form, settings, row)
         return render()
     if not form.validate_on_submit():
         return render(), INVALID
     data = {name: form[name].data for name in (*engine.FACTORS, "threshold")}
-    form_page(form, render, conflict_message=SETTINGS_CONFLICT)
+
+    def stored():
+        return _fill_settings(SettingsForm(formdata=None), services.get_settings(),
+                              services.settings_row())
+
+    form_page(form, render, conflict_message=SETTINGS_CONFLICT, current=stored)
     services.save_settings(data, actor=current_user, expected_version=form.version.data or "")
     flash(_("De instellingen zijn opgeslagen; de kritikaliteit wordt opnieuw berekend."), "success")
     return redirect(url_for("valuechains.criticality_settings"))
@@ -194,11 +204,15 @@ def _render_org(org, form, status=200):
 @login_required
 def criticality_organisation(org_id: int):
     org = get_organisation(org_id)
+    return _render_org(org, _stored_flag_form(org))
+
+
+def _stored_flag_form(org):
     form = FlagForm(formdata=None)
     form.critical.data = "" if org.manual_critical is None else ("1" if org.manual_critical else "0")
     form.reason.data = org.manual_critical_reason or ""
     form.version.data = org.version
-    return _render_org(org, form)
+    return form
 
 
 @bp.post("/criticality/<int:org_id>/flag")
@@ -215,7 +229,8 @@ def criticality_flag(org_id: int):
         form.critical.errors = [_("Kies een van de mogelijkheden.")]
         return _render_org(org, form, INVALID)
     critical = {"": None, "1": True, "0": False}[choice]
-    form_page(form, lambda: _render_org(org, form)[0], conflict_message=FLAG_CONFLICT)
+    form_page(form, lambda: _render_org(org, form)[0], conflict_message=FLAG_CONFLICT,
+              current=lambda: _stored_flag_form(org))
     services.set_manual_flag(org, critical, form.reason.data, actor=current_user,
                              expected_version=form.version.data or None)
     flash(_("De handmatige markering is opgeslagen.") if critical is not None

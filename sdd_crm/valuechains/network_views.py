@@ -165,12 +165,13 @@ def _back_org(*candidates) -> int | None:
 
 def _save_link(form, save, *, link=None, back=None):
     """Resolve both search boxes, then let the service decide; one flow for create and edit."""
+    current = (lambda: _stored_link_form(link)) if link is not None else None
     form.validate()
     supplier, customer = _resolve(form.supplier), _resolve(form.customer)
     if form.errors:
         return None, _link_page(form, link=link, back=back, status=INVALID)
     form_page(form, lambda: _link_page(form, link=link, back=back)[0],
-              conflict_message=CONFLICT_MESSAGE, field_map=LINK_FIELD_MAP)
+              conflict_message=CONFLICT_MESSAGE, field_map=LINK_FIELD_MAP, current=current)
     try:
         saved = save(form.service_data(supplier.id, customer.id))
     except PermissionDenied:
@@ -217,6 +218,14 @@ def link_create():
     return _after_link(link, back)
 
 
+def _stored_link_form(link):
+    return SupplyLinkForm(data={
+        "supplier": organisation_choice_label(link.supplier),
+        "customer": organisation_choice_label(link.customer),
+        "value_chain_id": str(link.value_chain_id or ""), "supplied": link.supplied or "",
+        "sole_source": link.sole_source, "version": str(link.version)})
+
+
 @bp.route("/links/<int:link_id>/edit", methods=["GET", "POST"])
 @login_required
 def link_edit(link_id: int):
@@ -226,11 +235,7 @@ def link_edit(link_id: int):
         raise PermissionDenied()
     back = _back_org(link.supplier_id, link.customer_id)
     if request.method == "GET":
-        form = SupplyLinkForm(data={
-            "supplier": organisation_choice_label(link.supplier),
-            "customer": organisation_choice_label(link.customer),
-            "value_chain_id": str(link.value_chain_id or ""), "supplied": link.supplied or "",
-            "sole_source": link.sole_source, "version": str(link.version)})
+        form = _stored_link_form(link)
     else:
         form = SupplyLinkForm()
     form.set_chains(db.session.scalars(live_chains()).all())

@@ -54,7 +54,7 @@ INVALID = 422  # a form shown again with messages; nothing was saved
 LINKS_PER_PAGE = 50
 MEMBERS_PER_PAGE = 50
 CONFLICT_MESSAGE = _l("Iemand anders heeft dit intussen gewijzigd. Uw invoer staat hieronder nog; "
-                      "controleer de huidige gegevens en sla opnieuw op om ze te overschrijven.")
+                      "kies per gewijzigd veld welke waarde blijft en sla op.")
 
 
 def page_number() -> int:
@@ -127,15 +127,18 @@ def cluster_create():
     return redirect(url_for("valuechains.cluster_detail", cluster_id=cluster.id))
 
 
+def _stored_cluster_form(cluster):
+    return ClusterForm(data={"name": cluster.name, "description": cluster.description or "",
+                             "version": str(cluster.version)})
+
+
 @bp.route("/clusters/<int:cluster_id>/edit", methods=["GET", "POST"])
 @login_required
 def cluster_edit(cluster_id: int):
     require_manager()
     cluster = get_cluster(cluster_id)
     if request.method == "GET":
-        form = ClusterForm(data={"name": cluster.name, "description": cluster.description or "",
-                                 "version": str(cluster.version)})
-        return _cluster_form(form, cluster)
+        return _cluster_form(_stored_cluster_form(cluster), cluster)
     form = ClusterForm()
     if not form.validate():
         return _cluster_form(form, cluster, INVALID)
@@ -144,7 +147,8 @@ def cluster_edit(cluster_id: int):
         keep_stored_version(form, cluster)
         return _cluster_form(form, cluster)[0]
 
-    form_page(form, render, conflict_message=CONFLICT_MESSAGE)
+    form_page(form, render, conflict_message=CONFLICT_MESSAGE,
+              current=lambda: _stored_cluster_form(cluster))
     update_cluster(cluster, form.service_data(), actor=current_user,
                    expected_version=submitted_version(form))
     flash(_("De wijzigingen in %(name)s zijn opgeslagen.", name=cluster.name), "success")
@@ -231,15 +235,19 @@ def chain_create():
     return redirect(url_for("valuechains.chain_detail", chain_id=chain.id))
 
 
+def _stored_chain_form(chain):
+    return ValueChainForm(data={"name": chain.name, "cluster_id": str(chain.cluster_id),
+                                "description": chain.description or "",
+                                "version": str(chain.version)})
+
+
 @bp.route("/<int:chain_id>/edit", methods=["GET", "POST"])
 @login_required
 def chain_edit(chain_id: int):
     require_manager()
     chain = get_chain(chain_id)
     if request.method == "GET":
-        form = ValueChainForm(data={"name": chain.name, "cluster_id": str(chain.cluster_id),
-                                    "description": chain.description or "",
-                                    "version": str(chain.version)})
+        form = _stored_chain_form(chain)
     else:
         form = ValueChainForm()
     form.set_clusters(db.session.scalars(live_clusters()).all())
@@ -252,7 +260,8 @@ def chain_edit(chain_id: int):
         keep_stored_version(form, chain)
         return _chain_form(form, chain)[0]
 
-    form_page(form, render, conflict_message=CONFLICT_MESSAGE)
+    form_page(form, render, conflict_message=CONFLICT_MESSAGE,
+              current=lambda: _stored_chain_form(chain))
     update_value_chain(chain, form.service_data(with_stages=False), actor=current_user,
                        expected_version=submitted_version(form))
     flash(_("De wijzigingen in %(name)s zijn opgeslagen.", name=chain.name), "success")

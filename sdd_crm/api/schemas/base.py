@@ -208,6 +208,12 @@ class ErrorBodySchema(ApiSchema):
     fields = f.Dict(keys=f.Text(pattern=False), values=f.Text(pattern=False),
                     description="Field → message, on 422 (and on 400 for query parameters).")
     current_version = f.Integer(description="On a 409 for a stale version: the current one.")
+    current = f.Dict(description="On a 409 for a stale version: the record as its GET returns it "
+                                 "now, so a client can merge and send it again with "
+                                 "`current_version`.")
+    changed_fields = f.List(f.Text(pattern=False),
+                            description="On a 409 for a stale version: the fields changed since "
+                                        "the version the client sent.")
 
 
 class ErrorSchema(ApiSchema):
