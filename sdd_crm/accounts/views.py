@@ -13,6 +13,7 @@ from .. import validation as v
 from ..auth.models import User
 from ..extensions import db
 from ..pagination import paginate
+from ..organisations import join_requests
 from ..permissions import WORKER_ROLES
 from . import bp
 from .queries import OVERSEER_ROLES, accounts_of, attention_cutoff, needs_attention, team_colleagues
@@ -56,4 +57,7 @@ def mine():
         cutoff=cutoff, months=int(current_app.config.get("ATTENTION_MONTHS", 6)),
         needs_attention=needs_attention, page_url=page_url,
         colleagues=team_colleagues() if may_choose else [],
+        join_requests_to_decide=join_requests.requests_to_decide(current_user) if whose.id == current_user.id else [],
+        my_join_requests=join_requests.requests_of(current_user) if whose.id == current_user.id else [],
+        join_status_label=join_requests.status_label,
     )

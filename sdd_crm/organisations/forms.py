@@ -122,6 +122,21 @@ class AccountTeamForm(ServiceErrorsMixin, FlaskForm):
                             validators=[InputRequired(message=_l("Kies een rol."))])
 
 
+
+class JoinRequestForm(ServiceErrorsMixin, FlaskForm):
+    """Ask to join an account team (organisations.join_requests): the role and a short reason."""
+
+    team_role = SelectField(_l("Gewenste rol"), choices=options(labels.choices(labels.TEAM_ROLE)),
+                            validate_choice=False, default="local")
+    reason = TextAreaField(_l("Waarom wilt u in het accountteam?"), validators=[
+        InputRequired(message=_l("Schrijf kort waarom u in het accountteam wilt.")), _max(1000)])
+
+
+class JoinDecisionForm(ServiceErrorsMixin, FlaskForm):
+    """Decline a request to join, with an optional reason for the requester."""
+
+    decision_reason = TextAreaField(_l("Reden (optioneel)"), validators=[_max(1000)])
+
 class OrganisationFilterForm(CheckedTextMixin, Form):
     """The GET filter form of the list; field names are the query-string keys."""
 

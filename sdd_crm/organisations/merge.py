@@ -69,6 +69,7 @@ HANDLED_REFERENCES = {
     ("import_review", "resolved_organisation_id"),
     ("duplicate_dismissal", "organisation_a_id"), ("duplicate_dismissal", "organisation_b_id"),
     ("criticality_assessment", "organisation_id"),  # kept: the merged record's own history
+    ("account_team_request", "organisation_id"),
 }
 
 
@@ -313,6 +314,35 @@ def move_dismissals(survivor: Organisation, merged: Organisation, result: MergeR
                               "markering is vervallen.", merged=name, survivor=survivor.name))
 
 
+def _move_join_requests(survivor: Organisation, merged: Organisation,
+                        result: MergeResult) -> None:
+    """Requests to join the merged record's team now ask for the survivor's. An open request of
+    someone already in the survivor's team, or already asking there, is withdrawn (one open
+    request per person and organisation), with the reason."""
+    from .models import AccountTeamRequest, JoinRequestStatus
+
+    requests = list(db.session.scalars(
+        sa.select(AccountTeamRequest).where(AccountTeamRequest.organisation_id == merged.id)))
+    if not requests:
+        return
+    members = {m.user_id for m in survivor.team}
+    asking = set(db.session.scalars(
+        sa.select(AccountTeamRequest.user_id).where(
+            AccountTeamRequest.organisation_id == survivor.id,
+            AccountTeamRequest.status == JoinRequestStatus.OPEN)))
+    for request in requests:
+        if request.status == JoinRequestStatus.OPEN:
+            if request.user_id in members or request.user_id in asking:
+                request.status = JoinRequestStatus.WITHDRAWN
+                request.decided_at = utcnow()
+                request.decision_reason = _("Samengevoegd met %(survivor)s.", survivor=survivor.name)
+            else:
+                asking.add(request.user_id)
+        request.organisation_id = survivor.id
+        result.moved["join_requests"] += 1
+    db.session.flush()
+
+
 def _audit_merge(survivor: Organisation, merged: Organisation, old_kvk, result: MergeResult,
                  actor) -> None:
     """A "merge" event on both records, next to the field-level "update" events."""
@@ -352,6 +382,7 @@ def merge_organisations(survivor: Organisation, merged: Organisation, *, actor,
         _move_establishments(survivor, merged, result)
         _move_sbi_and_tags(survivor, merged, result)
         _move_team(survivor, merged, result)
+        _move_join_requests(survivor, merged, result)
         # Contacts, interactions, tasks, leads, participations, the supply network and import
         # reviews: each feature moves its own records (their receivers of this signal).
         organisations_merged.send(survivor, merged=merged, result=result, actor=actor)
