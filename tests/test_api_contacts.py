@@ -99,9 +99,9 @@ def test_patch_contact_with_version(client, headers, make_org, make_contact):
     url = f"/api/v1/contacts/{contact.id}"
     assert client.patch(url, headers=headers, json={"function": "Directeur"}).status_code == 428
 
-    ok = client.patch(url, headers=headers, json={"version": 1, "function": "Directeur", "objection": True})
+    ok = client.patch(url, headers=headers, json={"version": 1, "function": "Directeur"})
     assert ok.status_code == 200, ok.get_json()
-    assert ok.get_json()["function"] == "Directeur" and ok.get_json()["objection"] is True
+    assert ok.get_json()["function"] == "Directeur" and ok.get_json()["objection"] is False
     assert ok.get_json()["version"] == 2
     assert ok.get_json()["last_name"] == contact.last_name
 
@@ -109,6 +109,11 @@ def test_patch_contact_with_version(client, headers, make_org, make_contact):
     assert stale.status_code == 409
     db.session.expire_all()
     assert db.session.get(Contact, contact.id).function == "Directeur"
+
+    # An objection stops further processing: from then on only admins see the person.
+    objected = client.patch(url, headers=headers, json={"version": 2, "objection": True})
+    assert objected.status_code == 200 and objected.get_json()["objection"] is True
+    assert client.get(url, headers=headers).status_code == 404
 
 
 def test_delete_contact_checks_optional_version(client, headers, make_org, make_contact):

@@ -62,16 +62,19 @@ def test_list_search_and_pagination(app, client, login, region, make_contact, mo
 
 
 def test_detail_shows_gdpr_fields(client, login, region, make_contact):
-    c = make_contact(region.dordrecht, first_name="Anna", last_name="de Vries", function="CFO",
+    # The source is recorded by the system (who entered it); an objecting person is shown to
+    # admins only (GDPR art. 21: no further processing).
+    c = make_contact(region.dordrecht, actor=region.users["local_account_manager"],
+                     first_name="Anna", last_name="de Vries", function="CFO",
                      phone="078-1234567", lawful_basis="consent", consent_date="2025-03-14",
-                     source="import:kvk-2025", objection=True, review_due="2027-03-14",
-                     preferred_language="en")
-    login(region.users["local_account_manager"])
+                     objection=True, review_due="2027-03-14", preferred_language="en")
+    login(region.users["admin"])
     resp = client.get(f"/contacts/{c.id}")
     assert resp.status_code == 200
     page = text(resp)
+    source = f"Ingevoerd door {region.users['local_account_manager'].name}"
     for expected in ("Anna de Vries", "CFO", "+31781234567", "Toestemming", "14 mrt 2025",
-                     "import:kvk-2025", "Bezwaar tegen verwerking</dt><dd>ja", "14 mrt 2027",
+                     source, "Bezwaar tegen verwerking</dt><dd>ja", "14 mrt 2027",
                      "Engels", "Dordtse Scheepswerf B.V."):
         assert expected in page, expected
     assert_good_markup(resp)

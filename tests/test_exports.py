@@ -126,7 +126,7 @@ def test_contacts_both_formats_with_the_search_filter(client, login, make_user, 
     org = make_org(name="Delta Installatie", city="Sliedrecht")
     jan = make_contact(org, first_name="Jan", last_name="de Vries", function="Directeur",
                        email="jan@delta.nl", phone="0184-123456", lawful_basis="consent",
-                       consent_date="2026-03-01", review_due="2027-03-01", source="Beurs 2026")
+                       consent_date="2026-03-01", review_due="2027-03-01")
     make_contact(org, first_name="Piet", last_name="van Pietersen")
     login(make_user("local_account_manager"))
     header = ["Nummer", "Voornaam", "Achternaam", "Functie", "Organisatie", "KvK-nummer",
@@ -135,7 +135,7 @@ def test_contacts_both_formats_with_the_search_filter(client, login, make_user, 
               "Herbeoordelen uiterlijk op"]
     assert csv_rows(client.get("/imports/export/contacts.csv?q=vries")) == [header, [
         str(jan.id), "Jan", "de Vries", "Directeur", "Delta Installatie", "", "jan@delta.nl",
-        "'+31184123456", "", "Nederlands", "Toestemming", "2026-03-01", "Beurs 2026", "nee",
+        "'+31184123456", "", "Nederlands", "Toestemming", "2026-03-01", jan.source, "nee",
         "2027-03-01"]]
     rows = xlsx_rows(client.get(f"/imports/export/contacts.xlsx?organisation_id={org.id}"))
     assert rows[0] == header

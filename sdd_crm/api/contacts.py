@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Response, url_for
 
-from ..contacts.queries import contact_list, get_contact
+from ..audit.events import record as record_audit
+from ..contacts.queries import contact_list, get_contact, may_see_restricted
 from ..contacts.services import create_contact, delete_contact, update_contact
 from ..permissions import can_view_contacts
 from . import bp, errors, guard
@@ -31,7 +32,9 @@ def _contacts_reader() -> None:
 def list_contacts(**args):
     q = (args.get("q") or "").strip()[:200] or None
     # contact_list joins the organisation; Contact.organisation is eager (joined): no N+1.
-    stmt = contact_list(q=q, organisation_id=args.get("organisation_id"))
+    # Objecting and anonymised people: admins only, marked by objection / anonymised_at.
+    stmt = contact_list(q=q, organisation_id=args.get("organisation_id"),
+                        include_restricted=may_see_restricted(api_user()))
     return page_of(stmt, args, "api.list_contacts")
 
 
@@ -40,7 +43,9 @@ def list_contacts(**args):
 @errors(403)
 @bp.response(200, CONTACT, description="The contact person.")
 def get_contact_item(contact_id: int):
-    return get_contact(check_id(contact_id), user=api_user())
+    contact = get_contact(check_id(contact_id), user=api_user())
+    record_audit("view", "contact", contact.id)  # every look at a person's record (GDPR)
+    return contact
 
 
 @bp.post("/contacts", tags=TAGS)

@@ -12,8 +12,9 @@ from ..forms import ServiceErrorsMixin, max_length, options
 from .services import MAX_LENGTHS
 
 # The keys the service takes from this form; organisation_id comes from the page, not the form.
+# ``source`` is not among them: the system records where the data came from (GDPR art. 14).
 SERVICE_FIELDS = ("first_name", "last_name", "function", "email", "phone", "mobile",
-                  "preferred_language", "lawful_basis", "consent_date", "source", "objection",
+                  "preferred_language", "lawful_basis", "consent_date", "objection",
                   "review_due", "notes")
 
 
@@ -41,7 +42,6 @@ class ContactForm(ServiceErrorsMixin, FlaskForm):
                                default="public_task", validate_choice=False)
     consent_date = StringField(_l("Datum van toestemming"), validators=[_max(10)],
                                render_kw={"type": "date"})
-    source = StringField(_l("Bron van de gegevens"), validators=[_max(MAX_LENGTHS["source"])])
     objection = BooleanField(_l("Heeft bezwaar gemaakt tegen verwerking"))
     review_due = StringField(_l("Herbeoordelen uiterlijk op"), validators=[_max(10)],
                              render_kw={"type": "date"})

@@ -18,8 +18,23 @@ class LawfulBasis(enum.StrEnum):
     CONSENT = "consent"
 
 
+class SourceKind(enum.StrEnum):
+    """Where a contact's data came from (GDPR art. 14(2)(f)); set by the system, never edited."""
+
+    USER = "user"  # entered by a user (browser or API): created_by_id
+    IMPORT = "import"  # an import: source_job_id, and the file name in ``source``
+    SYSTEM = "system"  # demo data, or from before the source was recorded this way
+
+
+ANONYMISED_NAME = "Geanonimiseerd"
+
+
 class Contact(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixin, db.Model):
-    __table_args__ = (sa.Index("ix_contact_list", "deleted_at", "last_name", "id"),)
+    __table_args__ = (
+        sa.Index("ix_contact_list", "deleted_at", "last_name", "id"),
+        # The retention list: not anonymised, no change for a long time (GDPR art. 5(1)(e)).
+        sa.Index("ix_contact_retention", "anonymised_at", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), index=True)
@@ -32,12 +47,31 @@ class Contact(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixin, db.
     preferred_language: Mapped[str] = mapped_column(sa.String(5), default="nl")
     lawful_basis: Mapped[str] = mapped_column(sa.String(16), default=LawfulBasis.PUBLIC_TASK)
     consent_date: Mapped[dt.date | None]
+    # A readable description of the source, written by the system ("import:<job> <file>",
+    # "gebruiker:<e-mail>"); the structured columns below say the same for queries.
     source: Mapped[str | None] = mapped_column(sa.String(200))
+    source_kind: Mapped[str | None] = mapped_column(sa.String(16))
+    source_job_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("job.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    # An objecting person's data is no longer processed (GDPR art. 21): no exports, no mail,
+    # hidden from every list, search and picker except to admins.
     objection: Mapped[bool] = mapped_column(default=False)
     review_due: Mapped[dt.date | None] = mapped_column(index=True)
     notes: Mapped[str | None] = mapped_column(sa.String(2000))
+    # Set by the erasure (GDPR art. 17, sdd_crm/privacy/erasure.py); the row stays, without
+    # anything that identifies the person.
+    anonymised_at: Mapped[dt.datetime | None]
 
     organisation = relationship("Organisation", lazy="joined")
+    created_by = relationship("User", foreign_keys=[created_by_id])
+
+    @property
+    def import_filename(self) -> str | None:
+        """The file of the import this contact came from ("import:<job id> <file name>")."""
+        if self.source_kind != SourceKind.IMPORT or not self.source:
+            return None
+        return self.source.partition(" ")[2] or None
 
     @property
     def full_name(self) -> str:

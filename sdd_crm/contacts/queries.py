@@ -13,12 +13,29 @@ from ..permissions import can_view_contacts
 from .models import Contact
 
 
-def contact_list(q: str | None = None, organisation_id: int | None = None) -> sa.Select:
+def processable() -> sa.ColumnElement[bool]:
+    """Contacts whose data may still be processed: no objection (GDPR art. 21) and not
+    anonymised (art. 17). Everything but an admin's own view of them filters on this: lists,
+    search, pickers, exports, notifications."""
+    return sa.and_(Contact.objection.is_(False), Contact.anonymised_at.is_(None))
+
+
+def may_see_restricted(user) -> bool:
+    """Admins handle objections and erasure requests, so they see those contacts (marked)."""
+    return bool(getattr(user, "is_admin", False))
+
+
+def contact_list(q: str | None = None, organisation_id: int | None = None, *,
+                 include_restricted: bool = False) -> sa.Select:
+    """Live contacts, searched and filtered; objecting and anonymised ones only with
+    ``include_restricted`` (an admin's lists; never an export)."""
     stmt = (
         sa.select(Contact)
         .join(Organisation, Contact.organisation_id == Organisation.id)
         .where(Contact.deleted_at.is_(None), Organisation.deleted_at.is_(None))
     )
+    if not include_restricted:
+        stmt = stmt.where(processable())
     if q:
         pattern = f"%{escape_like(q.lower())}%"
         stmt = stmt.where(sa.or_(
@@ -33,12 +50,15 @@ def contact_list(q: str | None = None, organisation_id: int | None = None) -> sa
 
 
 def get_contact(contact_id: int, *, user, for_edit: bool = False) -> Contact:
-    """Load a contact or 404; viewers may not see personal data (403)."""
+    """Load a contact or 404; viewers may not see personal data (403); an objecting or
+    anonymised contact is there for admins only."""
     if not can_view_contacts(user):
         abort(403)
     contact = db.session.get(Contact, contact_id)
     if contact is None or contact.deleted_at is not None or contact.organisation.deleted_at is not None:
         abort(404)
+    if (contact.objection or contact.anonymised_at is not None) and not may_see_restricted(user):
+        abort(404)  # no further processing of an objecting or erased person: admins only
     if for_edit and not can_edit_organisation(user, contact.organisation):
         abort(403)
     return contact

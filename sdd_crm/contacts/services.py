@@ -16,14 +16,16 @@ from ..organisations.models import Organisation
 from ..exceptions import PermissionDenied, check_version
 from ..organisations.permissions import can_edit_organisation
 from ..exceptions import ValidationError
-from .models import Contact, LawfulBasis
+from .models import Contact, LawfulBasis, SourceKind
 
 FIELDS = (
     "organisation_id", "first_name", "last_name", "function", "email", "phone", "mobile",
-    "preferred_language", "lawful_basis", "consent_date", "source", "objection", "review_due",
-    "notes",
+    "preferred_language", "lawful_basis", "consent_date", "objection", "review_due", "notes",
 )
-MAX_LENGTHS = {"first_name": 100, "last_name": 150, "function": 150, "source": 200, "notes": 2000}
+# Set by the system, never by a user (GDPR art. 14: where the data came from).
+SYSTEM_FIELDS = ("source", "source_kind", "source_job_id", "created_by_id", "anonymised_at")
+MAX_LENGTHS = {"first_name": 100, "last_name": 150, "function": 150, "notes": 2000}
+SOURCE_LENGTH = 200
 LANGUAGES = ("nl", "en", "de", "fr")
 # Personal data is reviewed periodically (GDPR art. 5(1)(e), storage limitation).
 REVIEW_AFTER = dt.timedelta(days=2 * 365)
@@ -45,7 +47,8 @@ def clean_contact_data(data: Mapping[str, Any], *, partial: bool = False) -> dic
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
     for key in sorted(set(data) - set(FIELDS) - {"version"}):
-        errors[key] = _("Onbekend veld.")
+        errors[key] = _("Dit veld kan niet worden gewijzigd.") if key in SYSTEM_FIELDS \
+            else _("Onbekend veld.")
 
     def present(key):
         return (key in data) if partial else True
@@ -122,13 +125,23 @@ def clean_contact_data(data: Mapping[str, Any], *, partial: bool = False) -> dic
     return out
 
 
+def _check_consent(values: Mapping[str, Any]) -> None:
+    """Consent as the lawful basis needs the date it was given (GDPR art. 7(1): the controller
+    must be able to show it), whichever fields a PATCH sent."""
+    if values["lawful_basis"] == LawfulBasis.CONSENT and not values["consent_date"]:
+        raise ValidationError({"consent_date": _("Bij toestemming hoort de datum waarop die is "
+                                                 "gegeven.")})
+
+
 def create_contact(data: Mapping[str, Any], *, actor) -> Contact:
+    """A contact entered by ``actor``: the source (this user) is recorded by the system."""
     clean = clean_contact_data(data)
     org = db.session.get(Organisation, clean["organisation_id"])
     if not can_edit_organisation(actor, org):
         raise PermissionDenied()
-    if not clean.get("source"):
-        clean["source"] = f"gebruiker:{actor.email}"
+    clean["source"] = f"gebruiker:{actor.email}"[:SOURCE_LENGTH]
+    clean["source_kind"] = SourceKind.USER.value
+    clean["created_by_id"] = actor.id
     if not clean.get("review_due"):
         clean["review_due"] = (utcnow() + REVIEW_AFTER).date()
     contact = Contact(**clean)
@@ -141,12 +154,18 @@ def update_contact(contact: Contact, data: Mapping[str, Any], *, actor, expected
                    partial: bool = False) -> Contact:
     if not can_edit_organisation(actor, contact.organisation):
         raise PermissionDenied()
+    if contact.objection and not actor.is_admin:
+        raise PermissionDenied()  # no further processing: only admins handle the objection
+    if contact.anonymised_at is not None:
+        raise ValidationError(_("Deze contactpersoon is geanonimiseerd en kan niet meer worden "
+                                "gewijzigd."))
     check_version(contact, expected_version)
     clean = clean_contact_data(data, partial=partial)
     if "organisation_id" in clean and clean["organisation_id"] != contact.organisation_id:
         target = db.session.get(Organisation, clean["organisation_id"])
         if not can_edit_organisation(actor, target):
             raise PermissionDenied()
+    _check_consent({k: clean.get(k, getattr(contact, k)) for k in ("lawful_basis", "consent_date")})
     for key, value in clean.items():
         setattr(contact, key, value)
     db.session.flush()
@@ -156,6 +175,8 @@ def update_contact(contact: Contact, data: Mapping[str, Any], *, actor, expected
 def delete_contact(contact: Contact, *, actor, expected_version=None) -> None:
     if not can_edit_organisation(actor, contact.organisation):
         raise PermissionDenied()
+    if contact.objection and not actor.is_admin:
+        raise PermissionDenied()
     check_version(contact, expected_version)
     contact.deleted_at = utcnow()
     contact.deleted_by_id = actor.id
@@ -163,8 +184,13 @@ def delete_contact(contact: Contact, *, actor, expected_version=None) -> None:
 
 
 def restore_contact(contact: Contact, *, actor) -> None:
+    """An admin takes a contact out of the bin; one of a deleted organisation waits for it."""
     if not actor.is_admin:
         raise PermissionDenied()
+    org = contact.organisation
+    if org is not None and org.deleted_at is not None:
+        raise ValidationError(_("Herstel eerst de organisatie %(name)s; deze contactpersoon hoort "
+                                "daarbij.", name=org.name))
     contact.deleted_at = None
     contact.deleted_by_id = None
     db.session.flush()

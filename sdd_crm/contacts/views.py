@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from ..audit.events import record as record_audit
 from ..exceptions import ValidationError
 from ..forms import form_page, submitted_version
 from ..organisations.forms import VersionForm, apply_service_errors
@@ -17,13 +18,13 @@ from ..permissions import can_view_contacts
 from ..views_common import confirm_soft_delete, offer_version
 from . import bp
 from .forms import ContactForm
-from .queries import contact_list, get_contact
+from .queries import contact_list, get_contact, may_see_restricted
 from .services import clean_contact_data, create_contact, delete_contact, update_contact
 
 INVALID = 422
 CONFLICT_MESSAGE = _l(
     "Iemand anders heeft deze contactpersoon intussen gewijzigd. Uw invoer staat hieronder "
-    "nog; controleer de huidige gegevens en sla opnieuw op om ze te overschrijven.")
+    "nog; kies per gewijzigd veld welke waarde blijft en sla op.")
 
 
 def _require_contact_access() -> None:
@@ -49,7 +50,8 @@ def index():
         number = max(1, min(int(request.args.get("page", 1)), 100_000))
     except ValueError:
         number = 1
-    page = paginate(contact_list(q, organisation_id), number, current_app.config["PAGE_SIZE"])
+    stmt = contact_list(q, organisation_id, include_restricted=may_see_restricted(current_user))
+    page = paginate(stmt, number, current_app.config["PAGE_SIZE"])
     kept = {k: v for k, v in (("q", q), ("organisation_id", organisation_id)) if v}
 
     def page_url(n: int) -> str:
@@ -63,6 +65,7 @@ def index():
 @login_required
 def detail(contact_id: int):
     contact = get_contact(contact_id, user=current_user)
+    record_audit("view", "contact", contact.id)  # every look at a person's record (GDPR)
     return render_template("contacts/detail.html", contact=contact,
                            may_edit=can_edit_organisation(current_user, contact.organisation))
 
@@ -110,6 +113,7 @@ def edit(contact_id: int):
     contact = get_contact(contact_id, user=current_user, for_edit=True)
     organisation = contact.organisation
     if request.method == "GET":
+        record_audit("view", "contact", contact.id)  # the form shows the whole record
         return _render_form(ContactForm.from_contact(contact), organisation, contact)
     form = ContactForm()
     if not form.validate():
@@ -119,10 +123,16 @@ def edit(contact_id: int):
         offer_version(form, contact)
         return _render_form(form, organisation, contact)[0]
 
-    form_page(form, render, conflict_message=CONFLICT_MESSAGE)
+    form_page(form, render, conflict_message=CONFLICT_MESSAGE,
+              current=lambda: ContactForm.from_contact(contact))
     update_contact(contact, {**form.service_data(), "organisation_id": organisation.id},
                    actor=current_user, expected_version=submitted_version(form))
     flash(_("De wijzigingen in %(name)s zijn opgeslagen.", name=contact.full_name), "success")
+    if contact.objection and not may_see_restricted(current_user):
+        # No further processing: from now on only admins see this person (GDPR art. 21).
+        flash(_("Omdat deze persoon bezwaar heeft gemaakt, is de contactpersoon nu alleen nog "
+                "zichtbaar voor beheerders."), "info")
+        return redirect(url_for("organisations.detail", org_id=contact.organisation_id))
     return redirect(url_for("contacts.detail", contact_id=contact.id))
 
 

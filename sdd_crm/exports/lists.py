@@ -208,7 +208,8 @@ def contacts_export(user, args, *, programme=None) -> Export:
     from ..contacts.queries import contact_list
     from ..organisations.models import Organisation as O
 
-    stmt = contact_list(*contact_filters(args)).with_only_columns(
+    # Never objecting or anonymised people, whoever asks (GDPR art. 21: no further processing).
+    stmt = contact_list(*contact_filters(args), include_restricted=False).with_only_columns(
         C.id, C.first_name, C.last_name, C.function, O.name, O.kvk_number, C.email, C.phone,
         C.mobile, C.preferred_language, C.lawful_basis, C.consent_date, C.source, C.objection,
         C.review_due)
@@ -239,6 +240,7 @@ def interactions_export(user, args, *, programme=None) -> Export:
     """Only the contact moments the user may see (the list's own visibility condition); the
     notes column only for those who may read notes (viewers never do, DESIGN 4.4)."""
     from ..contacts.models import Contact
+    from ..contacts.queries import processable
     from ..interactions.models import Interaction as I
     from ..interactions.models import InteractionTopic, interaction_contact
     from ..interactions.queries import InteractionFilters, interaction_list
@@ -264,7 +266,8 @@ def interactions_export(user, args, *, programme=None) -> Export:
         for iid, first, last in db.session.connection().execute(
                 sa.select(interaction_contact.c.interaction_id, Contact.first_name, Contact.last_name)
                 .join(Contact, Contact.id == interaction_contact.c.contact_id)
-                .where(_among(interaction_contact.c.interaction_id, ids), Contact.deleted_at.is_(None))
+                .where(_among(interaction_contact.c.interaction_id, ids), Contact.deleted_at.is_(None),
+                       processable())
                 .order_by(interaction_contact.c.interaction_id, Contact.last_name, Contact.id)):
             present.setdefault(iid, []).append(" ".join(p for p in (first, last) if p))
         for r in batch:

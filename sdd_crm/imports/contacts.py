@@ -10,7 +10,8 @@ unchanged; one person twice in a file counts once. A deleted contact is not brou
 an import (it may have been erased on request, GDPR art. 17): such a row is rejected.
 
 GDPR fields of new contacts: lawful basis *public task*, ``source`` = this import (job id and
-file name), review due in two years (contacts.services.REVIEW_AFTER).
+file name; ``source_kind`` "import", ``source_job_id``, ``created_by_id`` the user who imported),
+review due in two years (contacts.services.REVIEW_AFTER).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from ..audit.models import AuditEvent
-from ..contacts.models import Contact, LawfulBasis
+from ..contacts.models import Contact, LawfulBasis, SourceKind
 from ..contacts.services import REVIEW_AFTER
 from ..db import utcnow
 from ..extensions import db
@@ -184,7 +185,9 @@ def apply_contacts(plan: ContactPlan, *, actor_id, source: str, filename: str, j
              "phone": c.get("phone"), "mobile": c.get("mobile"),
              "preferred_language": c.get("preferred_language") or "nl",
              "notes": c.get("notes"), "lawful_basis": LawfulBasis.PUBLIC_TASK.value,
-             "source": source[:200], "objection": False, "review_due": review_due,
+             "source": source[:200], "source_kind": SourceKind.IMPORT.value,
+             "source_job_id": job_id or None, "created_by_id": actor_id,
+             "objection": False, "review_due": review_due,
              "version": 1, "created_at": now, "updated_at": now} for c in plan.creates]
     ids = _insert_returning(table, rows)
     _update_checked(table, [{"k_id": u["id"], "k_version": u["version"], "k_now": now,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..auth.models import Role, User
 from ..contacts.models import Contact
+from ..contacts.queries import processable
 from ..extensions import db
 from ..i18n import local_today  # noqa: F401  (re-exported for the task and timeline views)
 from ..db import escape_like
@@ -175,12 +176,15 @@ def resolve_organisation(text: str) -> tuple[Organisation | None, list[Organisat
     return None, candidates
 
 
-def organisation_contacts(org_id: int | None) -> list[Contact]:
+def organisation_contacts(org_id: int | None, *, include_restricted: bool = False) -> list[Contact]:
+    """The picker's contacts; objecting and anonymised ones only for admins (GDPR art. 21)."""
     if not org_id:
         return []
+    stmt = sa.select(Contact).where(Contact.organisation_id == org_id, Contact.deleted_at.is_(None))
+    if not include_restricted:
+        stmt = stmt.where(processable())
     return list(db.session.scalars(
-        sa.select(Contact).where(Contact.organisation_id == org_id, Contact.deleted_at.is_(None))
-        .order_by(Contact.last_name, Contact.first_name, Contact.id).limit(200)))
+        stmt.order_by(Contact.last_name, Contact.first_name, Contact.id).limit(200)))
 
 
 def colleagues() -> list[User]:

@@ -103,10 +103,16 @@ def clean_interaction_data(data: Mapping[str, Any], *, interaction: Interaction 
     if present("contact_ids"):
         ids = v.id_list(data, "contact_ids", errors)
         contacts = db.session.scalars(sa.select(Contact).where(Contact.id.in_(ids))).all() if ids else []
+        linked = {c.id for c in interaction.contacts} if interaction is not None else set()
         if len(contacts) != len(ids) or any(
                 c.deleted_at is not None or (org is not None and c.organisation_id != org.id)
                 for c in contacts):
             errors["contact_ids"] = _("Kies contactpersonen van deze organisatie.")
+        elif any((c.objection or c.anonymised_at is not None) and c.id not in linked
+                 for c in contacts):
+            # GDPR art. 21 / 17: an objecting or erased person is not linked to anything new.
+            errors["contact_ids"] = _("Een persoon die bezwaar heeft gemaakt of is "
+                                      "geanonimiseerd, koppelt u niet aan een contactmoment.")
         else:
             out["contacts"] = contacts
     if present("user_ids"):
@@ -201,6 +207,12 @@ def update_interaction(interaction: Interaction, data: Mapping[str, Any], *, act
     check_version(interaction, expected_version)
     before_org = interaction.organisation_id
     clean = clean_interaction_data(data, interaction=interaction, partial=partial)
+    if "contacts" in clean and actor.role != Role.ADMIN:
+        # Objecting and erased people are hidden from everyone but admins: an edit by someone
+        # who could not see them keeps them linked (they are not removed behind their back).
+        hidden = [c for c in interaction.contacts
+                  if (c.objection or c.anonymised_at is not None) and c not in clean["contacts"]]
+        clean["contacts"] = [*clean["contacts"], *hidden]
     follow_ups = clean.pop("follow_ups", [])
     _apply_interaction(interaction, clean)
     db.session.flush()
@@ -220,9 +232,19 @@ def delete_interaction(interaction: Interaction, *, actor, expected_version=None
     refresh_last_contact(interaction.organisation_id)
 
 
+def _deleted_organisation(record) -> Organisation | None:
+    """The record's organisation when that is in the bin itself (restore it first), else None."""
+    org = record.organisation
+    return org if org is not None and org.deleted_at is not None else None
+
+
 def restore_interaction(interaction: Interaction, *, actor) -> None:
+    """An admin takes a contact moment out of the bin (and the last contact date follows)."""
     if actor.role != Role.ADMIN:
         raise PermissionDenied()
+    if (org := _deleted_organisation(interaction)) is not None:
+        raise ValidationError(_("Herstel eerst de organisatie %(name)s; dit contactmoment hoort "
+                                "daarbij.", name=org.name))
     interaction.deleted_at = None
     interaction.deleted_by_id = None
     refresh_last_contact(interaction.organisation_id)
@@ -358,4 +380,16 @@ def delete_task(task: Task, *, actor, expected_version=None) -> None:
     check_version(task, expected_version)
     task.deleted_at = utcnow()
     task.deleted_by_id = actor.id
+    db.session.flush()
+
+
+def restore_task(task: Task, *, actor) -> None:
+    """An admin takes a task out of the bin; a task of a deleted organisation waits for it."""
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied()
+    if (org := _deleted_organisation(task)) is not None:
+        raise ValidationError(_("Herstel eerst de organisatie %(name)s; deze taak hoort daarbij.",
+                                name=org.name))
+    task.deleted_at = None
+    task.deleted_by_id = None
     db.session.flush()

@@ -245,7 +245,7 @@ def add_contacts(rng, specs, orgs) -> dict[int, list[Contact]]:
                 preferred_language="en" if rng.random() < 0.04 else "nl",
                 lawful_basis="consent" if consent else "public_task",
                 consent_date=today - dt.timedelta(days=rng.randint(30, 700)) if consent else None,
-                source=DEMO_SOURCE,
+                source=DEMO_SOURCE, source_kind="system",
                 objection=rng.random() < 0.02,
                 # Some reviews are overdue, so the GDPR review list has something to show.
                 review_due=today + dt.timedelta(days=rng.randint(-60, 700)),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...contacts.models import LawfulBasis
+from ...contacts.models import LawfulBasis, SourceKind
 from ...contacts.services import LANGUAGES, MAX_LENGTHS
 from .. import fields as f
 from .base import PageArgs, ResourceSchema, resource_components, version_field
@@ -25,13 +25,26 @@ class ContactSchema(ResourceSchema):
     lawful_basis = f.Choice(LawfulBasis, allow_none=True, error="Kies een grondslag.",
                             description="GDPR art. 6(1); consent needs consent_date.")
     consent_date = f.Date(allow_none=True)
-    source = _text("source")
-    objection = f.Boolean(allow_none=True)
+    # Set by the system, never by a client (GDPR art. 14: where the data came from).
+    source = f.Text(dump_only=True, allow_none=True,
+                    description="Where the data came from, as the system recorded it.")
+    source_kind = f.Choice(SourceKind, dump_only=True, allow_none=True,
+                           description="user (entered by created_by_id), import "
+                                       "(source_job_id) or system.")
+    source_job_id = f.Text(dump_only=True, allow_none=True, pattern=False,
+                           description="The import job the data came from.")
+    created_by_id = f.Integer(dump_only=True, allow_none=True,
+                              description="The user who entered the contact.")
+    objection = f.Boolean(allow_none=True,
+                          description="Objection to processing (GDPR art. 21): the contact is "
+                                      "then hidden from everyone but admins and never exported.")
     review_due = f.Date(allow_none=True)
     notes = _text("notes", multiline=True)
     version = version_field()
     created_at = f.DateTime(dump_only=True)
     updated_at = f.DateTime(dump_only=True)
+    anonymised_at = f.DateTime(dump_only=True, allow_none=True,
+                               description="When the person was erased (GDPR art. 17).")
 
 
 # With lawful_basis "consent" the date of the consent is required (and never null).
