@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import abort, request
 from werkzeug.routing import IntegerConverter
 
+from . import logmask
+
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
@@ -27,6 +29,8 @@ class BoundedIntConverter(IntegerConverter):
 
 def register(app) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
+    # No calendar-feed secret and no searched name in the access log (sdd_crm/logmask.py).
+    logmask.install((app.logger.name,))
 
     @app.before_request
     def _refuse_nul_bytes():
@@ -43,9 +47,12 @@ def register(app) -> None:
         h.setdefault("Referrer-Policy", "same-origin")
         h.setdefault("Permissions-Policy", "geolocation=(), camera=(), microphone=()")
         h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if app.config.get("SESSION_COOKIE_SECURE"):
+        if request.is_secure:
+            # Only over HTTPS (as the client saw it: behind a proxy, ProxyFix and
+            # PROXY_FIX_HOPS make X-Forwarded-Proto count); over plain HTTP the header means nothing.
             h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if response.mimetype == "text/html":
-            # Pages may hold personal data: never keep them in shared caches.
-            h.setdefault("Cache-Control", "no-store")
+        if request.endpoint != "static" and "no-store" not in (h.get("Cache-Control") or ""):
+            # Pages, JSON, downloads, the calendar feed and job files may hold personal data:
+            # never kept in any cache. Only the static assets (no personal data) may be cached.
+            h["Cache-Control"] = "no-store"
         return response

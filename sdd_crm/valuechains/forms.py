@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired
+from wtforms.validators import DataRequired, InputRequired
 
 from .. import labels
 from ..forms import ServiceErrorsMixin, apply_service_errors, max_length, options  # noqa: F401  (re-exported)
@@ -70,8 +70,9 @@ class ChainRoleForm(ServiceErrorsMixin, FlaskForm):
     """A role of an organisation in a chain at a stage; the stage list holds every stage of the
     chains offered (labelled "keten › fase"), and the service checks it belongs to the chain."""
 
+    # DataRequired: a box of only spaces names no organisation either.
     organisation = StringField(_l("Organisatie"), render_kw=ORG_SEARCH, validators=[
-        InputRequired(message=_l("Kies de organisatie.")), max_length(300)])
+        DataRequired(message=_l("Kies de organisatie.")), max_length(300)])
     value_chain_id = SelectField(_l("Waardeketen"), choices=[], validate_choice=False,
                                  validators=[InputRequired(message=_l("Kies een bestaande waardeketen."))])
     stage_id = SelectField(_l("Fase"), choices=[], validate_choice=False)
@@ -93,9 +94,9 @@ class ChainRoleForm(ServiceErrorsMixin, FlaskForm):
 
 class SupplyLinkForm(ServiceErrorsMixin, FlaskForm):
     supplier = StringField(_l("Leverancier"), render_kw=ORG_SEARCH, validators=[
-        InputRequired(message=_l("Kies de leverancier: een bestaande organisatie.")), max_length(300)])
+        DataRequired(message=_l("Kies de leverancier: een bestaande organisatie.")), max_length(300)])
     customer = StringField(_l("Afnemer"), render_kw=ORG_SEARCH, validators=[
-        InputRequired(message=_l("Kies de afnemer: een bestaande organisatie.")), max_length(300)])
+        DataRequired(message=_l("Kies de afnemer: een bestaande organisatie.")), max_length(300)])
     value_chain_id = SelectField(_l("Waardeketen"), choices=[], validate_choice=False)
     supplied = StringField(_l("Wat wordt er geleverd?"), validators=[max_length(MAX_SUPPLIED)])
     sole_source = BooleanField(_l("Enige leverancier: de afnemer heeft geen alternatief"))
