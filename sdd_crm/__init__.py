@@ -44,7 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (every model on the metadata, for Alembic)
     from .audit.listeners import register_audit_listeners
-    from .auth.services import load_user
+    from .auth.sessions import load_user
     from .db import register_sqlite_pragmas
     from .extensions import babel, csrf, db, limiter, login_manager, migrate, rq
     from .i18n import select_locale, select_timezone
@@ -62,6 +62,9 @@ def register_extensions(app: Flask) -> None:
                    default_translation_directories=str(Path(__file__).parent / "translations"))
     limiter.init_app(app)
     rq.init_app(app)
+    from .jobs.worker import init_app as init_embedded_worker
+
+    init_embedded_worker(app)  # JOBS = "thread": the worker and its schedule start with a request
     register_audit_listeners()
     from .transaction import register_transaction_hooks
 
@@ -86,18 +89,21 @@ def register_blueprints(app: Flask) -> None:
     from .exports import bp as exports_bp
     from .imports import bp as imports_bp
     from .jobs import bp as jobs_bp
+    from .privacy import bp as privacy_bp
 
     for bp in (main_bp, auth_bp, organisations_bp, contacts_bp, interactions_bp, tasks_bp,
                leads_bp, notifications_bp, accounts_bp, valuechains_bp, programmes_bp,
-               imports_bp, duplicates_bp, exports_bp, jobs_bp, admin_bp):
+               imports_bp, duplicates_bp, exports_bp, jobs_bp, admin_bp, privacy_bp):
         app.register_blueprint(bp)
     init_api(app)  # the API blueprint, through flask-smorest (it documents the routes)
 
 
 def register_errorhandlers(app: Flask) -> None:
+    from .conflicts import register as register_conflicts
     from .errors import register
 
     register(app)
+    register_conflicts(app)  # the 409 edit page's field-by-field choices
 
 
 def register_commands(app: Flask) -> None:

@@ -22,6 +22,7 @@ users_cli = AppGroup("users", help="Gebruikers beheren.")
 seed_cli = AppGroup("seed", help="Referentie- en demogegevens laden.")
 criticality_cli = AppGroup("criticality", help="Kritieke regionale bedrijven (DESIGN 4.3).")
 jobs_cli = AppGroup("jobs", help="Achtergrondtaken.")
+bin_cli = AppGroup("bin", help="Prullenbak: verwijderde gegevens.")
 
 
 def _as_cli():
@@ -112,6 +113,23 @@ def users_revoke_tokens(email):
             _fail(f"Geen gebruiker met e-mailadres {email}.", 2)
         n = revoke_tokens(user)
     click.echo(f"{n} token(s) ingetrokken.")
+
+
+@users_cli.command("set-password")
+@click.argument("email")
+@click.option("--password", prompt="Nieuw wachtwoord", hide_input=True, confirmation_prompt=True,
+              help="Zonder deze optie wordt erom gevraagd (niet zichtbaar, twee keer).")
+@command
+def users_set_password(email, password):
+    """Give EMAIL a new password (the password policy applies); every session of EMAIL ends."""
+    from .auth.services import get_user_by_email, set_password
+
+    with unit_of_work():
+        user = get_user_by_email(email)
+        if user is None:
+            _fail(f"Geen gebruiker met e-mailadres {email}.", 2)
+        set_password(user, password)
+    click.echo(f"Het wachtwoord van {email} is gewijzigd; alle sessies zijn beëindigd.")
 
 
 @seed_cli.command("reference")
@@ -211,6 +229,57 @@ def jobs_purge(days):
                "klaar waren.")
 
 
+@jobs_cli.command("schedule")
+@click.option("--run-due", is_flag=True,
+              help="Start nu wat volgens het schema aan de beurt is (bv. vanuit een systeem-cron).")
+@command
+def jobs_schedule(run_due):
+    """List the periodic jobs: last start and when each is next due."""
+    from .jobs import schedule
+
+    if run_due:
+        started = schedule.run_due()
+        click.echo("Gestart: " + (", ".join(started) if started else "niets (niets aan de beurt)."))
+    for entry, run, due in schedule.status():
+        when = f"cron {entry.cron} (UTC)" if entry.cron else f"elke {entry.interval}"
+        last = f"{run.last_run_at:%Y-%m-%d %H:%M} UTC" if run else "nog nooit"
+        click.echo(f"{entry.name}: {when}; laatst {last}; volgende {due:%Y-%m-%d %H:%M} UTC"
+                   f" — {entry.description}")
+
+
+@bin_cli.command("purge")
+@click.option("--dry-run", is_flag=True, help="Alleen tellen wat weg zou gaan; niets verwijderen.")
+@command
+def bin_purge(dry_run):
+    """Remove for good what has been in the bin longer than BIN_RETENTION_DAYS (default 60)."""
+    from .admin.purge import create_job, describe_counts, purge_bin, run_job
+
+    if dry_run:
+        summary = purge_bin(dry_run=True)
+        click.echo(f"Proefdraaien: {summary.total} record(s) zouden definitief verwijderd "
+                   f"worden ({describe_counts(summary.purged)}), verwijderd vóór "
+                   f"{summary.cutoff:%Y-%m-%d %H:%M} UTC. Er is niets veranderd.")
+        return
+    with unit_of_work():
+        job = create_job(trigger="cli")
+        job_id = job.id
+    try:  # the job is its own unit of work and records its own failure
+        result = run_job(job_id)
+    except Exception as exc:  # the Job row says failed; the stack trace is in the log
+        click.echo(f"Mislukt: {type(exc).__name__}: {exc}", err=True)
+        raise SystemExit(1) from None
+    if result is None:
+        from .jobs.models import Job
+
+        job = db.session.get(Job, job_id)
+        click.echo(f"Mislukt: {(job.message if job else None) or 'de job is niet uitgevoerd.'}",
+                   err=True)
+        raise SystemExit(1)
+    click.echo(f"{result['total']} record(s) definitief verwijderd "
+               f"({describe_counts(result['purged'])}), verwijderd vóór {result['cutoff'][:16]} "
+               f"UTC (job {job_id}).")
+
+
 def register(app) -> None:
     from .imports.cli import import_cli
 
@@ -219,3 +288,4 @@ def register(app) -> None:
     app.cli.add_command(seed_cli)
     app.cli.add_command(criticality_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(bin_cli)

@@ -26,7 +26,12 @@ class DefaultConfig:
     REMEMBER_COOKIE_SECURE = True
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    PERMANENT_SESSION_LIFETIME = dt.timedelta(hours=10)
+    # Server-side sessions (sdd_crm/auth/sessions.py): signed out after this long without a
+    # request, and this long after signing in whatever happens. The signed cookie itself never
+    # outlives the absolute limit (PERMANENT_SESSION_LIFETIME is capped to it in load_config).
+    SESSION_IDLE_MINUTES = 30
+    SESSION_ABSOLUTE_HOURS = 12
+    PERMANENT_SESSION_LIFETIME = dt.timedelta(hours=12)
     MAX_CONTENT_LENGTH = 50 * 1024 * 1024
     # An uploaded .xlsx is refused, from its zip directory alone, when its parts unpack to more
     # than this in all, or a part over 1 MB unpacks to more than this many times its packed size
@@ -43,11 +48,31 @@ class DefaultConfig:
     PROXY_FIX_HOPS = 0
     # Failed logins per address and per account; ";" separates limits that all apply.
     LOGIN_FAILURE_LIMIT = "10 per minute;100 per hour"
+    # A growing wait after failed logins of one account (sdd_crm/auth/login_delay.py): none for
+    # the first few, then 2, 4, 8, ... seconds up to the maximum; failures older than the window
+    # no longer count, a successful login starts again. Never a lock-out of the right password.
+    LOGIN_DELAY_FREE_FAILURES = 3
+    LOGIN_DELAY_MAX_SECONDS = 60
+    LOGIN_DELAY_WINDOW = dt.timedelta(hours=1)
+    # Roles that must use two-factor authentication (TOTP); everyone else may (DESIGN 2).
+    TWO_FACTOR_REQUIRED_ROLES = ("admin",)
+    # How long the code step may follow an accepted password.
+    TWO_FACTOR_PENDING_SECONDS = 300
     # Invalid (or empty) API bearer tokens per client address; then 429, even for a good token.
     API_TOKEN_FAILURE_LIMIT = "20 per minute;200 per hour"
     PAGE_SIZE = 50
     # An account without a contact moment for this many months needs attention (issue 3).
     ATTENTION_MONTHS = 6
+    # GDPR storage limitation (art. 5(1)(e)): contacts without any activity for this many months
+    # are listed for an admin to confirm their anonymisation (sdd_crm/privacy/retention.py).
+    RETENTION_MONTHS = 24
+    # The bin (Prullenbak): deleted records are purged for good this many days after their
+    # deletion (sdd_crm/admin/purge.py; nightly, see sdd_crm/jobs/schedule.py).
+    BIN_RETENTION_DAYS = 60
+    # Periodic work (sdd_crm/jobs/schedule.py) in the embedded worker thread: None = on, except
+    # in tests; how often it looks what is due.
+    SCHEDULE_ENABLED = None
+    SCHEDULE_TICK_SECONDS = 60
     API_MAX_PAGE_SIZE = 200
     RQ_QUEUES = ["default"]
     # The reference CSVs (municipalities, places, SBI focus codes) ship with the project.
@@ -84,6 +109,16 @@ def load_config(app, config: dict | None = None) -> None:
 
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+    _cap_cookie_lifetime(app)
+
+
+def _cap_cookie_lifetime(app) -> None:
+    """The signed session cookie is accepted at most SESSION_ABSOLUTE_HOURS after it was signed."""
+    absolute = dt.timedelta(hours=float(app.config["SESSION_ABSOLUTE_HOURS"]))
+    lifetime = app.config["PERMANENT_SESSION_LIFETIME"]
+    if not isinstance(lifetime, dt.timedelta):
+        lifetime = dt.timedelta(seconds=int(lifetime))
+    app.config["PERMANENT_SESSION_LIFETIME"] = min(lifetime, absolute)
 
 
 JOB_MODES = ("inline", "thread", "redis")

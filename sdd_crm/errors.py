@@ -94,20 +94,40 @@ def validation_response(e: ValidationError):
 def conflict_response(e: ConflictError):
     if wants_json():
         extra = {"current_version": e.current_version} if e.current_version is not None else {}
+        details = current_app.extensions.get("sdd_conflict_details")  # sdd_crm/api/conflicts.py
+        if details is not None and e.record is not None:
+            extra.update(details(e))  # the record as its GET returns it, and what changed
         return api_error(409, e.message or _(API_CONFLICT), **extra)
 
-    def prepare(form, conflict_message, _field_map):
+    def prepare(form, conflict_message, field_map):
         message = str(conflict_message or e.message or _(MESSAGES[409]))
         if message not in form.form_errors:
             form.form_errors.append(message)
         version = getattr(form, "version", None)
         if version is not None and e.current_version is not None:
-            version.data = str(e.current_version)  # a second save overwrites knowingly
+            version.data = str(e.current_version)  # the next save is made knowingly
+        if e.record is not None and e.expected_version is not None:
+            # What changed in between, field by field, with a choice per field (the form's
+            # conflicts macro shows it).
+            from .conflicts import attach
+
+            attach(form, e.record, e.expected_version, current=g.get("form_page_current"),
+                   field_map=field_map)
 
     return _form_page(409, prepare) or _render(409, e.message)
 
 
 def register(app) -> None:
+    @app.after_request
+    def _audit_refusal(response):
+        # Every refusal (403), however it was answered (PermissionDenied, abort(403), the API's
+        # forbidden(), a view's own 403), is audited; the event outlives the request's rollback.
+        if response.status_code == 403:
+            from .audit.events import record_refusal
+
+            record_refusal(response.status_code)
+        return response
+
     @app.errorhandler(ValidationError)
     def _validation(e):
         return validation_response(e)
@@ -139,6 +159,13 @@ def register(app) -> None:
         # timeout behind a long background import is refused, not crashed. Anything else is a 500.
         if "database is locked" not in str(e.orig):
             return _unexpected(e)
+        rollback()
+        from .conflicts import stale_record_conflict
+
+        conflict = stale_record_conflict(wait_for_writer=True)
+        if conflict is not None:
+            # The other writer was a save of the same record, now stored: an edit conflict.
+            return conflict_response(conflict)
         current_app.logger.warning("Write refused: the database is locked by another writer")
         response = make_response(_render(503, _(BUSY)))
         response.headers["Retry-After"] = "10"
@@ -159,8 +186,11 @@ def register(app) -> None:
 
     @app.errorhandler(StaleDataError)
     def _stale(e):
+        # Two saves passed the version check at the same moment; the database let one through.
         rollback()
-        return conflict_response(ConflictError())
+        from .conflicts import stale_record_conflict
+
+        return conflict_response(stale_record_conflict() or ConflictError())
 
     @app.errorhandler(HTTPException)
     def _http(e: HTTPException):

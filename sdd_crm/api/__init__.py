@@ -169,10 +169,13 @@ def guard(check):
 
 from . import auth, openapi  # noqa: E402,F401
 from . import contacts, organisations  # noqa: E402,F401
+from . import gdpr  # noqa: E402,F401  (contact export and erasure, GDPR art. 15/17)
 from . import interactions, leads, tasks  # noqa: E402,F401
 from . import criticality, jobs  # noqa: E402,F401
 from . import clusters, supply_links, value_chains  # noqa: E402,F401
 from . import programme_exports, programmes  # noqa: E402,F401
+from . import restore  # noqa: E402,F401
+from . import audit  # noqa: E402,F401
 
 
 _INPUT_RULES = ("pattern", "maxLength", "minLength", "maxItems", "minItems")
@@ -206,6 +209,9 @@ def init_app(app: Flask) -> Api:
         if name not in api.spec.components.schemas:  # "Error" is in already (ERROR_SCHEMA)
             api.spec.components.schema(name, schema=schema)
     api.register_blueprint(bp)
+    from .conflicts import register as register_conflicts
+
+    register_conflicts(app)  # a stale version's 409 carries the current record
     return api
 
 

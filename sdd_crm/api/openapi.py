@@ -17,7 +17,8 @@ The JSON API of SDD CRM. Authenticate with `Authorization: Bearer <token>` (a to
 `flask users token EMAIL`). Every error is `{"error": {"status", "code", "message"}}` with a 4xx
 status; messages are in Dutch. Validation errors (422) add `fields`, a map of field to message;
 unknown or read-only fields are refused. A PATCH must send the `version` it last fetched:
-without it 428 (`version_required`), with a stale one 409. Money is a JSON number in euros.
+without it 428 (`version_required`), with a stale one 409 with `current_version`, `current`
+(the record now) and `changed_fields`. Money is a JSON number in euros.
 Lists return `items`, `page`, `per_page`, `has_next` and the `next`/`prev` URLs; there is no
 total count (it would cost a COUNT over every row).
 Viewers read organisations only; local account managers change the organisations of their own
@@ -30,7 +31,7 @@ new → accepted → in_progress → won | lost, or new → declined (with `decl
 """
 
 TAGS = ["organisations", "contacts", "interactions", "tasks", "leads", "value chains",
-        "supply links", "criticality", "programmes", "jobs", "meta"]
+        "supply links", "criticality", "programmes", "jobs", "audit", "meta"]
 
 
 # The ``headers=`` of a 201 (``@bp.response(201, ..., headers=LOCATION)``) and of a 202 that
@@ -56,7 +57,10 @@ RESPONSES = {
                         "are not the author, assignee or receiving side this change needs."),
     "NotFound": _error("No such record, or it was deleted."),
     "Conflict": _error("The record changed since you fetched it (stale version), or it clashes "
-                       "with another record."),
+                       "with another record. For a stale `version` the error carries "
+                       "`current_version`, `current` (the record as its GET returns it now) and "
+                       "`changed_fields` (what changed since the version sent): merge your "
+                       "change into `current` and send it again with `current_version`."),
     "TooLarge": _error("The body is larger than 1 MB."),
     "ValidationFailed": _error("Invalid fields; `fields` maps each field to a message. Unknown "
                                "fields are refused too."),

@@ -169,6 +169,46 @@ class AccountTeamMember(AuditedMixin, TimestampMixin, db.Model):
     user = relationship("User", lazy="joined")
 
 
+class JoinRequestStatus(enum.StrEnum):
+    OPEN = "open"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+class AccountTeamRequest(AuditedMixin, TimestampMixin, db.Model):
+    """A request by an account manager outside the account team to join it (DESIGN 4.4):
+    membership opens confidential notes, so they ask, and the admins or the organisation's
+    strategic manager decide (organisations.join_requests). One open request per user and
+    organisation."""
+
+    __table_args__ = (
+        sa.Index(
+            "uq_account_team_request_one_open",
+            "organisation_id",
+            "user_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'open'"),
+            postgresql_where=sa.text("status = 'open'"),
+        ),
+        sa.Index("ix_account_team_request_status", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    team_role: Mapped[str] = mapped_column(sa.String(16), default=TeamRole.LOCAL)
+    reason: Mapped[str] = mapped_column(sa.String(1000))
+    status: Mapped[str] = mapped_column(sa.String(16), default=JoinRequestStatus.OPEN)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    decided_at: Mapped[dt.datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(sa.String(1000))
+
+    organisation: Mapped[Organisation] = relationship()
+    user = relationship("User", foreign_keys=[user_id], lazy="joined")
+    decided_by = relationship("User", foreign_keys=[decided_by_id])
+
+
 class DuplicateDismissal(db.Model):
     """A pair a user marked as 'geen dubbel' (not a duplicate); the finder skips it."""
 

@@ -186,7 +186,9 @@ def clean_organisation_data(data: Mapping[str, Any], *, organisation: Organisati
             except (TypeError, ValueError):
                 errors["parent_id"] = _("Kies een bestaande organisatie.")
             else:
-                parent = db.session.get(Organisation, parent_id)
+                # Outside the database's integer range no record exists (and the driver refuses).
+                parent = db.session.get(Organisation, parent_id) if 0 < parent_id <= 2**31 - 1 \
+                    else None
                 if parent is None or parent.deleted_at is not None:
                     errors["parent_id"] = _("Kies een bestaande organisatie.")
                 elif organisation is not None and _would_cycle(organisation.id, parent):
@@ -437,6 +439,23 @@ def restore_organisation(org: Organisation, *, actor) -> None:
     org.deleted_by_id = None
     db.session.flush()
     organisation_changed.send(org.id, reason="organisation_restored")
+
+
+def restore_establishment(est: Establishment, *, actor) -> None:
+    """An admin takes an establishment out of the bin; one of a deleted organisation waits for
+    it. A main establishment comes back as a side one when the organisation has another main."""
+    if not actor.is_admin:
+        raise PermissionDenied()
+    org = est.organisation
+    if org.deleted_at is not None:
+        raise ValidationError(_("Herstel eerst de organisatie %(name)s; deze vestiging hoort "
+                                "daarbij.", name=org.name))
+    if est.is_main and any(e.is_main and e.deleted_at is None and e.id != est.id
+                           for e in org.establishments):
+        est.is_main = False
+    est.deleted_at = None
+    est.deleted_by_id = None
+    db.session.flush()
 
 
 def _member_label(user) -> str:

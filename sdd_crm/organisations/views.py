@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from ..exceptions import NotFound, PermissionDenied, ValidationError
 from ..forms import form_page, submitted_version
 from .. import labels
-from ..audit.models import AuditEvent
+from ..audit.models import AuditEvent, record_changes
 from ..auth.models import Role, User
 from ..contacts.queries import contact_list
 from ..extensions import db
@@ -27,6 +27,7 @@ from ..timeline.queries import organisation_timeline
 from ..pagination import paginate, request_page
 from ..permissions import can_create_organisation, can_view_contacts
 from .permissions import can_edit_organisation, can_manage_account_team
+from .join_request_views import join_context
 from ..reference.models import Municipality
 from ..valuechains.models import Cluster
 from ..valuechains.queries import organisation_network
@@ -55,7 +56,7 @@ from .services import (
 INVALID = 422  # a form re-rendered with messages; nothing was saved
 CONFLICT_MESSAGE = _l(
     "Iemand anders heeft deze organisatie intussen gewijzigd. Uw invoer staat hieronder nog; "
-    "controleer de huidige gegevens en sla opnieuw op om ze te overschrijven.")
+    "kies per gewijzigd veld welke waarde blijft en sla op.")
 LIST_ARGS = ("q", "municipality", "cluster", "type", "size", "critical", "status", "sort")
 # Sortable column headers: column → (sort key, reverse sort key or None).
 SORT_COLUMNS = {"name": ("name", "-name"), "city": ("city", None),
@@ -137,7 +138,8 @@ def _recent_changes(org_id: int, limit: int = 10):
     stmt = (
         sa.select(AuditEvent, User.name)
         .outerjoin(User, AuditEvent.user_id == User.id)
-        .where(AuditEvent.entity_type == "organisation", AuditEvent.entity_id.in_(ids))
+        .where(AuditEvent.entity_type == "organisation", AuditEvent.entity_id.in_(ids),
+               record_changes())  # not the views and refusals of the audit log
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(limit)
     )
@@ -153,7 +155,8 @@ def _team_candidates():
     ).all()
 
 
-def _render_detail(org: Organisation, team_form: AccountTeamForm | None = None, status=200):
+def _render_detail(org: Organisation, team_form: AccountTeamForm | None = None, status=200,
+                   join_form=None):
     # A merged record is history: its data lives on in the survivor, which is edited instead.
     may_edit = org.merged_into_id is None and can_edit_organisation(current_user, org)
     # The account team is not part of editing (DESIGN 4.4): admins and the strategic manager only.
@@ -166,7 +169,8 @@ def _render_detail(org: Organisation, team_form: AccountTeamForm | None = None, 
             for u in _team_candidates()])
     contacts = None
     if can_view_contacts(current_user):
-        contacts = db.session.scalars(contact_list(organisation_id=org.id).limit(51)).all()
+        contacts = db.session.scalars(contact_list(
+            organisation_id=org.id, include_restricted=current_user.is_admin).limit(51)).all()
     subsidiaries = db.session.scalars(
         sa.select(Organisation)
         .where(Organisation.parent_id == org.id, Organisation.deleted_at.is_(None))
@@ -187,6 +191,7 @@ def _render_detail(org: Organisation, team_form: AccountTeamForm | None = None, 
         changes=_recent_changes(org.id), change_labels=CHANGE_LABELS,
         action_labels=ACTION_LABELS, change_value=change_value,
         establishments=[e for e in org.establishments if e.deleted_at is None],
+        **join_context(org, current_user, join_form),
     ), status
 
 
@@ -240,7 +245,8 @@ def edit(org_id: int):
     form.set_municipality_choices(_municipalities())
     if not form.validate():
         return _refuse(form, org)
-    form_page(form, lambda: _render_form(form, org)[0], conflict_message=CONFLICT_MESSAGE)
+    form_page(form, lambda: _render_form(form, org)[0], conflict_message=CONFLICT_MESSAGE,
+              current=lambda: OrganisationForm.from_organisation(org))
     update_organisation(org, form.service_data(), actor=current_user,
                         expected_version=submitted_version(form))
     flash(_("De wijzigingen in %(name)s zijn opgeslagen.", name=org.name), "success")
