@@ -25,6 +25,7 @@ from sdd_crm.interactions.services import create_interaction, create_task
 from sdd_crm.jobs.models import Job, JobFile
 from sdd_crm.leads.services import add_comment, share_lead
 from sdd_crm.notifications.models import Notification
+from sdd_crm.privacy.erasure import erase_contact
 
 FIRST, LAST = "Anneloes", "Zwartkruis"
 EMAIL = "a.zwartkruis@dekaapwerf.nl"
@@ -477,6 +478,63 @@ def test_a_soft_deleted_contact_can_be_erased(client, login, api_headers, people
     assert EMAIL not in json.dumps(events) and LAST not in json.dumps(events)
 
 
+def _word_hits(word: str, texts: list[str]) -> list[str]:
+    pattern = re.compile(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])")
+    return [t[:160] for t in texts if pattern.search(t.lower())]
+
+
+def test_erasure_leaves_a_namesake_in_unrelated_jobs_files_and_audit_events(
+        people, make_org, make_contact):
+    """Erasing Jan Smit takes "Jan" out of his own export job and its audit event, not out of
+    the import and the export of another Jan: their parameters, file names and events."""
+    admin, ram = people["admin"], people["regional_account_manager"]
+    werf = make_org(name="Scheepswerf Noord B.V.", kvk_number="11112222")
+    make_org(name="Bakkerij Zuid B.V.", kvk_number="33334444")
+    bakker_import = run_import(csv_bytes(["Voornaam", "Achternaam", "KvK-nummer", "E-mailadres"],
+                                         [["Jan", "Bakker", "33334444", "jan@bakkerijzuid.nl"]]),
+                               "jan-bakker.csv", "contacts", actor=admin)
+
+    def export(q: str) -> str:
+        job = export_jobs.create_job(actor=ram, kind="contacts", fmt="xlsx", args={"q": q})
+        db.session.commit()
+        export_jobs.run_job(job.id)
+        assert db.session.get(Job, job.id).status == "finished"
+        return job.id
+
+    bakker_export = export("jan")  # before Jan Smit exists: only Jan Bakker is in it
+    smit = make_contact(werf, first_name="Jan", last_name="Smit", email="j.smit@noordwerf.nl",
+                        mobile="06-2468 1357")
+    smit_export = export("smit")
+    bakker_files = {f.filename: f.data for f in db.session.scalars(sa.select(JobFile).where(
+        JobFile.job_id.in_([bakker_import["job_id"], bakker_export])))}
+    assert "jan-bakker.csv" in bakker_files and len(bakker_files) == 2
+
+    erase_contact(fresh(smit.id), actor=admin)
+    db.session.commit()
+    db.session.expire_all()
+
+    # Jan Bakker's import and export keep his first name everywhere.
+    assert db.session.get(Job, bakker_export).params["args"] == {"q": "jan"}
+    assert db.session.get(Job, bakker_import["job_id"]).params["filename"] == "jan-bakker.csv"
+    assert {f.filename: f.data for f in db.session.scalars(sa.select(JobFile).where(
+        JobFile.job_id.in_([bakker_import["job_id"], bakker_export])))} == bakker_files
+    imported = db.session.scalar(sa.select(AuditEvent.changes).where(
+        AuditEvent.action == "import", AuditEvent.entity_type == "job",
+        AuditEvent.entity_id == bakker_import["job_id"]))
+    assert imported["file"] == "jan-bakker.csv"
+    filters = db.session.scalars(sa.select(AuditEvent.changes).where(
+        AuditEvent.action == "export", AuditEvent.entity_type == "export")).all()
+    assert sorted(f["filters"] for f in filters) == ["q=[verwijderd]", "q=jan"]
+    bakker = db.session.scalar(sa.select(Contact).where(Contact.last_name == "Bakker"))
+    assert (bakker.first_name, bakker.import_filename) == ("Jan", "jan-bakker.csv")
+    # Jan Smit's own export job lost the surname it searched for; nothing holds him any more.
+    assert db.session.get(Job, smit_export).params["args"] == {"q": "[verwijderd]"}
+    texts = _database_texts()
+    assert _word_hits("smit", texts) == []
+    assert [t for t in texts if "j.smit@" in t.lower()
+            or "624681357" in re.sub(r"[\s\-.()/]", "", t)] == []
+
+
 def test_the_marks_of_a_person_in_free_text():
     from sdd_crm.privacy.person import Person
 
@@ -566,6 +624,40 @@ def test_retention_lists_inactive_contacts_for_an_admin_to_confirm(
     assert "Stilgevallen" not in text(client.get("/admin/retention"))
     assert db.session.scalar(sa.select(AuditEvent).where(
         AuditEvent.action == "erase", AuditEvent.entity_id == str(stale.id))) is not None
+
+
+def test_erasure_does_not_restart_the_retention_clock_of_the_records_it_scrubs(
+        people, werf, anneloes, make_contact):
+    """A colleague's old contact moment and contact row that named the erased person lose the
+    name, but not their age: the colleague stays due for the retention list."""
+    from sdd_crm.privacy.retention import due_list
+
+    colleague = make_contact(werf, first_name="Kees", last_name="Collega",
+                             email="kees@dekaapwerf.nl", notes=f"Collega van {FIRST} {LAST}.")
+    moment = create_interaction({
+        "organisation_id": werf.id, "type": "visit", "date": dt.date.today().isoformat(),
+        "subject": "Overleg", "notes": f"Kees sprak met {FIRST} over de loods.",
+        "contact_ids": [colleague.id]}, actor=people["author"])
+    db.session.commit()
+    long_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(days=3 * 365)).replace(microsecond=0)
+    _age(colleague.id, 3)
+    table = Interaction.__table__
+    db.session.execute(sa.update(table).where(table.c.id == moment.id).values(
+        date=long_ago.date(), created_at=long_ago, updated_at=long_ago))
+    db.session.commit()
+    aged = fresh(colleague.id).updated_at
+    assert colleague.id in [d.contact.id for d in due_list()]
+
+    erase_contact(fresh(anneloes.id), actor=people["admin"])
+    db.session.commit()
+    db.session.expire_all()
+    scrubbed = db.session.get(Interaction, moment.id)
+    assert scrubbed.notes == "Kees sprak met [verwijderd] over de loods."
+    assert scrubbed.version == 2  # an edit form opened before cannot save the name back
+    assert scrubbed.updated_at.replace(tzinfo=dt.UTC) == long_ago
+    assert fresh(colleague.id).notes == "Collega van [verwijderd]."
+    assert fresh(colleague.id).updated_at == aged
+    assert colleague.id in [d.contact.id for d in due_list()]
 
 
 # --- processing register (art. 30) ---------------------------------------------------------------

@@ -128,8 +128,21 @@ def rows_about(person: Person, data: bytes) -> list[dict]:
     return found
 
 
-def scrub_file(person: Person, data: bytes) -> bytes | None:
-    """The file without the person, or None when it does not mention them (left as it is)."""
+def holds(person: Person, data: bytes) -> bool | None:
+    """Whether a file holds the person: a strong mark (full name, e-mail address, number) or a
+    row that is theirs (first and last name as two cells). False when it only shares a first
+    name or surname with them (another "Jan"), None when it does not mention them at all."""
+    kind, content = _mentions_file(person, data)
+    if not kind:
+        return None
+    return person.mentions(content if kind == "xlsx" else content.text) \
+        or bool(rows_about(person, data))
+
+
+def scrub_file(person: Person, data: bytes, *, weak: Person | None = None) -> bytes | None:
+    """The file without the person, or None when it does not mention them (left as it is).
+    A first name or surname alone goes only from the rows that are the person's, and from a
+    workbook's metadata for ``weak`` (the people the file is about, see :func:`holds`)."""
     kind, content = _mentions_file(person, data)
     if kind == "csv":
         rows, dialect = _csv_rows(content.text)
@@ -168,8 +181,12 @@ def scrub_file(person: Person, data: bytes) -> bytes | None:
         for attr in ("creator", "lastModifiedBy", "title", "subject", "description", "keywords"):
             value = getattr(props, attr, None)
             if isinstance(value, str) and person.mentions(value, weak=True):
-                setattr(props, attr, person.scrub(value, weak=True))
-                changed = True
+                new = person.scrub(value)
+                if weak is not None:
+                    new = weak.scrub(new, weak=True)
+                if new != value:
+                    setattr(props, attr, new)
+                    changed = True
         if not changed:
             return None
         buffer = io.BytesIO()

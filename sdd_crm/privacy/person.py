@@ -8,7 +8,8 @@ Two kinds of marks:
   and JSON column of the database and from every kept file;
 * **weak** — the first name or the surname alone: they point at this person only in records
   about them (their organisation's contact moments, tasks and leads, the rows of a file that
-  hold their e-mail address, the jobs that searched them), and only there are they removed.
+  hold their e-mail address, the jobs whose parameters or files hold them), and only there are
+  they removed: elsewhere a "Jan" is someone else.
   The organisation's own name is kept (``Zwartkruis Installatie B.V.`` stays when
   Mr Zwartkruis is erased).
 
