@@ -95,6 +95,10 @@ def test_google_contacts_layout_and_updates_that_never_erase(make_org):
         AuditEvent.entity_type == "contact", AuditEvent.entity_id == str(jan.id),
         AuditEvent.action == "update"))
     assert event.changes == {"function": ["Inkoper", "Directeur"]}
+    assert (jan.version, event.record_version) == (2, 2)  # the version the update wrote
+    created = db.session.scalars(sa.select(AuditEvent.record_version).where(
+        AuditEvent.entity_type == "contact", AuditEvent.action == "create")).all()
+    assert created == [1, 1]
 
 
 def test_a_deleted_contact_is_not_brought_back(make_org, make_contact, make_user):

@@ -96,6 +96,8 @@ def test_a_changed_value_updates_with_version_and_audit(make_org, make_user):
                              "municipality_code": ["GM0505", "GM0642"],
                              "size_class": ["small", "large"]}
     assert (event.user_id, event.source) == (admin.id, "import")
+    # The version the import wrote; no client address outside a request (CLI, these tests).
+    assert (event.record_version, event.origin) == (org.version, None)
     job_event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.entity_type == "job"))
     assert (job_event.entity_id, job_event.action) == (summary["job_id"], "import")
     assert job_event.changes["updated"] == 1 and job_event.changes["file"] == "bestand.csv"
@@ -114,6 +116,10 @@ def test_every_created_organisation_and_establishment_is_audited_once():
     assert event.changes["sbi_codes"] == [[], ["3011 (2008)"]]
     assert event.changes["kvk_number"] == [None, "97366946"] and event.source == "import"
     assert summary["created"] == 31
+    versions = db.session.execute(sa.select(AuditEvent.entity_type, AuditEvent.record_version)
+                                  .where(AuditEvent.action == "create",
+                                         AuditEvent.source == "import").distinct()).all()
+    assert sorted(versions) == [("establishment", 1), ("organisation", 1)]
 
 
 def test_a_kvk_number_twice_in_one_file_is_one_organisation_counted_once():

@@ -188,6 +188,47 @@ def test_importing_the_same_file_again_changes_nothing(client, login, users):
     assert org_count() == count
 
 
+def test_import_audit_events_hold_the_address_and_the_version_written(client, login, users):
+    """Issue 11: the import's bulk audit rows carry the client address of the request that
+    started the run (kept in the job: the worker has no request) and the record's version."""
+    from sdd_crm.audit.models import AuditEvent
+
+    def events():
+        db.session.expire_all()
+        return db.session.scalars(sa.select(AuditEvent).where(
+            AuditEvent.source == "import").order_by(AuditEvent.id)).all()
+
+    def sign_in_from(address):  # a session is bound to its address (Flask-Login "strong")
+        client.environ_base["REMOTE_ADDR"] = address
+        login(users["admin"])
+
+    sign_in_from("198.51.100.7")
+    job_url = preview(client, KVK_SAMPLE, "kvk_export_nl.csv")
+    sign_in_from("203.0.113.9")
+    run = job_of(run_preview(client, job_url))
+    assert run.params["origin"] == "203.0.113.9"
+    created = events()
+    assert {(e.entity_type, e.action) for e in created} == {
+        ("organisation", "create"), ("establishment", "create"), ("job", "import")}
+    assert {e.origin for e in created} == {"203.0.113.9"}
+    assert {e.record_version for e in created if e.entity_type != "job"} == {1}
+    werf = org_by_name("Scheepsbouw Dordrecht 0")
+
+    sign_in_from("192.0.2.44")
+    import_file(client, EN_SAMPLE, "organisations_en.csv")
+    updated = [e for e in events() if e.id > created[-1].id and e.entity_type == "organisation"]
+    assert len(updated) == 20 and {e.origin for e in updated} == {"192.0.2.44"}
+    (werf_event,) = [e for e in updated if e.entity_id == str(werf.id)]
+    assert (werf_event.action, werf_event.record_version) == ("update", 2)
+    assert org_by_name("Scheepsbouw Dordrecht 0").version == 2
+
+    import_file(client, CONTACTS_SAMPLE, "contacts_outlook.csv", kind="contacts")
+    contacts = [e for e in events() if e.entity_type == "contact"]
+    assert len(contacts) == 11
+    assert {(e.action, e.origin, e.record_version) for e in contacts} == {
+        ("create", "192.0.2.44", 1)}
+
+
 def test_the_english_file_updates_what_the_kvk_file_created(client, login, users):
     login(users["admin"])
     import_file(client, KVK_SAMPLE, "kvk_export_nl.csv")

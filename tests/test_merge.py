@@ -479,6 +479,58 @@ def test_a_strategic_manager_in_both_teams_stays_strategic(make_user, make_org):
     assert [(t.user_id, t.team_role) for t in s.team] == [(ram.id, "strategic")]
 
 
+def test_every_team_change_of_a_merge_is_audited_with_the_organisations(make_user, make_org):
+    """Issue 11: every addition, removal and role change of an account team is audited on the
+    organisation, a merge included; a membership held twice is deleted with its values."""
+    admin = make_user("admin")
+    ram, other, lam = (make_user("regional_account_manager"), make_user("regional_account_manager"),
+                       make_user("local_account_manager", municipality="GM0505"))
+    s, m = make_org(actor=admin, name="Kok"), make_org(actor=admin, name="Kok B.V.")
+    set_account_team_member(s, ram, "local", actor=admin)
+    set_account_team_member(m, ram, "strategic", actor=admin)
+    set_account_team_member(m, lam, "local", actor=admin)
+    db.session.commit()
+    twice = next(t for t in m.team if t.user_id == ram.id).id
+    first = db.session.scalar(sa.select(sa.func.max(AuditEvent.id)))
+    merge_organisations(s, m, actor=admin)
+    db.session.commit()
+
+    def team_events(org):
+        return [(e.action, e.user_id, e.changes) for e in db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.id > first, AuditEvent.entity_type == "organisation",
+                                        AuditEvent.entity_id == str(org.id),
+                                        AuditEvent.action.like("team_%")).order_by(AuditEvent.id))]
+
+    def label(user):
+        return f"{user.name} (#{user.id})"
+
+    assert sorted(team_events(m), key=str) == sorted([
+        ("team_remove", admin.id, {"member": [label(ram), None], "team_role": ["strategic", None]}),
+        ("team_remove", admin.id, {"member": [label(lam), None], "team_role": ["local", None]}),
+    ], key=str)
+    assert sorted(team_events(s), key=str) == sorted([
+        ("team_role", admin.id, {"member": [label(ram), label(ram)],
+                                 "team_role": ["local", "strategic"]}),
+        ("team_add", admin.id, {"member": [None, label(lam)], "team_role": [None, "local"]}),
+    ], key=str)
+    (deleted,) = db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.entity_type == "account_team_member", AuditEvent.entity_id == str(twice),
+        AuditEvent.action == "delete")).all()
+    assert deleted.changes == {"organisation_id": [m.id, None], "user_id": [ram.id, None],
+                               "team_role": ["strategic", None]}
+    # A strategic manager of the merged record meets the survivor's: they become local.
+    third = make_org(actor=admin, name="Kok Holding")
+    set_account_team_member(third, other, "strategic", actor=admin)
+    db.session.commit()
+    first = db.session.scalar(sa.select(sa.func.max(AuditEvent.id)))
+    merge_organisations(s, third, actor=admin)
+    db.session.commit()
+    assert team_events(third) == [("team_remove", admin.id, {
+        "member": [label(other), None], "team_role": ["strategic", None]})]
+    assert team_events(s) == [("team_add", admin.id, {
+        "member": [None, label(other)], "team_role": [None, "local"]})]
+
+
 def test_an_address_is_taken_whole_or_completed_never_mixed(make_user, make_org):
     admin = make_user("admin")
     s = make_org(actor=admin, name="Kok", city="Dordrecht")

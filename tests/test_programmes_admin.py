@@ -169,6 +169,38 @@ def test_an_admin_edits_region_and_targets(client, login, make_user):
                              .where(ProgrammeTarget.programme_id == scale.id)) == 1
 
 
+def test_a_removed_target_is_audited_with_what_it_held(client, login, make_user):
+    """A target removed from a programme is gone for good: its values stay in the audit log,
+    in its own delete event and in the programme's targets before → after (issue 11)."""
+    from sdd_crm.programmes.admin_services import update_programme
+
+    admin = make_user("admin")
+    scale = _scale()
+    update_programme(scale, {"targets": [{"value": 1000, "description": "mkb-bedrijven"},
+                                         {"value": 40, "description": "grote bedrijven"}]},
+                     actor=admin, expected_version=1, partial=True)
+    db.session.commit()
+    gone = max(t.id for t in scale.targets)
+    login(admin)
+    data = MultiDict(form_fields(client.get("/admin/programmes/scale/edit"), "/admin/programmes/scale/edit"))
+    data["targets-1-value"], data["targets-1-description"] = "", ""
+    assert client.post("/admin/programmes/scale/edit", data=data).status_code == 302
+    db.session.expire_all()
+    assert [t.value for t in _scale().targets] == [1000]
+    (deleted,) = db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.entity_type == "programme_target", AuditEvent.entity_id == str(gone),
+        AuditEvent.action == "delete")).all()
+    assert (deleted.user_id, deleted.changes) == (admin.id, {
+        "programme_id": [scale.id, None], "kind": ["sme_count", None], "value": [40, None],
+        "description": ["grote bedrijven", None]})
+    updated = db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.entity_type == "programme", AuditEvent.entity_id == str(scale.id))
+        .order_by(AuditEvent.id)).all()[-1]
+    assert updated.changes["targets"] == [
+        ["sme_count: 1000 (mkb-bedrijven)", "sme_count: 40 (grote bedrijven)"],
+        ["sme_count: 1000 (mkb-bedrijven)"]]
+
+
 def test_a_stale_edit_is_refused_with_a_clear_message(client, login, make_user):
     login(make_user("admin"))
     page = client.get("/admin/programmes/scale/edit")

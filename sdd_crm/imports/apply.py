@@ -9,7 +9,9 @@ in bulk and in the same transaction (no change without its audit, no audit witho
   (``[null, value]``), and one ``update`` event per updated one, with ``[before, after]`` per
   changed field (SBI codes as ``sbi_codes``) — the same shape the flush hook writes;
 * one ``import`` event on the job (``entity_type`` "job") with the summary counts;
-* all with ``source`` "import" and the user who started the import.
+* all with ``source`` "import", the user who started the import, the client address of the
+  request that started it (``origin``; None from the CLI) and, for records, ``record_version``:
+  the row's version after the change (1 when created; the version the update wrote).
 
 Updates check the version they read (``WHERE version = …``), as every edit does: if someone
 changed an organisation between planning and writing, the import stops and rolls back
@@ -151,7 +153,7 @@ def _update_checked(table, rows: list[dict], columns) -> None:
 
 
 def apply_plan(plan: Plan, *, actor_id: int | None, source: str, filename: str,
-               job_id: str | None, progress: Progress) -> None:
+               job_id: str | None, progress: Progress, origin: str | None = None) -> None:
     """Write what ``plan`` says, in the current transaction (the caller commits)."""
     now = utcnow()
     org_t, est_t, sbi_t = (Organisation.__table__, Establishment.__table__,
@@ -233,10 +235,11 @@ def apply_plan(plan: Plan, *, actor_id: int | None, source: str, filename: str,
             sbi_by_org.setdefault(ids[s["org"]], []).append(sbi_label((s["code"], s["version"])))
     events = []
 
-    def event(action, entity_type, entity_id, changes):
+    def event(action, entity_type, entity_id, changes, version=None):
         events.append({"at": now, "user_id": actor_id, "action": action,
                        "entity_type": entity_type, "entity_id": str(entity_id),
-                       "changes": changes, "source": AUDIT_SOURCE})
+                       "changes": changes, "source": AUDIT_SOURCE, "origin": origin,
+                       "record_version": version})
 
     skip = {"created_at", "updated_at", "version", "id"}
     money = ("annual_turnover_eur", "balance_sheet_total_eur")  # the only non-JSON values here
@@ -247,16 +250,18 @@ def apply_plan(plan: Plan, *, actor_id: int | None, source: str, filename: str,
                 changes[k][1] = str(changes[k][1])
         if row["id"] in sbi_by_org:
             changes["sbi_codes"] = [[], sbi_by_org[row["id"]]]
-        event("create", "organisation", row["id"], changes)
-    for update in plan.updates:
+        event("create", "organisation", row["id"], changes, row["version"])
+    for update in plan.updates:  # _update_checked wrote version + 1
         changes = {k: [jsonable(a), jsonable(b)] for k, (a, b) in update["changes"].items()}
-        event("update", "organisation", update["id"], changes)
+        event("update", "organisation", update["id"], changes, update["version"] + 1)
     for row, est_id in zip(est_rows, est_ids):
         event("create", "establishment", est_id,
-              {k: [None, v] for k, v in row.items() if v is not None and k not in skip})
+              {k: [None, v] for k, v in row.items() if v is not None and k not in skip},
+              row["version"])
     for update in plan.est_updates:
         event("update", "establishment", update["id"],
-              {k: [jsonable(a), jsonable(b)] for k, (a, b) in update["changes"].items()})
+              {k: [jsonable(a), jsonable(b)] for k, (a, b) in update["changes"].items()},
+              update["version"] + 1)
     if job_id:
         summary = plan.summary(dry_run=False)
         event("import", "job", job_id,

@@ -175,8 +175,9 @@ def plan_contacts(table: Table, mapping: dict[str, str], *, progress) -> Contact
 
 
 def apply_contacts(plan: ContactPlan, *, actor_id, source: str, filename: str, job_id,
-                   progress) -> None:
-    """Write the plan in the current transaction, with its audit events (as apply.py does)."""
+                   progress, origin: str | None = None) -> None:
+    """Write the plan in the current transaction, with its audit events (as apply.py does:
+    ``origin`` the address that started the import, ``record_version`` the version written)."""
     now, table = utcnow(), Contact.__table__
     progress(60, _("Opslaan"))
     review_due = local_today() + REVIEW_AFTER
@@ -196,16 +197,20 @@ def apply_contacts(plan: ContactPlan, *, actor_id, source: str, filename: str, j
     progress(85, _("Opslaan"))
     skip = {"created_at", "updated_at", "version"}
     events = [{"at": now, "user_id": actor_id, "action": "create", "entity_type": "contact",
-               "entity_id": str(new_id), "source": AUDIT_SOURCE,
+               "entity_id": str(new_id), "source": AUDIT_SOURCE, "origin": origin,
+               "record_version": row["version"],
                "changes": {k: [None, jsonable(v)] for k, v in row.items()
                            if k not in skip and v is not None}}
               for row, new_id in zip(rows, ids)]
+    # _update_checked wrote version + 1.
     events += [{"at": now, "user_id": actor_id, "action": "update", "entity_type": "contact",
-                "entity_id": str(u["id"]), "source": AUDIT_SOURCE, "changes": u["changes"]}
+                "entity_id": str(u["id"]), "source": AUDIT_SOURCE, "origin": origin,
+                "record_version": u["version"] + 1, "changes": u["changes"]}
                for u in plan.updates]
     if job_id:
         events.append({"at": now, "user_id": actor_id, "action": "import", "entity_type": "job",
-                       "entity_id": job_id, "source": AUDIT_SOURCE,
+                       "entity_id": job_id, "source": AUDIT_SOURCE, "origin": origin,
+                       "record_version": None,
                        "changes": {"created": len(rows), "updated": len(plan.updates),
                                    "unchanged": plan.unchanged, "rejected": plan.rejected,
                                    "file": filename[:255]}})

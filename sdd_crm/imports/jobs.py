@@ -30,6 +30,7 @@ from flask import current_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 
+from ..audit.listeners import origin as request_origin
 from ..exceptions import ValidationError
 from ..extensions import rq
 from ..jobs import lifecycle
@@ -50,20 +51,25 @@ CONTENT_TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsh
 def create_import_job(data: bytes, filename: str, kind: str, mapping: dict[str, str], *,
                       dry_run: bool, actor) -> Job:
     """A queued import Job with the file stored as its "input"; flushes, the caller commits
-    and then calls :func:`enqueue_import`. Raises ValidationError for a bad mapping."""
+    and then calls :func:`enqueue_import`. Raises ValidationError for a bad mapping.
+
+    The job keeps the client address of the request that created it (``params["origin"]``;
+    None from the CLI): the worker writes it into the import's audit events."""
     if kind not in JOB_KINDS:
         raise ValidationError({"kind": _("Onbekende soort import.")})
     mapping = validate_mapping(list(mapping), kind, mapping)
     filename = os.path.basename(filename or "bestand.csv")[:255] or "bestand.csv"
     job = lifecycle.new_job(JOB_KINDS[kind], actor=actor, params={
-        "filename": filename, "kind": kind, "mapping": mapping, "dry_run": bool(dry_run)})
+        "filename": filename, "kind": kind, "mapping": mapping, "dry_run": bool(dry_run),
+        "origin": request_origin()})
     is_xlsx = data[:4] == b"PK\x03\x04"
     store_file(job.id, "input", filename, CONTENT_TYPES["xlsx" if is_xlsx else "csv"], data)
     return job
 
 
 def create_run_from_preview(preview_job: Job, *, actor) -> Job:
-    """The real run of a previewed file: the same input and mapping, not a dry run."""
+    """The real run of a previewed file: the same input and mapping, not a dry run, with the
+    address of the request that started it."""
     if preview_job.kind not in JOB_KINDS.values() or not (preview_job.params or {}).get("dry_run"):
         raise ValidationError(_("Dit is geen proefimport."))
     if preview_job.status != JobStatus.FINISHED:
@@ -72,7 +78,8 @@ def create_run_from_preview(preview_job: Job, *, actor) -> Job:
     if stored is None:
         raise ValidationError(_("Het bestand van de proefimport is er niet meer."))
     job = lifecycle.new_job(preview_job.kind, actor=actor, params=dict(
-        preview_job.params, dry_run=False, preview_job_id=preview_job.id))
+        preview_job.params, dry_run=False, preview_job_id=preview_job.id,
+        origin=request_origin()))
     store_file(job.id, "input", stored.filename, stored.content_type, stored.data)
     return job
 
@@ -166,13 +173,13 @@ def _run(job: Job, progress) -> dict:
         summary = plan.summary(dry_run=dry_run)
         if not dry_run:
             apply_plan(plan, actor_id=actor_id, source=source, filename=filename, job_id=job_id,
-                       progress=progress)
+                       progress=progress, origin=params.get("origin"))
     else:
         plan = plan_contacts(table, mapping, progress=progress)
         summary = plan.summary(dry_run=dry_run)
         if not dry_run:
             apply_contacts(plan, actor_id=actor_id, source=source, filename=filename,
-                           job_id=job_id, progress=progress)
+                           job_id=job_id, progress=progress, origin=params.get("origin"))
     summary["job_id"] = job_id
     if summary["errors"]:
         stem = os.path.splitext(filename)[0][:200]

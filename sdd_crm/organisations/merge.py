@@ -42,6 +42,7 @@ from ..exceptions import ConflictError, ValidationError
 from .dismissals import repoint_for_merge
 from .queries import final_survivor  # noqa: F401  (re-exported for the duplicate views)
 from .queries import with_merged_records
+from .services import _audit_team, _member_label
 
 # Fields the user may take from either record on the compare page; the address goes as a whole
 # (a street from one record and a postcode from the other would be nobody's address).
@@ -274,16 +275,29 @@ def _move_sbi_and_tags(survivor: Organisation, merged: Organisation, result: Mer
     survivor._audit_extra, merged._audit_extra = extra_s, extra_m
 
 
-def _move_team(survivor: Organisation, merged: Organisation, result: MergeResult) -> None:
-    """One strategic account manager per organisation, each user once."""
+def _move_team(survivor: Organisation, merged: Organisation, result: MergeResult,
+               actor) -> None:
+    """One strategic account manager per organisation, each user once. Every change is audited
+    on the organisations as the team service does (``team_remove`` on the merged record,
+    ``team_add`` or ``team_role`` on the survivor); a membership held twice is deleted
+    explicitly, with its values in its own ``delete`` event."""
     members = {m.user_id: m for m in survivor.team}
     has_strategic = any(m.team_role == "strategic" for m in survivor.team)
     for member in list(merged.team):
+        label, role = _member_label(member.user), member.team_role
+        _audit_team(merged, "team_remove", {"member": [label, None], "team_role": [role, None]},
+                    actor)
         existing = members.get(member.user_id)
         if existing is not None:
             if member.team_role == "strategic" and not has_strategic:
+                _audit_team(survivor, "team_role", {"member": [label, label],
+                                                    "team_role": [existing.team_role, "strategic"]},
+                            actor)
                 existing.team_role, has_strategic = "strategic", True
             merged.team.remove(member)  # the same person twice: one membership is enough
+            member._audit_extra = {"organisation_id": [merged.id, None],
+                                   "user_id": [member.user_id, None], "team_role": [role, None]}
+            db.session.delete(member)  # explicitly: an orphan alone is unseen by the audit log
             result.notes.append(_("%(user)s stond in beide accountteams; één keer bewaard.",
                                   user=member.user.name))
             continue
@@ -297,6 +311,8 @@ def _move_team(survivor: Organisation, merged: Organisation, result: MergeResult
             has_strategic = True
         merged.team.remove(member)
         survivor.team.append(member)
+        _audit_team(survivor, "team_add", {"member": [None, label],
+                                           "team_role": [None, member.team_role]}, actor)
         result.moved["account_team"] += 1
     db.session.flush()
 
@@ -381,7 +397,7 @@ def merge_organisations(survivor: Organisation, merged: Organisation, *, actor,
         _move_organisation_links(survivor, merged, result)
         _move_establishments(survivor, merged, result)
         _move_sbi_and_tags(survivor, merged, result)
-        _move_team(survivor, merged, result)
+        _move_team(survivor, merged, result, actor)
         _move_join_requests(survivor, merged, result)
         # Contacts, interactions, tasks, leads, participations, the supply network and import
         # reviews: each feature moves its own records (their receivers of this signal).

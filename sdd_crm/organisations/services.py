@@ -536,5 +536,8 @@ def remove_account_team_member(org: Organisation, member_id: int, *, actor) -> N
         raise ValidationError(_("Dit teamlid bestaat niet."))
     _audit_team(org, "team_remove", {"member": [_member_label(member.user), None],
                                      "team_role": [member.team_role, None]}, actor)
+    member._audit_extra = {"organisation_id": [org.id, None], "user_id": [member.user_id, None],
+                           "team_role": [member.team_role, None]}
     org.team.remove(member)
+    db.session.delete(member)  # explicitly: an orphan alone is deleted unseen by the audit log
     db.session.flush()

@@ -179,18 +179,42 @@ def _apply(programme: Programme, clean: dict[str, Any]) -> None:
         if "targets" in clean:
             # Update the existing targets in place (their ids and audit trail stay).
             current = sorted(programme.targets, key=lambda t: t.id or 0)
+            before = [_target_label(t) for t in current]
             targets = []
             for i, spec in enumerate(clean["targets"]):
                 target = current[i] if i < len(current) else ProgrammeTarget()
                 target.kind, target.value, target.description = spec["kind"], spec["value"], spec["description"]
                 targets.append(target)
             programme.targets = targets
+            for removed in current[len(targets):]:
+                _delete_target(removed)
+            after = [_target_label(t) for t in targets]
+            if before != after:
+                extra["targets"] = [before, after]
     if programme.id is not None:
         # Collections are not columns: touch the row so the version rises on every save
         # (a stale edit of only the region or the targets is still caught).
         programme.updated_at = utcnow()
         if extra:
             programme._audit_extra = extra
+
+
+def _target_label(target: ProgrammeTarget) -> str:
+    """A target as its programme's audit event shows it: kind, value and description."""
+    kind = getattr(target.kind, "value", target.kind)
+    label = f"{kind}: {target.value}"
+    return f"{label} ({target.description})" if target.description else label
+
+
+def _delete_target(target: ProgrammeTarget) -> None:
+    """A target taken out of its programme is deleted explicitly, with its values in its own
+    ``delete`` event (an orphan left to the cascade would go unseen by the audit log)."""
+    if target.id is None:
+        return
+    target._audit_extra = {f: [getattr(target, f), None]
+                           for f in ("programme_id", "kind", "value", "description")
+                           if getattr(target, f) is not None}
+    db.session.delete(target)
 
 
 def create_programme(data: Mapping[str, Any], *, actor) -> Programme:
