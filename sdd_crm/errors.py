@@ -142,6 +142,12 @@ def register(app) -> None:
 
     @app.errorhandler(NotFound)
     def _not_found(e):
+        if e.hidden is not None:
+            # An existing record the user may not see: audited as a refusal, answered exactly
+            # as a missing id (so its existence does not leak).
+            from .audit.events import record_refusal
+
+            record_refusal(404, record_of=e.hidden)
         return _render(404)
 
     @app.errorhandler(IntegrityError)

@@ -19,7 +19,21 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
-    """The record does not exist, is deleted, or is not visible to the actor (404)."""
+    """The record does not exist, is deleted, or is not visible to the actor (404).
+
+    ``hidden=(entity type, id)``: the record exists but the actor may not see it (DESIGN 4.4).
+    The answer is byte for byte that of a missing id; the refusal is audited
+    (:mod:`sdd_crm.errors`). Raise it with :func:`hidden`. A missing id records nothing.
+    """
+
+    def __init__(self, message: str | None = None, *, hidden: tuple[str, Any] | None = None):
+        super().__init__(message or "not found")
+        self.hidden = hidden
+
+
+def hidden(record) -> NotFound:
+    """The 404 of a load-or-404 that found ``record`` but may not show it: ``raise hidden(x)``."""
+    return NotFound(hidden=(record.__table__.name, record.id))
 
 
 class PermissionDenied(DomainError):

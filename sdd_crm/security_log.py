@@ -60,13 +60,13 @@ def event(level: int, name: str, **fields) -> None:
     and an e-mail address only as :func:`email_digest`."""
     parts = " ".join(f"{key}={clean(value)}" for key, value in fields.items() if value is not None)
     logger.log(level, "%s address=%s %s", name, client_address(), parts)
-    from .audit.events import record
+    from .audit.events import masked_path, record
 
     action, result = AUDIT_ACTIONS.get(name, (name, _audit_result(name)))
     user_id = fields.get("user_id")
     detail = {key: clean(value) for key, value in fields.items()
               if value is not None and key != "user_id"}
     if request.path and "path" not in detail and result != "success":
-        detail["path"] = clean(request.path)
+        detail["path"] = clean(masked_path())  # as refusals record it: no feed secret
     record(action, "user", user_id if user_id is not None else "", result=result,
            detail=detail, independent=True)

@@ -245,9 +245,17 @@ def test_every_view_of_a_contact_is_audited_in_the_browser_and_the_api(
     assert resp.status_code == 200
     last = events(action="view", entity_type="contact")[-1]
     assert (last.entity_id, last.user_id, last.source) == (str(contact.id), other.id, "api")
-    # A list is not a view of a record; viewing writes no change to the record's history.
+    # The browser's list is not a view of a record (it links to them); viewing writes no change
+    # to the record's history.
     client.get("/contacts/")
     assert len(events(action="view")) == 4
+    # The API's list returns whole records (e-mail, phone, notes): one view per contact in it.
+    resp = client.get(f"/api/v1/contacts?organisation_id={contact.organisation_id}",
+                      headers=api_headers(other))
+    assert [c["id"] for c in resp.get_json()["items"]] == [contact.id]
+    last = events(action="view")[-1]
+    assert len(events(action="view")) == 5
+    assert (last.entity_id, last.user_id, last.source) == (str(contact.id), other.id, "api")
 
 
 def test_views_and_refusals_stay_out_of_a_records_history(client, login, make_user, make_org,

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import Response, abort, url_for
 from sqlalchemy.orm import selectinload
 
+from ..exceptions import NotFound
 from ..extensions import db
 from ..interactions.models import Interaction
 from ..interactions.services import (
@@ -60,6 +61,14 @@ def load_interaction(interaction_id: int) -> Interaction:
     interaction = db.session.scalar(
         visible_interactions(api_user()).where(Interaction.id == check_id(interaction_id)))
     if interaction is None:
+        live = db.session.scalar(
+            sa.select(Interaction.id)
+            .join(Organisation, Organisation.id == Interaction.organisation_id)
+            .where(Interaction.id == interaction_id, Interaction.deleted_at.is_(None),
+                   Organisation.deleted_at.is_(None)))
+        if live is not None:
+            # Confidential, outside the user's circle: answered as a missing id, refusal audited.
+            raise NotFound(hidden=("interaction", interaction_id))
         abort(404)
     return interaction
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import abort
 
 from ..auth.models import Role
+from ..exceptions import hidden
 from ..extensions import db
 from ..jobs.models import Job
 from . import bp
@@ -23,8 +24,10 @@ def visible_job_or_404(job_id: str) -> Job:
     """The job, if this user started it or is an admin; to anyone else it does not exist."""
     user = api_user()
     job = db.session.get(Job, job_id)
-    if job is None or (user.role != Role.ADMIN and job.created_by_id != user.id):
+    if job is None:
         abort(404)
+    if user.role != Role.ADMIN and job.created_by_id != user.id:
+        raise hidden(job)  # answered as a missing job; the refusal is audited
     return job
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Response, abort, url_for
 
+from ..exceptions import NotFound
 from ..extensions import db
 from ..interactions.models import Task
 from ..interactions.services import can_edit_task, create_task, delete_task, update_task
@@ -29,21 +30,28 @@ def _require_worker() -> None:
         forbidden()
 
 
-def visible_tasks(user) -> sa.Select:
-    """Live tasks ``user`` may see (of a live organisation, or of none), soonest due first."""
+def live_tasks() -> sa.Select:
+    """Live tasks (of a live organisation, or of none), whoever may see them."""
     return (
         sa.select(Task)
         .outerjoin(Organisation, Organisation.id == Task.organisation_id)
         .where(Task.deleted_at.is_(None),
-               sa.or_(Task.organisation_id.is_(None), Organisation.deleted_at.is_(None)),
-               task_visible(user))
-        .order_by(Task.due_date.asc().nulls_last(), Task.id)
+               sa.or_(Task.organisation_id.is_(None), Organisation.deleted_at.is_(None)))
     )
+
+
+def visible_tasks(user) -> sa.Select:
+    """Live tasks ``user`` may see (of a live organisation, or of none), soonest due first."""
+    return live_tasks().where(task_visible(user)).order_by(Task.due_date.asc().nulls_last(), Task.id)
 
 
 def load_task(task_id: int) -> Task:
     task = db.session.scalar(visible_tasks(api_user()).where(Task.id == check_id(task_id)))
     if task is None:
+        if db.session.scalar(live_tasks().with_only_columns(Task.id)
+                             .where(Task.id == task_id)) is not None:
+            # There, but not for this user: answered as a missing id, the refusal audited.
+            raise NotFound(hidden=("task", task_id))
         abort(404)
     return task
 

@@ -18,7 +18,8 @@ from a client (a path, a reason) is stored on one line, control characters escap
 
 from __future__ import annotations
 
-from flask import request
+import sqlalchemy as sa
+from flask import has_request_context, request
 
 from ..db import utcnow
 from ..extensions import db
@@ -72,6 +73,16 @@ def record(action: str, entity_type: str, entity_id, *, result: str = "success",
     return event
 
 
+def record_many(action: str, entity_type: str, entity_ids, **kwargs) -> int:
+    """One event per id, written in ONE bulk INSERT (a list of contacts viewed at once: the
+    statements of a page stay the same however many rows it has). ``kwargs`` as for
+    :func:`build`. Returns how many were written."""
+    rows = [build(action, entity_type, entity_id, **kwargs) for entity_id in entity_ids]
+    if rows:
+        db.session.execute(sa.insert(AuditEvent), rows)
+    return len(rows)
+
+
 # The record a URL is about, by the name of its path parameter (the last one named wins:
 # /organisations/<org_id>/members/<member_id> is about the team member).
 PATH_RECORDS = {
@@ -97,17 +108,25 @@ def requested_record() -> tuple[str, str]:
 
 
 def masked_path() -> str:
-    """The request's path without the query string, other path parameters than ids masked."""
+    """The request's path without the query string, other path parameters than ids masked
+    (and the calendar feed's secret also when the URL matched no route)."""
+    from ..logmask import mask
+
     path = request.path
     for name, value in (request.view_args or {}).items():
         if name not in PLAIN_PATH_ARGS and str(value):
             path = path.replace(str(value), "…")
-    return path
+    return mask(path)
 
 
-def record_refusal(status: int = 403) -> None:
-    """A refused request (403): who tried what on which record. Kept although the request's
-    transaction is rolled back."""
-    entity_type, entity_id = requested_record()
+def record_refusal(status: int = 403, record_of: tuple[str, object] | None = None) -> None:
+    """A refused request: who tried what on which record (``record_of`` = (entity type, id),
+    by default the record the URL names). Kept although the request's transaction is rolled
+    back. A 404 for an existing record the user may not see (:class:`sdd_crm.exceptions.NotFound`
+    with ``hidden``) is recorded here too; the answer stays that of a missing id."""
+    entity_type, entity_id = record_of or requested_record()
+    detail = {"http_status": status}
+    if has_request_context():
+        detail = {"method": request.method, "path": masked_path(), "http_status": status}
     record("refused", entity_type or "route", entity_id, result="refused", independent=True,
-           detail={"method": request.method, "path": masked_path(), "http_status": status})
+           detail=detail)

@@ -176,6 +176,8 @@ def create_token(user: User, name: str = "") -> str:
     """Issue a new bearer token; only its hash is stored, so this is the only time it is seen."""
     token = "sdd_" + secrets.token_urlsafe(32)
     db.session.add(ApiToken(user_id=user.id, token_hash=ApiToken.hash(token), name=name[:100]))
+    # Audited with the token's name, never the token (keys naming a "token" would be masked).
+    record("token_issued", "user", user.id, detail={"label": name[:100]})
     db.session.flush()
     return token
 
@@ -194,9 +196,15 @@ def user_for_token(token: str) -> User | None:
 
 
 def revoke_tokens(user: User) -> int:
+    """Revoke every live token of ``user`` (admin screen, CLI, deactivation); audited with how
+    many and their names when there were any."""
     tokens = db.session.scalars(
         sa.select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.id)
     ).all()
     for t in tokens:
         t.revoke()
+    if tokens:
+        record("tokens_revoked", "user", user.id,
+               detail={"count": len(tokens), "labels": [t.name for t in tokens]})
     return len(tokens)

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import abort
 
 from ..db import escape_like
+from ..exceptions import hidden
 from ..extensions import db
 from ..organisations.models import Organisation
 from ..organisations.permissions import can_edit_organisation
@@ -58,7 +59,9 @@ def get_contact(contact_id: int, *, user, for_edit: bool = False) -> Contact:
     if contact is None or contact.deleted_at is not None or contact.organisation.deleted_at is not None:
         abort(404)
     if (contact.objection or contact.anonymised_at is not None) and not may_see_restricted(user):
-        abort(404)  # no further processing of an objecting or erased person: admins only
+        # No further processing of an objecting or erased person: admins only. Answered as a
+        # missing id; the refusal is audited.
+        raise hidden(contact)
     if for_edit and not can_edit_organisation(user, contact.organisation):
         abort(403)
     return contact

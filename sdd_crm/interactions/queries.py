@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..auth.models import Role, User
 from ..contacts.models import Contact
 from ..contacts.queries import processable
+from ..exceptions import hidden
 from ..extensions import db
 from ..i18n import local_today  # noqa: F401  (re-exported for the task and timeline views)
 from ..db import escape_like
@@ -112,9 +113,10 @@ def get_interaction(interaction_id: int, *, user, for_edit: bool = False) -> Int
             selectinload(Interaction.topics), selectinload(Interaction.contacts),
             selectinload(Interaction.users)))
     if (interaction is None or interaction.deleted_at is not None
-            or interaction.organisation.deleted_at is not None
-            or not can_see_interaction(user, interaction)):
+            or interaction.organisation.deleted_at is not None):
         abort(404)
+    if not can_see_interaction(user, interaction):
+        raise hidden(interaction)  # answered as a missing id; the refusal is audited
     if for_edit and not can_edit_interaction(user, interaction):
         abort(403)
     return interaction

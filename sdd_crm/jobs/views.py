@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..audit.events import record as record_audit
+from ..exceptions import hidden
 from ..extensions import db
 from . import bp
 from .files import file_roles, load_file
@@ -35,8 +36,10 @@ def kind_info(kind: str) -> dict:
 def get_job_or_404(job_id: str) -> Job:
     """The job, if the current user may see it (its creator or an admin)."""
     job = db.session.get(Job, job_id) if 0 < len(job_id) <= 36 else None
-    if job is None or not (current_user.is_admin or job.created_by_id == current_user.id):
+    if job is None:
         abort(404)
+    if not (current_user.is_admin or job.created_by_id == current_user.id):
+        raise hidden(job)  # someone else's job: answered as a missing one, the refusal audited
     return job
 
 

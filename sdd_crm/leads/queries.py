@@ -9,6 +9,7 @@ from flask import abort
 from sqlalchemy.orm import joinedload
 
 from ..auth.models import Role, User
+from ..exceptions import hidden
 from ..extensions import db
 from ..organisations.models import Organisation
 from ..reference.models import Municipality
@@ -81,8 +82,10 @@ def get_lead(lead_id: int, user) -> Lead:
         sa.select(Lead).where(Lead.id == lead_id, Lead.deleted_at.is_(None))
         .options(joinedload(Lead.organisation), joinedload(Lead.author),
                  joinedload(Lead.shared_with_user)))
-    if lead is None or lead.organisation.deleted_at is not None or not can_see_lead(user, lead):
+    if lead is None or lead.organisation.deleted_at is not None:
         abort(404)
+    if not can_see_lead(user, lead):
+        raise hidden(lead)  # answered as a missing id; the refusal is audited
     return lead
 
 

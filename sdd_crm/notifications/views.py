@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from ..exceptions import hidden
 from ..extensions import db
 from ..jobs.views import register_kind
 from ..pagination import paginate, request_page
@@ -67,8 +68,10 @@ def index():
 
 def _own_notification(notification_id: int) -> Notification:
     notification = db.session.get(Notification, notification_id)
-    if notification is None or notification.user_id != current_user.id:
+    if notification is None:
         abort(404)
+    if notification.user_id != current_user.id:
+        raise hidden(notification)  # someone else's: answered as a missing one, audited
     return notification
 
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import abort
 from sqlalchemy.orm import joinedload
 
+from ..exceptions import NotFound
 from ..extensions import db
 from ..interactions.models import Interaction, Task, TaskStatus
 from ..interactions.queries import local_today  # noqa: F401  (re-exported for the views)
@@ -72,6 +73,10 @@ def get_task(task_id: int, *, user, for_edit: bool = False) -> Task:
         sa.select(Task).where(Task.id == task_id, Task.deleted_at.is_(None), task_visible(user))
         .options(joinedload(Task.organisation), joinedload(Task.assignee)))
     if task is None:
+        if db.session.scalar(sa.select(Task.id).where(Task.id == task_id,
+                                                      Task.deleted_at.is_(None))) is not None:
+            # There, but not for this user: answered as a missing id, the refusal audited.
+            raise NotFound(hidden=("task", task_id))
         abort(404)
     if for_edit and not can_edit_task(user, task):
         abort(403)

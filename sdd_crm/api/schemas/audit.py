@@ -38,7 +38,8 @@ AUDIT_EVENT_LIST = component("AuditEventList", list_view(AuditEventSchema)())
 
 class AuditArgs(PageArgs):
     record_type = f.Choice(sorted(ENTITY_TYPES), description="The resource's singular name.")
-    record_id = f.Text(max_length=40, description="The record's id (with record_type).")
+    record_id = f.Text(max_length=40, description="The record's id (with record_type); a "
+                                                  "programme's code for record_type=programme.")
     actor_id = f.QueryId(description="Only what this user did.")
     action = f.Text(max_length=32, description="Only this action (e.g. view, update, refused).")
     result = f.Choice(RESULTS, description="Only this result.")
