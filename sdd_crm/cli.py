@@ -164,6 +164,50 @@ def seed_demo_cmd(n):
         click.echo(f"  {email}  {role}" + (f" {municipality}" if municipality else ""))
 
 
+@seed_cli.command("synthetic")
+@click.option("--organisations", "n_organisations", default=100_000, show_default=True,
+              type=click.IntRange(1))
+@click.option("--interactions", "n_interactions", default=1_000_000, show_default=True,
+              type=click.IntRange(0), help="Aantal contactmomenten.")
+@click.option("--seed", "seed", default=12, show_default=True, help="Startwaarde van de toevalsgenerator.")
+@click.option("--no-criticality", is_flag=True, help="De herberekening van kritieke bedrijven overslaan.")
+@command
+def seed_synthetic_cmd(n_organisations, n_interactions, seed, no_criticality):
+    """A large synthetic data set for benchmarks, inserted in bulk (only into an empty database).
+
+    Synthetic data carries no per-row audit history: the rows are written with bulk inserts
+    that bypass the audit log. Loads the reference data first and runs the criticality
+    recompute at the end (unless --no-criticality)."""
+    import time
+
+    from .reference.services import seed_reference
+    from .seeds.synthetic import SYNTHETIC_PASSWORD, SYNTHETIC_USERS, seed_synthetic, synthetic_email
+
+    started = time.perf_counter()
+
+    def echo(phase, count, seconds):
+        click.echo(f"  {phase:<24} {count:>10,}  {seconds:7.1f} s")
+
+    with unit_of_work():
+        seed_reference()
+        counts = seed_synthetic(n_organisations, n_interactions, seed=seed, echo=echo)
+    t = time.perf_counter()
+    click.echo(f"  {'(vastgelegd)':<24} {'':>10}  {t - started:7.1f} s sinds de start")
+    if not no_criticality:
+        from .valuechains.jobs import create_job, run_job
+
+        with unit_of_work():
+            job_id = create_job(trigger="cli").id
+        summary = run_job(job_id)
+        click.echo(f"  {'criticality':<24} {(summary or {}).get('critical', 0):>10,}  "
+                   f"{time.perf_counter() - t:7.1f} s")
+    click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+    click.echo(f"Klaar in {time.perf_counter() - started:.1f} s.")
+    click.echo(f"Gebruikers (wachtwoord: {SYNTHETIC_PASSWORD}):")
+    for key, role, municipality in SYNTHETIC_USERS:
+        click.echo(f"  {synthetic_email(key)}  {role}" + (f" {municipality}" if municipality else ""))
+
+
 @criticality_cli.command("recompute")
 @click.option("--async", "run_async", is_flag=True,
               help="In de wachtrij zetten voor een worker (flask rq worker) in plaats van nu uitvoeren.")
