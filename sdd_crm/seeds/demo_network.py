@@ -105,6 +105,33 @@ def seed_network(rng, specs: list[dict], orgs: list) -> dict[str, int]:
             "supply_links": len(links), "sole_source_links": sum(1 for link in links if link.sole_source)}
 
 
+def wire_chain(rng, members: dict[str, list[int]], link, hubs) -> None:
+    """The supply network of one chain from its members by role: tier-2 → tier-1 → OEM →
+    customer, service providers to OEMs or tier-1s, and sole-source links from the specialists
+    ``hubs(specialists)`` picks to up to five buyers. ``link(supplier, customer, sole=None)``
+    records one link (the demo seed and the synthetic seed keep them differently)."""
+    oems, tier1 = members.get("oem", []), members.get("tier1", [])
+    for i in tier1:
+        for c in rng.sample(oems, min(len(oems), rng.randint(1, 2))):
+            link(i, c)
+    for i in members.get("tier2", []):
+        buyers = tier1 or oems
+        for c in rng.sample(buyers, min(len(buyers), rng.randint(1, 2))):
+            link(i, c)
+    for i in members.get("service_provider", []):
+        if oems or tier1:
+            link(i, rng.choice(oems + tier1))
+    for c in members.get("customer", []):
+        if oems:
+            link(rng.choice(oems), c)
+    specialists = members.get("tier2", []) + members.get("service_provider", [])
+    buyers = oems + tier1
+    if specialists and len(buyers) >= 3:
+        for hub in hubs(specialists):
+            for c in rng.sample(buyers, min(5, len(buyers))):
+                link(hub, c, sole=True)
+
+
 def _supply_links(rng, chains, roles, orgs) -> list[SupplyLink]:
     """Tier-2 → tier-1 → OEM → customer, with some sole-source dependencies."""
     seen: set[tuple[int, int, int]] = set()
@@ -125,26 +152,8 @@ def _supply_links(rng, chains, roles, orgs) -> list[SupplyLink]:
         for i, kk, role in roles:
             if kk == k:
                 members.setdefault(role, []).append(i)
-        oems, tier1 = members.get("oem", []), members.get("tier1", [])
-        for i in tier1:
-            for c in rng.sample(oems, min(len(oems), rng.randint(1, 2))):
-                link(i, c, k)
-        for i in members.get("tier2", []):
-            buyers = tier1 or oems
-            for c in rng.sample(buyers, min(len(buyers), rng.randint(1, 2))):
-                link(i, c, k)
-        for i in members.get("service_provider", []):
-            if oems or tier1:
-                link(i, rng.choice(oems + tier1), k)
-        for c in members.get("customer", []):
-            if oems:
-                link(rng.choice(oems), c, k)
         # One small specialist that many chain partners cannot do without (DESIGN 4.3's
-        # "obvious case"): the criticality screens have something true to show.
-        specialists = members.get("tier2", []) + members.get("service_provider", [])
-        buyers = [i for i in oems + tier1]
-        if specialists and len(buyers) >= 3 and k % 3 == 0:
-            hub = rng.choice(specialists)
-            for c in rng.sample(buyers, min(5, len(buyers))):
-                link(hub, c, k, sole=True)
+        # "obvious case") in every third chain: the criticality screens have something true to show.
+        wire_chain(rng, members, lambda a, b, sole=None, k=k: link(a, b, k, sole),
+                   hubs=lambda specialists, k=k: [rng.choice(specialists)] if k % 3 == 0 else [])
     return links

@@ -78,7 +78,7 @@ def _address(rng: random.Random, code: str) -> dict:
     }
 
 
-def _company_employees(rng: random.Random) -> int | None:
+def company_employees(rng: random.Random) -> int | None:
     """Skewed like the register: many micro and small firms, a few with 250-2,500."""
     r = rng.random()
     if r < 0.04:
@@ -136,7 +136,7 @@ def _company(rng, reg: _Registry, index: int) -> dict:
         CLUSTER_NAMES, [COMPANY_PATTERNS[c][0] * bias.get(c, 1.0) for c in CLUSTER_NAMES])[0]
     address = _address(rng, code)
     name, sbi, description = _company_name(rng, reg, cluster, address["city"])
-    employees = _company_employees(rng)
+    employees = company_employees(rng)
     turnover = balance = None
     if employees is not None and rng.random() < 0.45:
         turnover = int(round(employees * rng.uniform(90_000, 260_000), -3))

@@ -65,8 +65,8 @@ from .demo_data import (
     VALUE_CHAINS,
     WATERS,
 )
-from .demo_network import _role_for
-from .demo_region import mobile, phone, postcode, slug
+from .demo_network import _role_for, wire_chain
+from .demo_region import company_employees, mobile, phone, postcode, slug
 from .demo_texts import (
     CONFIDENTIAL_SUBJECTS,
     DECLINE_REASONS,
@@ -291,7 +291,7 @@ class _State:
             if org_type != "company":
                 name = f"Stichting {rng.choice(WATERS)} {place} {i}" if org_type != "government" \
                     else f"Waterschap {rng.choice(WATERS)} {i}"
-            employees = _employees(rng) if org_type == "company" else rng.randint(20, 900)
+            employees = company_employees(rng) if org_type == "company" else rng.randint(20, 900)
             turnover = balance = None
             if employees is not None and org_type == "company" and rng.random() < 0.45:
                 turnover = decimal.Decimal(int(round(employees * rng.uniform(90_000, 260_000), -3)))
@@ -676,23 +676,9 @@ class _State:
             link_id += 1
 
         for k, mem in enumerate(members):
-            oems, tier1 = mem.get("oem", []), mem.get("tier1", [])
-            for a in tier1:
-                for b in rng.sample(oems, min(len(oems), rng.randint(1, 2))):
-                    link(a, b, k)
-            for a in mem.get("tier2", []):
-                buyers = tier1 or oems
-                for b in rng.sample(buyers, min(len(buyers), rng.randint(1, 2))):
-                    link(a, b, k)
-            for a in mem.get("service_provider", []):
-                if oems or tier1:
-                    link(a, rng.choice(oems + tier1), k)
-            specialists = mem.get("tier2", []) + mem.get("service_provider", [])
-            buyers = oems + tier1
-            if specialists and len(buyers) >= 3:
-                for hub in rng.sample(specialists, min(len(specialists), max(1, len(specialists) // 500))):
-                    for b in rng.sample(buyers, min(5, len(buyers))):
-                        link(hub, b, k, sole=True)
+            wire_chain(rng, mem, lambda a, b, sole=None, k=k: link(a, b, k, sole),
+                       hubs=lambda specialists: rng.sample(
+                           specialists, min(len(specialists), max(1, len(specialists) // 500))))
         _insert(ChainRole, role_rows)
         _insert(SupplyLink, links)
         return {"value_chains": len(chains), "chain_roles": len(role_rows),
@@ -764,17 +750,3 @@ class _State:
 
 def _table(name: str) -> sa.Table:
     return db.metadata.tables[name]
-
-
-def _employees(rng) -> int | None:
-    """Skewed like the register: many micro and small firms, a few with 250-2,500."""
-    r = rng.random()
-    if r < 0.04:
-        return None
-    if r < 0.55:
-        return rng.randint(1, 9)
-    if r < 0.82:
-        return rng.randint(10, 49)
-    if r < 0.95:
-        return rng.randint(50, 249)
-    return min(2500, int(250 * 10 ** rng.uniform(0, 1)))
