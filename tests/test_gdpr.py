@@ -203,6 +203,24 @@ def test_objecting_contacts_are_never_exported_nor_linked_to_new_contact_moments
         anneloes.id, objecting.id}
 
 
+def test_the_api_names_hidden_people_at_a_contact_moment_to_admins_only(
+        client, api_headers, people, werf, anneloes, objecting):
+    """GET /api/v1/interactions/<id> lists the people present as the page does: an objecting
+    person's id only for admins (the id alone would lead to them)."""
+    moment = create_interaction({
+        "organisation_id": werf.id, "type": "visit", "date": dt.date.today().isoformat(),
+        "subject": "Rondleiding", "contact_ids": [anneloes.id]}, actor=people["author"])
+    db.session.execute(sa.insert(interaction_contact),
+                       {"interaction_id": moment.id, "contact_id": objecting.id})
+    db.session.commit()
+    seen = {}
+    for role in ("admin", "author"):
+        resp = client.get(f"/api/v1/interactions/{moment.id}", headers=api_headers(people[role]))
+        assert resp.status_code == 200
+        seen[role] = resp.get_json()["contact_ids"]
+    assert seen == {"admin": sorted([anneloes.id, objecting.id]), "author": [anneloes.id]}
+
+
 def test_a_non_admin_who_records_an_objection_is_told_the_contact_is_now_hidden(
         client, login, people, anneloes):
     login(people["regional_account_manager"])
@@ -685,3 +703,18 @@ def test_the_processing_register_in_english_and_with_the_configured_terms(
                      "Who can see it", "Security measures"):
         assert expected in page, expected
     assert "Verwerkingsregister" not in page
+
+
+def test_the_data_subject_requests_appear_once_on_an_admins_contact_page(
+        client, login, people, anneloes):
+    """The admin-only section with the access download and the erase button sits in the page's
+    body once; the browser tab shows just the person's name."""
+    login(people["admin"])
+    html = client.get(f"/contacts/{anneloes.id}").get_data(as_text=True)
+    title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)
+    assert title == f"{anneloes.full_name} · SDD CRM"
+    assert html.count("Verzoeken van de betrokkene (AVG)") == 1
+    client.post("/logout")
+    login(people["regional_account_manager"])
+    assert "Verzoeken van de betrokkene" not in client.get(f"/contacts/{anneloes.id}").get_data(
+        as_text=True)

@@ -26,6 +26,18 @@ def may_see_restricted(user) -> bool:
     return bool(getattr(user, "is_admin", False))
 
 
+def is_restricted(contact: Contact) -> bool:
+    """The object-side twin of :func:`processable`: an objection, or anonymised."""
+    return bool(contact.objection) or contact.anonymised_at is not None
+
+
+def shown_to(user, contacts) -> list[Contact]:
+    """The contacts of a record (the people at a contact moment) that ``user`` may see."""
+    if may_see_restricted(user):
+        return list(contacts)
+    return [c for c in contacts if not is_restricted(c)]
+
+
 def contact_list(q: str | None = None, organisation_id: int | None = None, *,
                  include_restricted: bool = False) -> sa.Select:
     """Live contacts, searched and filtered; objecting and anonymised ones only with

@@ -14,6 +14,7 @@ from ..i18n import local_today
 from .. import validation as v
 from ..auth.models import Role, User
 from ..contacts.models import Contact
+from ..contacts.queries import is_restricted, may_see_restricted
 from ..db import utcnow
 from ..extensions import db
 from ..organisations.models import Organisation
@@ -108,8 +109,7 @@ def clean_interaction_data(data: Mapping[str, Any], *, interaction: Interaction 
                 c.deleted_at is not None or (org is not None and c.organisation_id != org.id)
                 for c in contacts):
             errors["contact_ids"] = _("Kies contactpersonen van deze organisatie.")
-        elif any((c.objection or c.anonymised_at is not None) and c.id not in linked
-                 for c in contacts):
+        elif any(is_restricted(c) and c.id not in linked for c in contacts):
             # GDPR art. 21 / 17: an objecting or erased person is not linked to anything new.
             errors["contact_ids"] = _("Een persoon die bezwaar heeft gemaakt of is "
                                       "geanonimiseerd, koppelt u niet aan een contactmoment.")
@@ -207,11 +207,11 @@ def update_interaction(interaction: Interaction, data: Mapping[str, Any], *, act
     check_version(interaction, expected_version)
     before_org = interaction.organisation_id
     clean = clean_interaction_data(data, interaction=interaction, partial=partial)
-    if "contacts" in clean and actor.role != Role.ADMIN:
+    if "contacts" in clean and not may_see_restricted(actor):
         # Objecting and erased people are hidden from everyone but admins: an edit by someone
         # who could not see them keeps them linked (they are not removed behind their back).
         hidden = [c for c in interaction.contacts
-                  if (c.objection or c.anonymised_at is not None) and c not in clean["contacts"]]
+                  if is_restricted(c) and c not in clean["contacts"]]
         clean["contacts"] = [*clean["contacts"], *hidden]
     follow_ups = clean.pop("follow_ups", [])
     _apply_interaction(interaction, clean)

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
+from ..contacts.queries import shown_to
 from ..exceptions import ValidationError
 from ..extensions import db
 from ..forms import apply_service_errors, form_page, submitted_version
@@ -98,8 +99,7 @@ def detail(interaction_id: int):
         .options(selectinload(Task.assignee))
         .order_by(Task.due_date.is_(None), Task.due_date, Task.id)).all()
     # Objecting and anonymised people: admins only (GDPR art. 21, 17).
-    contacts = [c for c in interaction.contacts if c.deleted_at is None and (
-        current_user.is_admin or (not c.objection and c.anonymised_at is None))]
+    contacts = shown_to(current_user, [c for c in interaction.contacts if c.deleted_at is None])
     return render_template("interactions/detail.html", interaction=interaction, tasks=tasks,
                            contacts=contacts,
                            may_edit=can_edit_interaction(current_user, interaction))

@@ -6,11 +6,13 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from ...contacts.queries import shown_to
 from ...extensions import db
 from ...interactions.models import InteractionType, TaskStatus, Topic
 from ...interactions.services import NOTES_LIMIT
 from ...leads.models import LeadStatus, LeadType, SharedWith
 from .. import fields as f
+from ..auth import api_user
 from .base import (PageArgs, ResourceSchema, component, create_view, input_view, list_view,
                    patch_view, resource_components, version_field)
 
@@ -71,7 +73,7 @@ class InteractionSchema(ResourceSchema):
                     max_items=LIST_LIMITS["topics"],
                     source=lambda i: sorted(t.topic for t in i.topics))
     contact_ids = f.List(f.Id(), max_items=LIST_LIMITS["contact_ids"], data_dependent=True,
-                         source=lambda i: sorted(c.id for c in i.contacts),
+                         source=lambda i: sorted(c.id for c in shown_to(api_user(), i.contacts)),
                          description="Contact persons of this organisation who were present.")
     user_ids = f.List(f.Id(), max_items=LIST_LIMITS["user_ids"], data_dependent=True,
                       source=lambda i: sorted(u.id for u in i.users),
