@@ -197,6 +197,18 @@ def test_self_service_needs_the_current_password(client, make_user, login):
     assert authenticate(user.email, STRONG) is None
 
 
+def test_guessing_the_current_password_is_throttled(client, make_user, login):
+    """Someone at an unlocked, signed-in browser cannot try current passwords without end: after
+    LOGIN_FAILURE_LIMIT refusals (10 a minute) the change is refused unchecked, even when right."""
+    user = make_user()
+    login(user)
+    for n in range(10):
+        assert _change(client, current=f"geraden wachtwoord {n}").status_code == 422
+    resp = _change(client)
+    assert resp.status_code == 429
+    assert authenticate(user.email, PASSWORD) is not None  # nothing changed
+
+
 def test_self_service_needs_the_new_password_twice_the_same(client, make_user, login):
     user = make_user()
     login(user)

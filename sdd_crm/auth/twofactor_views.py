@@ -32,6 +32,8 @@ PENDING = "two_factor_pending"
 ENROLMENT_ENDPOINTS = frozenset({
     "static", "auth.two_factor_setup", "auth.two_factor_start", "auth.two_factor_confirm",
     "auth.logout", "auth.set_language", "auth.account", "auth.login",
+    # The account page's own forms, so what it offers also works.
+    "auth.change_password", "auth.end_other_session",
 })
 
 

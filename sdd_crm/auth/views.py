@@ -117,8 +117,19 @@ def _account_page(form: PasswordChangeForm):
                            current_session=sessions.current_session())
 
 
+def _password_change_key() -> str:
+    return f"password-change:{current_user.get_id()}"
+
+
+def _form_refused(response) -> bool:
+    return response.status_code == 422
+
+
 @bp.route("/account/password", methods=["POST"])
 @login_required
+# Guessing the current password from a borrowed session is throttled like the login itself.
+@limiter.limit(_failure_limit, methods=["POST"], key_func=_password_change_key,
+               deduct_when=_form_refused)
 def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
