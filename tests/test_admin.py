@@ -315,13 +315,16 @@ def test_restoring_an_organisation_is_audited(client, login, world):
 def test_a_kvk_clash_blocks_the_restore_with_a_dutch_message(client, login, world, monkeypatch):
     """A deleted organisation's KvK number stays reserved (the unique index covers deleted rows),
     so the service's clash check is a second line; its refusal must reach the admin in Dutch."""
-    import sdd_crm.admin.services as admin_services
+    import dataclasses
+
+    from sdd_crm.admin import recycle_bin
     from sdd_crm.exceptions import ValidationError
 
     def clash(org, *, actor):
         raise ValidationError("Een andere organisatie heeft dit KvK-nummer inmiddels.")
 
-    monkeypatch.setattr(admin_services, "restore_organisation", clash)
+    monkeypatch.setitem(recycle_bin.KINDS, "organisations",
+                        dataclasses.replace(recycle_bin.KINDS["organisations"], restore=clash))
     login(world.admin)
     resp = client.post(f"/admin/deleted/organisations/{world.org.id}/restore", follow_redirects=True)
     assert "Verwijderde Werf B.V. is niet hersteld: Een andere organisatie heeft dit KvK-nummer " \

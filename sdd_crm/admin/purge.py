@@ -393,8 +393,8 @@ def run_job(job_id: str) -> dict | None:
 
     return lifecycle.run(
         job_id, body, kinds=JOB_KIND, running=str(RUNNING),
-        failure=lambda exc: _("Het opruimen van de prullenbak is mislukt (%(error)s). Er is "
-                              "niets verwijderd.", error=type(exc).__name__))
+        failure=lambda exc: _("Het opruimen van de prullenbak is mislukt. Er is niets "
+                              "verwijderd; de beheerder vindt de oorzaak in het logboek."))
 
 
 def start_scheduled_purge() -> Job:

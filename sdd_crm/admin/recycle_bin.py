@@ -2,8 +2,7 @@
 
 One entry per kind (``KINDS``, in tab order): the model, the Dutch names, the eager loads that
 let a page of rows show its label, the record it belongs to and a detail without a query per
-row, and the name of the restore service in :mod:`sdd_crm.admin.services` (looked up when
-called). The purge (:mod:`sdd_crm.admin.purge`) labels its audit events with the same
+row, and the owning feature's restore service (each checks the admin role itself). The purge (:mod:`sdd_crm.admin.purge`) labels its audit events with the same
 ``describe``.
 
 Restoring a record whose parent (organisation, lead, cluster, value chain, programme) is still in
@@ -24,6 +23,14 @@ from sqlalchemy.orm import joinedload
 
 from .. import labels
 from ..contacts.models import Contact
+from ..contacts.services import restore_contact
+from ..interactions.services import restore_interaction, restore_task
+from ..leads.services import restore_comment, restore_lead
+from ..organisations.services import restore_establishment, restore_organisation
+from ..programmes.admin_services import restore_programme
+from ..programmes.services import restore_participation  # the admin blueprint admits admins only
+from ..valuechains.network_services import restore_chain_role, restore_supply_link
+from ..valuechains.services import restore_cluster, restore_value_chain
 from ..interactions.models import Interaction, Task
 from ..leads.models import Lead, LeadComment
 from ..organisations.models import Establishment, Organisation
@@ -48,7 +55,7 @@ class Kind:
     title: object  # the tab
     caption: object  # the table's caption
     describe: Callable[[object], Row]
-    restore: str  # a function of admin.services: restore(record, *, actor)
+    restore: Callable  # the owning feature's service: restore(record, *, actor)
     options: tuple = ()
 
     @property
@@ -137,37 +144,37 @@ def _participation(p: Participation) -> Row:
 
 KINDS: dict[str, Kind] = {k.key: k for k in (
     Kind("organisations", Organisation, _l("Organisaties"), _l("Verwijderde organisaties"),
-         _organisation, "restore_deleted_organisation"),
+         _organisation, restore_organisation),
     Kind("contacts", Contact, _l("Contactpersonen"), _l("Verwijderde contactpersonen"),
-         _contact, "restore_deleted_contact"),  # Contact.organisation is joined already
+         _contact, restore_contact),  # Contact.organisation is joined already
     Kind("interactions", Interaction, _l("Contactmomenten"), _l("Verwijderde contactmomenten"),
-         _interaction, "restore_deleted_interaction", (joinedload(Interaction.organisation),)),
-    Kind("tasks", Task, _l("Taken"), _l("Verwijderde taken"), _task, "restore_deleted_task",
+         _interaction, restore_interaction, (joinedload(Interaction.organisation),)),
+    Kind("tasks", Task, _l("Taken"), _l("Verwijderde taken"), _task, restore_task,
          (joinedload(Task.organisation),)),
-    Kind("leads", Lead, _l("Leads"), _l("Verwijderde leads"), _lead, "restore_deleted_lead",
+    Kind("leads", Lead, _l("Leads"), _l("Verwijderde leads"), _lead, restore_lead,
          (joinedload(Lead.organisation),)),
     Kind("lead-comments", LeadComment, _l("Reacties op leads"),
-         _l("Verwijderde reacties op leads"), _comment, "restore_deleted_lead_comment",
+         _l("Verwijderde reacties op leads"), _comment, restore_comment,
          (joinedload(LeadComment.lead), joinedload(LeadComment.author))),
     Kind("establishments", Establishment, _l("Vestigingen"), _l("Verwijderde vestigingen"),
-         _establishment, "restore_deleted_establishment",
+         _establishment, restore_establishment,
          (joinedload(Establishment.organisation),)),
     Kind("clusters", Cluster, _l("Clusters"), _l("Verwijderde clusters"), _cluster,
-         "restore_deleted_cluster"),
+         restore_cluster),
     Kind("value-chains", ValueChain, _l("Waardeketens"), _l("Verwijderde waardeketens"), _chain,
-         "restore_deleted_value_chain", (joinedload(ValueChain.cluster),)),
+         restore_value_chain, (joinedload(ValueChain.cluster),)),
     Kind("chain-roles", ChainRole, _l("Ketenrollen"), _l("Verwijderde ketenrollen"), _role,
-         "restore_deleted_chain_role",
+         restore_chain_role,
          (joinedload(ChainRole.organisation), joinedload(ChainRole.value_chain),
           joinedload(ChainRole.stage))),
     Kind("supply-links", SupplyLink, _l("Leveringsrelaties"), _l("Verwijderde leveringsrelaties"),
-         _link, "restore_deleted_supply_link",
+         _link, restore_supply_link,
          (joinedload(SupplyLink.supplier), joinedload(SupplyLink.customer),
           joinedload(SupplyLink.value_chain))),
     Kind("programmes", Programme, _l("Programma's"), _l("Verwijderde programma's"), _programme,
-         "restore_deleted_programme"),
+         restore_programme),
     Kind("participations", Participation, _l("Deelnames"), _l("Verwijderde deelnames"),
-         _participation, "restore_deleted_participation",
+         _participation, restore_participation,
          (joinedload(Participation.organisation), joinedload(Participation.programme))),
 )}
 
