@@ -149,6 +149,7 @@ def test_admin_and_strategic_manager_add_and_remove_audited(client, login, w, ma
     added = team_events(org.id)[-1]
     assert (added.action, added.user_id) == ("team_add", u[manager].id)
     assert added.changes == {"member": [None, label(newcomer)], "team_role": [None, "local"]}
+    assert (added.origin, added.source) == ("127.0.0.1", "web")  # from where, like every event
 
     resp = client.post(f"/organisations/{org.id}/team/{member_id(org.id, newcomer.id)}/remove")
     assert resp.status_code == 302

@@ -29,8 +29,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..audit.listeners import _actor
-from ..audit.models import AuditEvent
+from ..audit.events import record
 from ..db import utcnow
 from ..extensions import db
 from ..permissions import can_merge
@@ -362,18 +361,13 @@ def _move_join_requests(survivor: Organisation, merged: Organisation,
 def _audit_merge(survivor: Organisation, merged: Organisation, old_kvk, result: MergeResult,
                  actor) -> None:
     """A "merge" event on both records, next to the field-level "update" events."""
-    _user_id, source = _actor()
     moved = dict(sorted(result.moved.items()))
-    db.session.add_all([
-        AuditEvent(at=utcnow(), user_id=actor.id, action="merge", entity_type="organisation",
-                   entity_id=str(survivor.id), source=source,
-                   changes={"merged_from": [None, f"#{merged.id} {merged.name}"],
-                            "moved": [None, moved], "notes": [None, result.notes]}),
-        AuditEvent(at=utcnow(), user_id=actor.id, action="merge", entity_type="organisation",
-                   entity_id=str(merged.id), source=source,
-                   changes={"merged_into_id": [None, survivor.id],
-                            "kvk_number": [old_kvk, merged.kvk_number]}),
-    ])
+    record("merge", "organisation", survivor.id, user=actor,
+           changes={"merged_from": [None, f"#{merged.id} {merged.name}"],
+                    "moved": [None, moved], "notes": [None, result.notes]})
+    record("merge", "organisation", merged.id, user=actor,
+           changes={"merged_into_id": [None, survivor.id],
+                    "kvk_number": [old_kvk, merged.kvk_number]})
 
 
 def merge_organisations(survivor: Organisation, merged: Organisation, *, actor,

@@ -13,8 +13,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from .. import normalise, numbers
-from ..audit.listeners import _actor as audit_actor
-from ..audit.models import AuditEvent
+from ..audit.events import record
 from ..db import utcnow
 from ..extensions import db
 from ..permissions import can_create_organisation
@@ -466,10 +465,7 @@ def _audit_team(org: Organisation, action: str, changes: dict, actor) -> None:
     """An account-team change recorded on the organisation itself (DESIGN 4.4), so it shows in
     the organisation's history next to its field changes. The session listener still writes
     the member row's own create/update/delete event."""
-    _user_id, source = audit_actor()
-    db.session.add(AuditEvent(at=utcnow(), user_id=actor.id if actor is not None else None,
-                              action=action, entity_type="organisation", entity_id=str(org.id),
-                              changes=changes, source=source))
+    record(action, "organisation", org.id, changes=changes, user=actor)
 
 
 def set_account_team_member(org: Organisation, user, team_role: str, *, actor) -> AccountTeamMember:
