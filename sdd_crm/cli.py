@@ -132,6 +132,24 @@ def users_set_password(email, password):
     click.echo(f"Het wachtwoord van {email} is gewijzigd; alle sessies zijn beëindigd.")
 
 
+@users_cli.command("reset-2fa")
+@click.argument("email")
+@command
+def users_reset_two_factor(email):
+    """Switch off EMAIL's two-factor authentication (a lost phone and lost recovery codes); a
+    user whose role requires it sets it up again at the next login. Audited."""
+    from .auth.services import get_user_by_email
+    from .auth.twofactor import reset_by_operator
+
+    with unit_of_work():
+        user = get_user_by_email(email)
+        if user is None:
+            _fail(f"Geen gebruiker met e-mailadres {email}.", 2)
+        reset_by_operator(user)  # a refusal becomes its message (``command``)
+    click.echo(f"Tweestapsverificatie van {email} is uitgezet; bij de volgende keer inloggen "
+               "stelt de gebruiker haar opnieuw in als de rol dat vraagt.")
+
+
 @seed_cli.command("reference")
 @command
 def seed_reference_cmd():

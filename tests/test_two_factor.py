@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from sdd_crm.audit.models import AuditEvent
 from sdd_crm.auth import twofactor
-from sdd_crm.auth.models import RecoveryCode
+from sdd_crm.auth.models import RecoveryCode, User
 from sdd_crm.extensions import db, limiter
 
 PASSWORD = "correct horse battery staple"
@@ -327,3 +327,24 @@ def test_two_factor_changes_reach_the_security_log(client, login, make_user, clo
     messages = [r.getMessage() for r in caplog.records if r.name == "sdd_crm.security"]
     assert any("two_factor_enabled" in m and f"user_id={user.id}" in m for m in messages)
     assert not any(user.totp_secret in m for m in messages)
+
+
+def test_the_operator_resets_two_factor_from_the_command_line(runner, client, enrolled):
+    """The way back in when the last admin lost phone and recovery codes: `flask users
+    reset-2fa EMAIL` switches it off (audited, from the command line); the password alone then
+    signs in, and a second reset says there is nothing to reset."""
+    user, _codes = enrolled
+    result = runner.invoke(args=["users", "reset-2fa", user.email])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert not twofactor.is_enabled(db.session.get(User, user.id))
+    assert not db.session.scalars(sa.select(RecoveryCode).where(
+        RecoveryCode.user_id == user.id)).all()
+    (event,) = _audit(user, "two_factor_reset")
+    assert event.source == "cli"
+    assert _password(client, user).status_code == 302 and _signed_in(client)
+
+    again = runner.invoke(args=["users", "reset-2fa", user.email])
+    assert again.exit_code != 0 and "geen tweestapsverificatie" in again.output
+    unknown = runner.invoke(args=["users", "reset-2fa", "niemand@example.nl"])
+    assert unknown.exit_code == 2
