@@ -136,3 +136,30 @@ def test_list_query_count_does_not_grow_with_rows(client, headers, make_org, mak
         assert len(body["items"]) == per_page
         counts[per_page] = q.count
     assert counts[5] == counts[30], counts
+
+
+def test_a_stale_patch_shows_the_current_contact_and_audits_that_view(client, headers, make_org,
+                                                                      make_contact):
+    """The 409 hands the client the stored contact (to merge with): that is a view of the
+    person's record, audited like a GET, though the PATCH itself was rolled back."""
+    import sqlalchemy as sa
+
+    from sdd_crm.audit.models import AuditEvent
+
+    contact = make_contact(make_org(), function="Inkoper")
+    url = f"/api/v1/contacts/{contact.id}"
+    assert client.patch(url, headers=headers, json={"version": 1, "function": "Directeur"}
+                        ).status_code == 200
+
+    def views():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "view", AuditEvent.entity_type == "contact",
+            AuditEvent.entity_id == str(contact.id)))
+
+    before = views()
+    stale = client.patch(url, headers=headers, json={"version": 1, "function": "Oud"})
+    assert stale.status_code == 409
+    error = stale.get_json()["error"]
+    assert error["current"]["function"] == "Directeur" and error["changed_fields"] == ["function"]
+    db.session.rollback()  # drop anything the request left uncommitted: only what it kept counts
+    assert views() == before + 1

@@ -10,12 +10,17 @@ would return to this client, whatever the resource. Hooked into
 
 from __future__ import annotations
 
+import logging
+
 from flask import current_app, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from ..conflicts import changes_since
 from ..exceptions import DomainError
+from ..transaction import unit_of_work
+
+log = logging.getLogger(__name__)
 
 
 def _current_resource() -> dict | None:
@@ -29,8 +34,15 @@ def _current_resource() -> dict | None:
         if not endpoint.startswith("api."):
             continue
         try:
-            response = current_app.make_response(current_app.view_functions[endpoint](**args))
+            # A unit of its own (the request's was rolled back by the 409): what the GET
+            # records — a contact's "view" audit event — is kept like that of any GET.
+            with unit_of_work():
+                response = current_app.make_response(
+                    current_app.view_functions[endpoint](**args))
         except (DomainError, HTTPException):
+            return None
+        except Exception:  # the 409 stays a 409, only without ``current``
+            log.exception("The current record for a 409 could not be read")
             return None
         if response.status_code == 200 and response.is_json:
             body = response.get_json()
