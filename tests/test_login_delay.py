@@ -131,7 +131,8 @@ def test_the_wait_does_not_change_the_users_version(client, make_user, clock):
     for _ in range(3):
         _try(client, user)
     db.session.refresh(user)
-    assert user.version == version and user.updated_at == updated
+    assert user.failed_login_count == 3  # counted, ...
+    assert user.version == version and user.updated_at == updated  # ... without touching these
 
 
 def test_wrong_two_factor_codes_count_too(client, make_user, login, clock):

@@ -15,18 +15,14 @@ import sqlalchemy as sa
 from ..audit.models import AuditEvent
 from ..extensions import db
 from ..programmes.models import Programme
-from . import bp, errors, guard
-from .auth import api_user
-from .errors import forbidden
+from . import bp, errors
+from .auth import admins_only
 from .schemas.audit import AUDIT_EVENT_LIST, AuditArgs
 from .schemas.base import page_of
 
 TAGS = ["audit"]
 
 
-def _admins_only() -> None:
-    if not api_user().is_admin:
-        forbidden()
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -53,7 +49,7 @@ def _record_id(record_type: str | None, record_id: str) -> str:
         summary="Audit events, newest first (admins only): of one record with record_type and "
                 "record_id, or filtered by actor, action, result and time.")
 @errors(403)
-@guard(_admins_only)
+@admins_only
 @bp.arguments(AuditArgs, location="query", as_kwargs=True, error_status_code=422)
 @bp.response(200, AUDIT_EVENT_LIST, description="One page.")
 def list_audit_events(**args):

@@ -129,3 +129,14 @@ def require_writer() -> None:
 # ``@writers_only`` between the route and ``@bp.arguments``: a viewer's write is a 403 whatever
 # its body holds.
 writers_only = guard(require_writer)
+
+
+def require_admin() -> None:
+    """Admin-only endpoints (the audit trail, the bin, GDPR requests, programme management)."""
+    if not api_user().is_admin:
+        from .errors import forbidden
+
+        forbidden()
+
+
+admins_only = guard(require_admin)

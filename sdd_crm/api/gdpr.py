@@ -14,17 +14,14 @@ from ..contacts.models import Contact
 from ..extensions import db
 from ..privacy.access import personal_data
 from ..privacy.erasure import erase_contact
-from . import bp, errors, guard
-from .auth import api_user
-from .errors import check_id, forbidden
+from . import bp, errors
+from .auth import admins_only, api_user
+from .errors import check_id
 from .schemas.gdpr import ERASURE, PERSONAL_DATA
 
 TAGS = ["contacts"]
 
 
-def _admins_only() -> None:
-    if not api_user().is_admin:
-        forbidden()
 
 
 def _held_contact(contact_id: int) -> Contact:
@@ -43,7 +40,7 @@ def _held_contact(contact_id: int) -> Contact:
                     "record or naming them, and their rows in kept import and export files. "
                     "Audited as an export.")
 @errors(403)
-@guard(_admins_only)
+@admins_only
 @bp.response(200, PERSONAL_DATA, description="The personal data held.")
 def export_contact_data(contact_id: int):
     return personal_data(_held_contact(contact_id), actor=api_user())
@@ -58,7 +55,7 @@ def export_contact_data(contact_id: int):
                     "reports. No request body. Audited as `erase` (without personal data). "
                     "409 when the contact was anonymised already.")
 @errors(403, 409)
-@guard(_admins_only)
+@admins_only
 @bp.response(200, ERASURE, description="What was anonymised (counts per table).")
 def erase_contact_item(contact_id: int):
     return erase_contact(_held_contact(contact_id), actor=api_user())

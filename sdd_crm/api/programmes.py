@@ -14,9 +14,8 @@ from ..programmes.admin_services import (MAX_CODE, create_programme, delete_prog
                                           update_programme)
 from ..programmes.counting import count_programme
 from ..programmes.queries import get_programme_or_404, programme_list
-from . import bp, errors, guard
-from .auth import api_user
-from .errors import forbidden
+from . import bp, errors
+from .auth import admins_only, api_user
 from .openapi import LOCATION
 from .schemas.base import PageArgs, VersionArgs, page_of
 from .schemas.programmes import (PROGRAMME, PROGRAMME_CREATE, PROGRAMME_LIST, PROGRAMME_PATCH,
@@ -28,12 +27,6 @@ TAGS = ["programmes"]
 PROGRAMME_URL = f"/programmes/<string(maxlength={MAX_CODE}):code>"
 
 
-def _require_admin() -> None:
-    if not api_user().is_admin:
-        forbidden()
-
-
-admins_only = guard(_require_admin)
 
 
 @bp.get("/programmes", tags=TAGS)

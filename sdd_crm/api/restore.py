@@ -33,9 +33,9 @@ from ..valuechains.models import ChainRole, Cluster, SupplyLink, ValueChain
 from ..valuechains.network_services import restore_chain_role, restore_supply_link
 from ..valuechains.queries import get_chain, get_cluster, get_link
 from ..valuechains.services import restore_cluster, restore_value_chain
-from . import bp, errors, guard
-from .auth import api_user
-from .errors import check_id, forbidden
+from . import bp, errors
+from .auth import admins_only, api_user
+from .errors import check_id
 from .interactions import load_interaction
 from .leads import load_lead
 from .programme_participations import ITEM as PARTICIPATION_ITEM
@@ -53,12 +53,6 @@ SUMMARY = ("Restore from the bin (admins only). 404 unless it is deleted; 409 wh
            "belongs to is deleted too (restore that first) or when it would clash.")
 
 
-def _require_admin() -> None:
-    if not api_user().is_admin:
-        forbidden()
-
-
-admins_only = guard(_require_admin)
 
 
 def _deleted(model, record_id: int, **where):
