@@ -70,8 +70,11 @@ security: install
 worker: install
 	$(FLASK) rq worker
 
+# Every main page and API call at 100,000 organisations and 1,000,000 contact moments on SQLite
+# (and PostgreSQL with TEST_DATABASE_URL), the 100,000-row import, the exports and the recompute;
+# writes benchmarks/RESULTS.md. BENCH_ARGS=--reuse keeps the data of an earlier run.
 bench: install
-	$(BIN)/python -m benchmarks.org_list
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 # A criticality recompute over 100,000 organisations and 300,000 supply links (issue 4: < 60 s).
 bench-criticality: install
