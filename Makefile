@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 VENDOR := sdd_crm/static/vendor
 TRANSLATIONS := sdd_crm/translations
 
-.PHONY: run test install assets translations messages db seed worker bench bench-criticality bench-import lint security clean
+.PHONY: run test install assets translations messages db seed worker bench bench-criticality bench-import bench-load lint security clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,16 @@ bench-criticality: install
 # An organisations import of 100,000 rows next to a raw executemany of the same rows (issue 6: < 60 s).
 bench-import: install
 	$(BIN)/python -m benchmarks.bench_import
+
+# Under load (issue 12): gunicorn with 2 workers and 20 locust users for 60 s on the PostgreSQL
+# database `make bench` builds (sdd_crm_bench on TEST_DATABASE_URL's server); writes its section
+# of benchmarks/RESULTS.md. Options: BENCH_LOAD_ARGS='--users 20 --seconds 60 --database-url URL'.
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench-load: install $(VENV)/.installed-bench
+	$(BIN)/python -m benchmarks.load $(BENCH_LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache
