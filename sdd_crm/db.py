@@ -94,7 +94,12 @@ _pragmas_registered = False
 
 
 def register_sqlite_pragmas() -> None:
-    """On SQLite: enforce foreign keys, and let SQLAlchemy own BEGIN so SAVEPOINTs work."""
+    """On SQLite: enforce foreign keys, and let SQLAlchemy own BEGIN so SAVEPOINTs work.
+
+    Speed at 100,000 organisations (issue 12): WAL with ``synchronous=NORMAL`` (what SQLite
+    advises for WAL: a crash of the application loses nothing; a power cut may lose the last
+    commits, never corrupt the file), a 64 MB page cache per connection and the file mapped
+    into memory (256 MB, shared by all connections through the OS), temporary sorts in memory."""
     global _pragmas_registered
     if _pragmas_registered:
         return
@@ -110,6 +115,10 @@ def register_sqlite_pragmas() -> None:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=5000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA cache_size=-65536")
+            cur.execute("PRAGMA mmap_size=268435456")
+            cur.execute("PRAGMA temp_store=MEMORY")
             cur.close()
 
     @event.listens_for(Engine, "begin")
