@@ -51,7 +51,11 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     register_sqlite_pragmas()
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    from .organisations.search import include_name
+
+    # include_name: autogenerate leaves the search index (made in SQL by its migration) alone.
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
+                     include_name=include_name)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None

@@ -5,13 +5,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort
 
-from ..db import escape_like
 from ..exceptions import hidden
 from ..extensions import db
 from ..organisations.models import Organisation
 from ..organisations.permissions import can_edit_organisation
 from ..permissions import can_view_contacts
 from .models import Contact
+from .search import contact_condition
 
 
 def processable() -> sa.ColumnElement[bool]:
@@ -50,13 +50,9 @@ def contact_list(q: str | None = None, organisation_id: int | None = None, *,
     if not include_restricted:
         stmt = stmt.where(processable())
     if q:
-        pattern = f"%{escape_like(q.lower())}%"
-        stmt = stmt.where(sa.or_(
-            sa.func.lower(Contact.last_name).like(pattern, escape="\\"),
-            sa.func.lower(Contact.first_name).like(pattern, escape="\\"),
-            sa.func.lower(Contact.email).like(pattern, escape="\\"),
-            sa.func.lower(Organisation.name).like(pattern, escape="\\"),
-        ))
+        # Last name, first name, e-mail or organisation name containing ``q`` (a text of one
+        # or two characters: a last name starting with it), through the search index.
+        stmt = stmt.where(contact_condition(q))
     if organisation_id:
         stmt = stmt.where(Contact.organisation_id == organisation_id)
     return stmt.order_by(Contact.last_name, Contact.first_name, Contact.id)

@@ -7,20 +7,26 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import abort
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.sql.functions import FunctionElement
 
-from ..db import escape_like
 from ..exceptions import PermissionDenied
 from ..extensions import db
 from ..pagination import Page, paginate  # noqa: F401  (re-exported for views)
 from .permissions import can_edit_organisation
 from .models import AccountTeamMember, Organisation, OrganisationCluster
+from .search import name_condition
 
+# Each sort is walked by keyset pagination (sdd_crm.pagination) over one partial index of the
+# live rows (``ix_organisation_live_*`` on the model), forwards or backwards: a sort and its
+# reverse end in the id in the same direction as their first column. Unknown places and
+# employee counts come last on both databases.
 SORTS = {
     "name": (Organisation.name, Organisation.id),
     "-name": (Organisation.name.desc(), Organisation.id.desc()),
-    "city": (Organisation.city, Organisation.name, Organisation.id),
-    "employees": (Organisation.employees.desc().nulls_last(), Organisation.id),
+    "city": (Organisation.city.asc().nulls_last(), Organisation.name, Organisation.id),
+    "employees": (Organisation.employees.desc().nulls_last(), Organisation.id.desc()),
     "-employees": (Organisation.employees.asc().nulls_last(), Organisation.id),
     "updated": (Organisation.updated_at.desc(), Organisation.id.desc()),
 }
@@ -72,7 +78,9 @@ def kvk_number_in(text: str) -> str | None:
 
 def kvk_or_name(text: str, organisation=Organisation, *, city: bool = False):
     """SQL condition: ``organisation`` (the entity, or an alias the query joins) has KvK number
-    ``text``, or a name containing ``text`` (any case; ``city``: or a city containing it).
+    ``text``, or a name containing ``text`` (any case; ``city``: or a city containing it; a
+    text of one or two characters: starting with it — see :mod:`.search`, which reads the
+    name index and may run one statement to choose the plan).
 
     Merged records are followed: the KvK number or old name of a record merged into another
     finds the one it went into (a merged record keeps its number when the survivor had one).
@@ -82,15 +90,7 @@ def kvk_or_name(text: str, organisation=Organisation, *, city: bool = False):
     kvk = kvk_number_in(text)
     if kvk:
         return organisation.id.in_(_kvk_owners(kvk))
-    pattern = f"%{escape_like(text.lower())}%"
-    merged = aliased(Organisation)
-    conditions = [sa.func.lower(organisation.name).like(pattern, escape="\\")]
-    if city:
-        conditions.append(sa.func.lower(organisation.city).like(pattern, escape="\\"))
-    # A merged record is found under its old name, as the one it went into.
-    conditions.append(organisation.id.in_(sa.select(merged.merged_into_id).where(
-        merged.merged_into_id.is_not(None), sa.func.lower(merged.name).like(pattern, escape="\\"))))
-    return sa.or_(*conditions)
+    return name_condition(text, organisation, city=city)
 
 
 def final_survivor(org, get=None):
@@ -152,33 +152,107 @@ def with_merged_records(org_ids) -> set[int]:
     return ids
 
 
+# SQLite keeps no statistics (unless ANALYZE ran), so it cannot tell a filter that keeps 97% of
+# the rows (type=company) from one that keeps 0.1% (critical): it would sort all companies by
+# employees, or walk the employee index past 99,900 rows for the 114 critical ones, or pick the
+# "active" index over the "education" one. One statement counts, per filter, its rows up to
+# FEW_MATCHES (through the filter's own index, never more entries than that), and each filter
+# then tells SQLite how selective it is (``likelihood``): a rare one is read by its index and the
+# few rows sorted; a common one is checked while walking the sort's index. PostgreSQL keeps
+# statistics per value, so it gets no hints and no counting statement.
+FEW_MATCHES = 2000
+
+
+class likely(FunctionElement):
+    """``likely(condition, probability)``: the condition, with the share of rows it keeps as a
+    hint to SQLite's planner (``likelihood()``); on other databases the condition itself."""
+
+    type = sa.types.NullType()  # rendered bare in WHERE (no "= 1")
+    inherit_cache = True
+    name = "likelihood"
+
+
+@compiles(likely)
+def _likely_plain(element, compiler, **kw):
+    return compiler.process(list(element.clauses)[0], **kw)
+
+
+@compiles(likely, "sqlite")
+def _likely_sqlite(element, compiler, **kw):
+    return compiler.visit_function(element, **kw)
+
+
+def _live() -> list:
+    return [Organisation.deleted_at.is_(None), Organisation.merged_into_id.is_(None)]
+
+
+def _in_cluster(cluster_id: int, *, few: bool):
+    """Membership of the cluster: as ``id IN (members)`` when it has few members (they are
+    read first), else as a correlated EXISTS (checked row by row along the sort's index)."""
+    if few:
+        return Organisation.id.in_(sa.select(OrganisationCluster.organisation_id)
+                                   .where(OrganisationCluster.cluster_id == cluster_id))
+    return sa.exists().where(OrganisationCluster.organisation_id == Organisation.id,
+                             OrganisationCluster.cluster_id == cluster_id)
+
+
+def _filter_conditions(filters: OrganisationFilters) -> dict:
+    """The filters other than the search text and the KvK number: name → SQL condition."""
+    conditions = {}
+    if filters.municipality:
+        conditions["municipality"] = Organisation.municipality_code == filters.municipality
+    if filters.cluster_id:
+        conditions["cluster"] = _in_cluster(filters.cluster_id, few=False)
+    if filters.org_type:
+        conditions["type"] = Organisation.org_type == filters.org_type
+    if filters.size_class:
+        conditions["size"] = Organisation.size_class == filters.size_class
+    if filters.critical is not None:
+        conditions["critical"] = Organisation.is_critical.is_(filters.critical)
+    if filters.status:
+        conditions["status"] = Organisation.status == filters.status
+    return conditions
+
+
+def _hinted(conditions: dict, filters: OrganisationFilters) -> list:
+    """The ``conditions``, with SQLite planner hints (see FEW_MATCHES) where the plan depends on
+    how many rows each keeps: two filters or more, a sort other than the name, or the cluster."""
+    if (not conditions or filters.q or filters.kvk
+            or db.session.get_bind().dialect.name != "sqlite"
+            or (len(conditions) == 1 and filters.sort in ("name", "-name")
+                and "cluster" not in conditions)):
+        return list(conditions.values())
+    def probe(name, condition):
+        rows = (sa.select(sa.literal(1)).where(OrganisationCluster.cluster_id == filters.cluster_id)
+                if name == "cluster"  # its members, by the membership index alone
+                else sa.select(sa.literal(1)).where(*_live(), condition))
+        return sa.select(sa.func.count()).select_from(
+            rows.limit(FEW_MATCHES).subquery()).scalar_subquery()
+
+    probes = [probe(name, condition) for name, condition in conditions.items()]
+    counts = db.session.execute(sa.select(*probes)).one()
+    hinted = []
+    for (name, condition), kept in zip(conditions.items(), counts):
+        few = kept < FEW_MATCHES
+        if name == "cluster":
+            condition = _in_cluster(filters.cluster_id, few=few)
+        hinted.append(likely(condition, sa.literal_column("0.001" if few else "0.9")))
+    return hinted
+
+
 def organisation_list(filters: OrganisationFilters) -> sa.Select:
-    """Live (not deleted, not merged) organisations matching ``filters``, sorted."""
-    stmt = sa.select(Organisation).where(
-        Organisation.deleted_at.is_(None), Organisation.merged_into_id.is_(None)
-    )
+    """Live (not deleted, not merged) organisations matching ``filters``, sorted.
+
+    Each sort and each filter (with the name sort) has a partial index of the live rows
+    (``ix_organisation_live_*``), so a page is an index range whichever is chosen; see
+    ``sdd_crm.pagination.keyset_paginate`` for the pages beyond the first."""
+    stmt = sa.select(Organisation).where(*_live())
     if filters.q:
         stmt = stmt.where(kvk_or_name(filters.q, city=True))
     if filters.kvk:
         stmt = stmt.where(Organisation.id.in_(
             _kvk_owners(re.sub(r"[\s.\-]", "", filters.kvk))))
-    if filters.municipality:
-        stmt = stmt.where(Organisation.municipality_code == filters.municipality)
-    if filters.cluster_id:
-        stmt = stmt.where(
-            sa.exists().where(
-                OrganisationCluster.organisation_id == Organisation.id,
-                OrganisationCluster.cluster_id == filters.cluster_id,
-            )
-        )
-    if filters.org_type:
-        stmt = stmt.where(Organisation.org_type == filters.org_type)
-    if filters.size_class:
-        stmt = stmt.where(Organisation.size_class == filters.size_class)
-    if filters.critical is not None:
-        stmt = stmt.where(Organisation.is_critical.is_(filters.critical))
-    if filters.status:
-        stmt = stmt.where(Organisation.status == filters.status)
+    stmt = stmt.where(*_hinted(_filter_conditions(filters), filters))
     return stmt.order_by(*SORTS.get(filters.sort, SORTS["name"]))
 
 
