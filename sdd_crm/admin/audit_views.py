@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import render_template, request, url_for
 
 from ..audit import labels as audit_labels
-from ..pagination import paginate, request_page
+from ..pagination import request_keyset_page
 from . import audit_queries, bp
 from .audit_forms import AuditFilterForm
 
@@ -52,7 +52,8 @@ def event_rows(events) -> list[dict]:
 def audit():
     form = AuditFilterForm(request.args)
     filters = form.filters()
-    page = paginate(audit_queries.audit_events(filters), request_page(), PER_PAGE)
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    page = request_keyset_page(audit_queries.audit_events(filters), PER_PAGE)
+    args = {k: v for k, v in request.args.items() if k not in ("page", "cursor") and v}
     return render_template("admin/audit.html", form=form, page=page, rows=event_rows(page.items),
-                           page_url=lambda n: url_for("admin.audit", **args, page=n))
+                           page_url=lambda n, cursor=None: url_for("admin.audit", **args,
+                                                                  cursor=cursor, page=n))

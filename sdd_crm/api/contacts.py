@@ -38,7 +38,7 @@ def list_contacts(**args):
     # Objecting and anonymised people: admins only, marked by objection / anonymised_at.
     stmt = contact_list(q=q, organisation_id=args.get("organisation_id"),
                         include_restricted=may_see_restricted(api_user()))
-    page = page_of(stmt, args, "api.list_contacts")
+    page = page_of(stmt, args, "api.list_contacts", keyset=True)
     # The list returns whole records (e-mail, phone, notes): each one returned is a view of a
     # person's record (GDPR), written in one INSERT, however long the page.
     record_many("view", "contact", [c.id for c in page["items"]])

@@ -44,7 +44,7 @@ def list_organisations(**args):
     filters.critical = args.get("critical")
     filters.size_class = args.get("size_class")
     stmt = _list_options(organisation_list(filters))
-    return page_of(stmt, args, "api.list_organisations")
+    return page_of(stmt, args, "api.list_organisations", keyset=True)
 
 
 @bp.get("/organisations/<int:org_id>", tags=TAGS)

@@ -12,7 +12,7 @@ from ..exceptions import ValidationError
 from ..forms import form_page, submitted_version
 from ..organisations.forms import VersionForm, apply_service_errors
 from ..organisations.queries import get_organisation
-from ..pagination import paginate
+from ..pagination import request_keyset_page
 from ..organisations.permissions import can_edit_organisation
 from ..permissions import can_view_contacts
 from ..views_common import confirm_soft_delete, offer_version
@@ -46,16 +46,12 @@ def index():
     organisation_id = _int_arg("organisation_id")
     if organisation_id:
         organisation = get_organisation(organisation_id)
-    try:
-        number = max(1, min(int(request.args.get("page", 1)), 100_000))
-    except ValueError:
-        number = 1
     stmt = contact_list(q, organisation_id, include_restricted=may_see_restricted(current_user))
-    page = paginate(stmt, number, current_app.config["PAGE_SIZE"])
+    page = request_keyset_page(stmt, current_app.config["PAGE_SIZE"])
     kept = {k: v for k, v in (("q", q), ("organisation_id", organisation_id)) if v}
 
-    def page_url(n: int) -> str:
-        return url_for("contacts.index", **kept, page=n)
+    def page_url(n: int, cursor: str | None = None) -> str:
+        return url_for("contacts.index", **kept, cursor=cursor, page=n)
 
     return render_template("contacts/index.html", page=page, q=q or "",
                            organisation=organisation, page_url=page_url)

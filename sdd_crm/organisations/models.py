@@ -55,12 +55,44 @@ class Tag(db.Model):
     name: Mapped[str] = mapped_column(sa.String(60), unique=True)
 
 
+# The live rows: what every list shows (not deleted, not merged into another record).
+LIVE_ORGANISATION = "deleted_at IS NULL AND merged_into_id IS NULL"
+
+
+def _live_index(name: str, *columns: str) -> sa.Index:
+    """A partial index of the live organisations: the list (``organisation_list``) reads a page
+    of any filter or sort as one range of such an index, on SQLite and PostgreSQL alike."""
+    return sa.Index(name, *columns, sqlite_where=sa.text(LIVE_ORGANISATION),
+                    postgresql_where=sa.text(LIVE_ORGANISATION))
+
+
+def _set_index(name: str, column: str) -> sa.Index:
+    """An index of the rows where ``column`` is set (deleted, merged: a few): found by it,
+    while the planner never mistakes ``column IS NULL`` (nearly every row) for a narrow range."""
+    where = sa.text(f"{column} IS NOT NULL")
+    return sa.Index(name, column, sqlite_where=where, postgresql_where=where)
+
+
 class Organisation(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixin, db.Model):
     __audit_exclude__ = {"last_contact_on"}
     __table_args__ = (
         # A KvK number is unique when known; NULLs (unknown) may repeat.
         sa.Index("ix_organisation_kvk_number", "kvk_number", unique=True),
-        sa.Index("ix_organisation_list", "deleted_at", "name", "id"),
+        _set_index("ix_organisation_deleted_at", "deleted_at"),
+        _set_index("ix_organisation_merged_into_id", "merged_into_id"),
+        # Every sort of the list (a sort and its reverse walk the same index) ...
+        _live_index("ix_organisation_live_name", "name", "id"),
+        _live_index("ix_organisation_live_city", "city", "name", "id"),
+        _live_index("ix_organisation_live_employees", "employees", "id"),
+        _live_index("ix_organisation_live_updated", "updated_at", "id"),
+        # ... and every filter, sorted by name (the default); the municipality also by place.
+        _live_index("ix_organisation_live_municipality", "municipality_code", "name", "id"),
+        _live_index("ix_organisation_live_municipality_city", "municipality_code", "city",
+                    "name", "id"),
+        _live_index("ix_organisation_live_type", "org_type", "name", "id"),
+        _live_index("ix_organisation_live_size", "size_class", "name", "id"),
+        _live_index("ix_organisation_live_status", "status", "name", "id"),
+        _live_index("ix_organisation_live_critical", "is_critical", "name", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -90,7 +122,9 @@ class Organisation(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixin
     manual_critical: Mapped[bool | None]
     manual_critical_reason: Mapped[str | None] = mapped_column(sa.String(1000))
     # Merged duplicates point to the surviving record and count once (DESIGN 4.2).
-    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisation.id"), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisation.id"))
+    # SoftDeleteMixin's column, indexed above for the deleted rows only.
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     source: Mapped[str | None] = mapped_column(sa.String(200))
     # Date of the latest contact moment, kept by the interaction services (lists sort and
     # filter on it without scanning a million interactions).

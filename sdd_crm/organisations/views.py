@@ -24,7 +24,7 @@ from ..timeline.queries import KIND_LABELS as TIMELINE_KIND_LABELS
 from ..timeline.queries import KINDS as TIMELINE_KINDS
 from ..timeline.queries import entry_url as timeline_entry_url
 from ..timeline.queries import organisation_timeline
-from ..pagination import paginate, request_page
+from ..pagination import request_keyset_page
 from ..permissions import can_create_organisation, can_view_contacts
 from .permissions import can_edit_organisation, can_manage_account_team
 from .join_request_views import join_context
@@ -92,10 +92,6 @@ def _municipalities():
     return db.session.scalars(sa.select(Municipality).order_by(Municipality.name)).all()
 
 
-def _page_number() -> int:
-    return request_page()
-
-
 @bp.route("/")
 @login_required
 def index():
@@ -106,11 +102,11 @@ def index():
         sa.select(Cluster).where(Cluster.deleted_at.is_(None)).order_by(Cluster.name)).all()
     form.set_choices(_municipalities(), clusters)
     form.sort.data = filters.sort
-    page = paginate(organisation_list(filters), _page_number(), current_app.config["PAGE_SIZE"])
+    page = request_keyset_page(organisation_list(filters), current_app.config["PAGE_SIZE"])
     kept = {k: request.args[k] for k in LIST_ARGS if request.args.get(k)}
 
-    def page_url(number: int) -> str:
-        return url_for("organisations.index", **kept, page=number)
+    def page_url(number: int, cursor: str | None = None) -> str:
+        return url_for("organisations.index", **kept, cursor=cursor, page=number)
 
     def sort_url(column: str) -> str:
         key, reverse = SORT_COLUMNS[column]

@@ -13,8 +13,8 @@ from ...interactions.services import NOTES_LIMIT
 from ...leads.models import LeadStatus, LeadType, SharedWith
 from .. import fields as f
 from ..auth import api_user
-from .base import (PageArgs, ResourceSchema, component, create_view, input_view, list_view,
-                   patch_view, resource_components, version_field)
+from .base import (CursorPageArgs, PageArgs, ResourceSchema, component, create_view, input_view,
+                   list_view, patch_view, resource_components, version_field)
 
 # List bounds, so a request cannot make the database compare against 100,000 ids.
 LIST_LIMITS = {"topics": 20, "contact_ids": 50, "user_ids": 50, "follow_ups": 20}
@@ -88,10 +88,10 @@ class InteractionSchema(ResourceSchema):
 
 
 INTERACTION, INTERACTION_CREATE, INTERACTION_PATCH, INTERACTION_LIST = resource_components(
-    "Interaction", InteractionSchema)
+    "Interaction", InteractionSchema, cursor=True)
 
 
-class InteractionArgs(PageArgs):
+class InteractionArgs(CursorPageArgs):
     organisation_id = f.QueryId(description="Only this organisation's contact moments.")
     type = f.Choice(InteractionType, description="Kind of contact.")
     date_from = f.Date(description="On or after this date.")

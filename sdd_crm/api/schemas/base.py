@@ -25,6 +25,7 @@ import marshmallow as ma
 from flask import current_app, request, url_for
 
 from .. import fields as f
+from ...pagination import CURSOR_MAX_LENGTH, CURSOR_PATTERN
 from ..errors import MAX_PAGE, version_required
 
 UNKNOWN = "Onbekend veld."
@@ -117,10 +118,11 @@ def patch_view(schema_cls, *, exclude=()) -> ApiSchema:
     return schema
 
 
-def list_view(item_schema_cls, name: str | None = None):
-    """The list envelope of DESIGN 5: ``items`` plus where the next page is (no total)."""
+def list_view(item_schema_cls, name: str | None = None, *, cursor: bool = False):
+    """The list envelope of DESIGN 5: ``items`` plus where the next page is (no total).
+    ``cursor``: a keyset list (see :class:`CursorPageArgs`), which also returns ``next_cursor``."""
     name = name or item_schema_cls.__name__.removesuffix("Schema") + "ListSchema"
-    return type(name, (ApiSchema,), {
+    fields = {
         "items": f.List(f.Nested(item_schema_cls), required=True),
         "page": f.Integer(required=True, minimum=1),
         "per_page": f.Integer(required=True, minimum=1),
@@ -129,17 +131,25 @@ def list_view(item_schema_cls, name: str | None = None):
                        description="URL of the next page, or null."),
         "prev": f.Text(required=True, allow_none=True, pattern=False,
                        description="URL of the previous page, or null."),
-    })
+    }
+    if cursor:
+        fields["next_cursor"] = f.Text(
+            required=True, allow_none=True, pattern=CURSOR_PATTERN,
+            description="Send as `cursor` (with the same filters and `per_page`) for the next "
+                        "page, or null on the last page. The `next` link carries it too.")
+    return type(name, (ApiSchema,), fields)
 
 
 def resource_components(name: str, schema_cls, *, create_extra: dict | None = None,
-                        patch_extra: dict | None = None) -> tuple[ApiSchema, ...]:
+                        patch_extra: dict | None = None,
+                        cursor: bool = False) -> tuple[ApiSchema, ...]:
     """The four components of a resource: output, create, patch and list views of
-    ``schema_cls``, as ``<name>``, ``<name>Create``, ``<name>Patch`` and ``<name>List``."""
+    ``schema_cls``, as ``<name>``, ``<name>Create``, ``<name>Patch`` and ``<name>List``
+    (``cursor``: a keyset list, see :func:`list_view`)."""
     return (component(name, schema_cls()),
             component(f"{name}Create", create_view(schema_cls), extra=create_extra),
             component(f"{name}Patch", patch_view(schema_cls), extra=patch_extra),
-            component(f"{name}List", list_view(schema_cls)()))
+            component(f"{name}List", list_view(schema_cls, cursor=cursor)()))
 
 
 # --- query strings ---------------------------------------------------------------------------
@@ -167,6 +177,19 @@ class PageArgs(QuerySchema):
                                                        "page size (100) are clamped to it."})
 
 
+class CursorPageArgs(PageArgs):
+    """:class:`PageArgs` of a big list, plus ``?cursor=`` (keyset pagination)."""
+
+    cursor = f.Text(max_length=CURSOR_MAX_LENGTH, pattern=CURSOR_PATTERN,
+                    enforce_pattern="Gebruik als cursor de waarde van next_cursor.",
+                    description="Where the page starts: `next_cursor` of the previous page (the "
+                                "`next` and `prev` links carry it). Every page then costs the "
+                                "same, however deep. Ignored when `page` names another page than "
+                                "the cursor leads to; a cursor that is no longer valid (made for "
+                                "another sort, or before a key change) is ignored too, and the "
+                                "page named by `page` (default 1) is returned.")
+
+
 class VersionArgs(QuerySchema):
     """``?version=`` of a DELETE: optional; a stale one gets 409 (use with error_status_code=422)."""
 
@@ -175,29 +198,42 @@ class VersionArgs(QuerySchema):
                                                       "a stale one gets 409."})
 
 
-def page_of(stmt, args: Mapping, endpoint: str, **path_args) -> dict:
+def page_of(stmt, args: Mapping, endpoint: str, *, keyset: bool = False, **path_args) -> dict:
     """One page of ``stmt`` as the list envelope (dump it with a ``list_view`` schema).
 
     ``args`` is what the query schema loaded; the ``next``/``prev`` links repeat the filters
-    the client sent."""
-    from ...pagination import paginate
+    the client sent. ``keyset``: a big list (query schema :class:`CursorPageArgs`, envelope
+    ``list_view(..., cursor=True)``): paged by cursor (``sdd_crm.pagination.keyset_paginate``),
+    its links carry the cursor and the envelope has ``next_cursor``."""
+    from ...pagination import InvalidCursor, keyset_paginate, paginate
 
     per_page = min(args.get("per_page") or _default_page_size(), current_app.config["API_MAX_PAGE_SIZE"])
-    page = paginate(stmt, args.get("page") or 1, per_page)
+    if keyset:
+        number = args.get("page") if (request.args.get("page") or "").strip() else None
+        try:
+            page = keyset_paginate(stmt, per_page, page=number, cursor=args.get("cursor"))
+        except InvalidCursor:
+            page = keyset_paginate(stmt, per_page, page=number)
+    else:
+        page = paginate(stmt, args.get("page") or 1, per_page)
     filters = {k: v for k, v in request.args.items()
-               if k in args and k not in ("page", "per_page") and v.strip() != ""}
+               if k in args and k not in ("page", "per_page", "cursor") and v.strip() != ""}
 
-    def link(n):
-        return url_for(endpoint, **path_args, **filters, page=n, per_page=page.per_page)
+    def link(n, cursor=None):
+        return url_for(endpoint, **path_args, **filters, cursor=cursor, page=n,
+                       per_page=page.per_page)
 
-    return {
+    body = {
         "items": page.items,
         "page": page.page,
         "per_page": page.per_page,
         "has_next": page.has_next,
-        "next": link(page.page + 1) if page.has_next else None,
-        "prev": link(page.page - 1) if page.has_prev else None,
+        "next": link(page.page + 1, page.next_cursor) if page.has_next else None,
+        "prev": link(page.page - 1, page.prev_cursor) if page.has_prev else None,
     }
+    if keyset:
+        body["next_cursor"] = page.next_cursor if page.has_next else None
+    return body
 
 
 class ErrorBodySchema(ApiSchema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...contacts.models import LawfulBasis, SourceKind
 from ...contacts.services import LANGUAGES, MAX_LENGTHS
 from .. import fields as f
-from .base import PageArgs, ResourceSchema, resource_components, version_field
+from .base import CursorPageArgs, ResourceSchema, resource_components, version_field
 
 
 def _text(name: str, **kwargs) -> f.Text:
@@ -50,12 +50,12 @@ class ContactSchema(ResourceSchema):
 # With lawful_basis "consent" the date of the consent is required (and never null).
 _CONSENT = {"if": {"properties": {"lawful_basis": {"const": "consent"}}, "required": ["lawful_basis"]}}
 CONTACT, CONTACT_CREATE, CONTACT_PATCH, CONTACT_LIST = resource_components(
-    "Contact", ContactSchema,
+    "Contact", ContactSchema, cursor=True,
     create_extra=_CONSENT | {"then": {"required": ["consent_date"],
                                       "properties": {"consent_date": {"type": "string"}}}},
     patch_extra=_CONSENT | {"then": {"properties": {"consent_date": {"type": "string"}}}})
 
 
-class ContactArgs(PageArgs):
+class ContactArgs(CursorPageArgs):
     q = f.Text(description="Search text (the first 200 characters count).")
     organisation_id = f.QueryId(description="Only the contacts of this organisation.")

@@ -10,8 +10,8 @@ from ...organisations.models import OrgStatus, OrgType, SizeClass
 from ...organisations.queries import SORTS
 from ...organisations.services import MAX_AMOUNT, MAX_EMPLOYEES, MAX_LENGTHS, main_establishment
 from .. import fields as f
-from .base import (PageArgs, ResourceSchema, component, input_view, resource_components,
-                   version_field)
+from .base import (CursorPageArgs, ResourceSchema, component, input_view,
+                   resource_components, version_field)
 from .criticality import Assessed, CriticalitySchema
 
 SBI_PATTERN = r"^[0-9]{2}(\.?[0-9]{1,3})?(\.?[0-9A-Za-z])?$"
@@ -169,11 +169,11 @@ class OrganisationDetailSchema(OrganisationSchema):
 
 
 ORGANISATION, ORGANISATION_CREATE, ORGANISATION_PATCH, ORGANISATION_LIST = resource_components(
-    "Organisation", OrganisationSchema)
+    "Organisation", OrganisationSchema, cursor=True)
 ORGANISATION_DETAIL = component("OrganisationDetail", OrganisationDetailSchema())
 
 
-class OrganisationArgs(PageArgs):
+class OrganisationArgs(CursorPageArgs):
     q = f.Text(max_length=None, description="Search text (the first 200 characters count).")
     kvk = f.Text(description="KvK number (8 digits).")
     municipality = f.Text(description="CBS code, e.g. GM0505.")
