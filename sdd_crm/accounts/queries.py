@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import aliased, contains_eager
 
 from ..auth.models import Role, User
 from ..extensions import db
@@ -24,26 +24,51 @@ TEAM_ROLES = (Role.REGIONAL_ACCOUNT_MANAGER, Role.LOCAL_ACCOUNT_MANAGER, Role.AD
 OVERSEER_ROLES = (Role.REGIONAL_ACCOUNT_MANAGER, Role.ADMIN)
 
 
-def accounts_of(user_id: int, cutoff: dt.date) -> sa.Select:
+def _accounts(user_id: int, cutoff: dt.date, *, attention_only: bool = False) -> sa.Select:
     """The team memberships of a user, with their (live) organisation loaded, sorted:
     needing attention first, critical companies first within that, then the oldest contact
-    (never contacted before anything else)."""
-    attention_first = sa.case((needs_attention_condition(cutoff), 0), else_=1)
-    return (
-        sa.select(AccountTeamMember)
-        .join(AccountTeamMember.organisation)
-        .where(AccountTeamMember.user_id == user_id, Organisation.deleted_at.is_(None),
-               Organisation.merged_into_id.is_(None))
-        .options(contains_eager(AccountTeamMember.organisation))
-        .order_by(attention_first, Organisation.is_critical.desc(),
-                  Organisation.last_contact_on.asc().nulls_first(), Organisation.name,
-                  Organisation.id)
-    )
+    (never contacted before anything else).
+
+    The work follows the user's own accounts: each membership's organisation is read by its
+    primary key. On PostgreSQL that is spelled out (a LATERAL subquery, kept apart by
+    ``OFFSET 0``): left to itself its planner reads the whole organisation table to join a few
+    thousand memberships (measured at 100,000 organisations: 45-70 ms against 17-25 ms for a
+    local account manager in 3,780 account teams)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        attention = needs_attention_condition(cutoff)
+        stmt = (
+            sa.select(AccountTeamMember)
+            .join(AccountTeamMember.organisation)
+            .where(AccountTeamMember.user_id == user_id, Organisation.deleted_at.is_(None),
+                   Organisation.merged_into_id.is_(None))
+            .options(contains_eager(AccountTeamMember.organisation))
+        )
+        org, rank = Organisation, sa.case((attention, 0), else_=1)
+        if attention_only:
+            stmt = stmt.where(attention)
+    else:
+        row = (sa.select(Organisation,
+                         sa.case((needs_attention_condition(cutoff), 0), else_=1).label("rank"))
+               .where(Organisation.id == AccountTeamMember.organisation_id,
+                      Organisation.deleted_at.is_(None), Organisation.merged_into_id.is_(None))
+               .offset(0).lateral("account"))
+        org, rank = aliased(Organisation, row), row.c.rank
+        stmt = (sa.select(AccountTeamMember).join(org, sa.true())
+                .where(AccountTeamMember.user_id == user_id)
+                .options(contains_eager(AccountTeamMember.organisation.of_type(org))))
+        if attention_only:
+            stmt = stmt.where(rank == 0)
+    return stmt.order_by(rank, org.is_critical.desc(), org.last_contact_on.asc().nulls_first(),
+                         org.name, org.id)
+
+
+def accounts_of(user_id: int, cutoff: dt.date) -> sa.Select:
+    """A user's accounts, neglected ones first (see :func:`_accounts`)."""
+    return _accounts(user_id, cutoff)
 
 
 def accounts_needing_attention(user_id: int, cutoff: dt.date, limit: int = 10) -> list[AccountTeamMember]:
-    stmt = accounts_of(user_id, cutoff).where(needs_attention_condition(cutoff)).limit(limit)
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(_accounts(user_id, cutoff, attention_only=True).limit(limit)))
 
 
 def team_colleagues() -> list[User]:

@@ -99,7 +99,7 @@ def list_interactions(**args):
         stmt = stmt.where(Interaction.date <= date_to)
     if (confidential := args.get("confidential")) is not None:
         stmt = stmt.where(Interaction.confidential.is_(confidential))
-    return page_of(stmt, args, "api.list_interactions")
+    return page_of(stmt, args, "api.list_interactions", keyset=True)
 
 
 @bp.get("/interactions/<int:interaction_id>", tags=TAGS)

@@ -29,11 +29,24 @@ class SourceKind(enum.StrEnum):
 ANONYMISED_NAME = "Geanonimiseerd"
 
 
+_LIVE = sa.text("deleted_at IS NULL")
+_DELETED = sa.text("deleted_at IS NOT NULL")
+_NOT_ANONYMISED = sa.text("anonymised_at IS NULL")
+
+
 class Contact(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixin, db.Model):
+    # Partial indexes: an index whose first column is ``deleted_at`` or ``anonymised_at`` would
+    # tempt SQLite (no statistics) to fetch every live contact through it and sort them all.
     __table_args__ = (
-        sa.Index("ix_contact_list", "deleted_at", "last_name", "id"),
+        # The list, by name: walked a page at a time (keyset pagination).
+        sa.Index("ix_contact_live_name", "last_name", "first_name", "id",
+                 sqlite_where=_LIVE, postgresql_where=_LIVE),
         # The retention list: not anonymised, no change for a long time (GDPR art. 5(1)(e)).
-        sa.Index("ix_contact_retention", "anonymised_at", "updated_at"),
+        sa.Index("ix_contact_retention", "updated_at", "id", sqlite_where=_NOT_ANONYMISED,
+                 postgresql_where=_NOT_ANONYMISED),
+        # The recycle bin and the purge.
+        sa.Index("ix_contact_deleted_at", "deleted_at", sqlite_where=_DELETED,
+                 postgresql_where=_DELETED),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -62,6 +75,7 @@ class Contact(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixin, db.
     # Set by the erasure (GDPR art. 17, sdd_crm/privacy/erasure.py); the row stays, without
     # anything that identifies the person.
     anonymised_at: Mapped[dt.datetime | None]
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # see __table_args__
 
     organisation = relationship("Organisation", lazy="joined")
     created_by = relationship("User", foreign_keys=[created_by_id])

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import abort
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from ..auth.models import Role, User
 from ..contacts.models import Contact
@@ -16,11 +18,12 @@ from ..contacts.queries import processable
 from ..exceptions import hidden
 from ..extensions import db
 from ..i18n import local_today  # noqa: F401  (re-exported for the task and timeline views)
-from ..db import escape_like
 from ..organisations.models import Organisation
 from ..organisations.queries import kvk_or_name
+from ..organisations.search import name_starts_with
 from .visibility import can_see_interaction, can_see_interactions, interaction_visible
 from .models import Interaction, InteractionTopic, InteractionType, Topic
+from .search import subject_contains
 from .services import can_edit_interaction
 
 
@@ -64,6 +67,41 @@ class InteractionFilters:
         )
 
 
+# Up to this many organisations found by the "organisation" filter, SQLite reads their contact
+# moments (about ten each) and sorts them; when the text finds more, their contact moments are
+# common enough that walking all of them newest first fills a page sooner. PostgreSQL, which
+# keeps statistics, is given the ids themselves up to ORGANISATION_ID_LIST_MAX, so it knows how
+# many there are and chooses itself (the search's own condition hides that number from it).
+ORGANISATION_ID_LIMIT = 500
+ORGANISATION_ID_LIST_MAX = 5000
+
+
+@functools.cache
+def _named():
+    """An alias of Organisation, made once (making one copies every column)."""
+    return aliased(Organisation, name="named")
+
+
+def _of_organisations_named(text: str):
+    """SQL condition: the contact moment is about an organisation with this KvK number or a
+    name containing ``text`` (``organisations.queries.kvk_or_name``). One statement reads some
+    of their ids first, to choose the plan (see above)."""
+    named = _named()
+    found = kvk_or_name(text, named)
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    most = ORGANISATION_ID_LIMIT if sqlite else ORGANISATION_ID_LIST_MAX
+    ids = db.session.scalars(sa.select(named.id).where(found).limit(most + 1)).all()
+    if len(ids) <= most:
+        if sqlite:
+            return Interaction.organisation_id.in_(ids)
+        # One array parameter rather than thousands of them (each parsed and planned).
+        return Interaction.organisation_id == sa.any_(
+            sa.bindparam("organisation_ids", list(ids), type_=postgresql.ARRAY(sa.Integer)))
+    # Correlated, so it is tested on each contact moment along the date index rather than
+    # read first (SQLite would otherwise start from every matching organisation).
+    return sa.exists().where(named.id == Interaction.organisation_id, found)
+
+
 def interaction_list(user, filters: InteractionFilters | None = None) -> sa.Select:
     """Live interactions this user may see, newest first, with what list rows show."""
     filters = filters or InteractionFilters()
@@ -74,12 +112,11 @@ def interaction_list(user, filters: InteractionFilters | None = None) -> sa.Sele
                interaction_visible(user))
     )
     if filters.q:
-        pattern = f"%{escape_like(filters.q.lower())}%"
-        stmt = stmt.where(sa.func.lower(Interaction.subject).like(pattern, escape="\\"))
+        stmt = stmt.where(subject_contains(filters.q))
     if filters.organisation_id:
         stmt = stmt.where(Interaction.organisation_id == filters.organisation_id)
     if filters.organisation:
-        stmt = stmt.where(kvk_or_name(filters.organisation))
+        stmt = stmt.where(_of_organisations_named(filters.organisation))
     if filters.type:
         stmt = stmt.where(Interaction.type == filters.type)
     if filters.topic:
@@ -92,7 +129,8 @@ def interaction_list(user, filters: InteractionFilters | None = None) -> sa.Sele
     if filters.date_to:
         stmt = stmt.where(Interaction.date <= filters.date_to)
     if filters.confidential is not None:
-        stmt = stmt.where(Interaction.confidential.is_(filters.confidential))
+        # "=" rather than "IS": the equality leads the (confidential, date, id) index.
+        stmt = stmt.where(Interaction.confidential == filters.confidential)
     return stmt.order_by(Interaction.date.desc(), Interaction.id.desc())
 
 
@@ -140,15 +178,23 @@ def _live_organisations():
 
 def organisation_matches(text: str, limit: int = 10) -> list[Organisation]:
     """Live organisations whose name contains ``text`` (or whose KvK number it is, following
-    merged records: ``organisations.queries.kvk_or_name``), names starting with it first."""
+    merged records: ``organisations.queries.kvk_or_name``), names starting with it first.
+
+    The two groups are read apart, each in name order: one query sorted on "starts with it"
+    would sort every match of a common term to show ten."""
     text = (text or "").strip()[:200]
     if not text:
         return []
-    starts = sa.case((sa.func.lower(Organisation.name).like(f"{escape_like(text.lower())}%",
-                                                            escape="\\"), 0), else_=1)
-    return list(db.session.scalars(
-        _live_organisations().where(kvk_or_name(text))
-        .order_by(starts, Organisation.name, Organisation.id).limit(limit)))
+    found, starts = kvk_or_name(text), name_starts_with(text)
+    by_name = (Organisation.name, Organisation.id)
+    # ``starts`` first: SQLite reads the rows of the first id list of a WHERE (the smaller one).
+    matches = list(db.session.scalars(
+        _live_organisations().where(starts, found).order_by(*by_name).limit(limit)))
+    if len(matches) < limit:
+        matches += db.session.scalars(
+            _live_organisations().where(found, sa.not_(starts)).order_by(*by_name)
+            .limit(limit - len(matches)))
+    return matches
 
 
 def resolve_organisation(text: str) -> tuple[Organisation | None, list[Organisation]]:

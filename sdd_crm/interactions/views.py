@@ -22,7 +22,7 @@ from ..extensions import db
 from ..forms import apply_service_errors, form_page, submitted_version
 from ..organisations.forms import VersionForm
 from ..organisations.queries import get_organisation
-from ..pagination import paginate, request_page
+from ..pagination import request_keyset_page
 from ..views_common import confirm_soft_delete, offer_version
 from .visibility import can_see_interactions, task_visible
 from . import bp
@@ -60,10 +60,6 @@ def _require_worker() -> None:
         abort(403)
 
 
-def _page_number() -> int:
-    return request_page()
-
-
 @bp.route("/")
 @login_required
 def index():
@@ -78,12 +74,12 @@ def index():
     organisation = None
     if filters.organisation_id:
         organisation = get_organisation(filters.organisation_id)
-    page = paginate(with_list_relations(interaction_list(current_user, filters)), _page_number(),
-                    current_app.config["PAGE_SIZE"])
+    page = request_keyset_page(with_list_relations(interaction_list(current_user, filters)),
+                               current_app.config["PAGE_SIZE"])
     kept = {k: request.args[k] for k in LIST_ARGS if request.args.get(k)}
 
-    def page_url(number: int) -> str:
-        return url_for("interactions.index", **kept, page=number)
+    def page_url(number: int, cursor: str | None = None) -> str:
+        return url_for("interactions.index", **kept, cursor=cursor, page=number)
 
     return render_template("interactions/index.html", page=page, form=form,
                            organisation=organisation, page_url=page_url, filtered=bool(kept))

@@ -36,7 +36,24 @@ class SharedWith(enum.StrEnum):
     MUNICIPALITY = "municipality"
 
 
+_LIVE = sa.text("deleted_at IS NULL")
+_NEW = sa.text("status = 'new' AND deleted_at IS NULL")
+_DELETED = sa.text("deleted_at IS NOT NULL")
+
+
 class Lead(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixin, db.Model):
+    # Lists walk the live leads newest first; the inboxes (dashboard, report) the new ones.
+    # Deleted ones (recycle bin, purge) have their own index, so SQLite (no statistics) is
+    # never tempted to fetch every live lead through an index on ``deleted_at`` or ``status``
+    # and sort them.
+    __table_args__ = (
+        sa.Index("ix_lead_live_created", "created_at", "id", sqlite_where=_LIVE,
+                 postgresql_where=_LIVE),
+        sa.Index("ix_lead_new", "created_at", "id", sqlite_where=_NEW, postgresql_where=_NEW),
+        sa.Index("ix_lead_deleted_at", "deleted_at", sqlite_where=_DELETED,
+                 postgresql_where=_DELETED),
+    )
+
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), index=True)
     type: Mapped[str] = mapped_column(sa.String(16))
@@ -49,9 +66,10 @@ class Lead(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixin, db.Mod
     shared_with_municipality_code: Mapped[str | None] = mapped_column(
         sa.ForeignKey("municipality.code"), index=True
     )
-    status: Mapped[str] = mapped_column(sa.String(16), default=LeadStatus.NEW, index=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default=LeadStatus.NEW)
     decline_reason: Mapped[str | None] = mapped_column(sa.String(1000))
     responded_at: Mapped[dt.datetime | None]
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # see __table_args__
 
     organisation = relationship("Organisation")
     author = relationship("User", foreign_keys=[author_id])

@@ -1,6 +1,16 @@
 """The dashboard's blocks: each one bounded query, however many tasks, leads or accounts exist.
 
 Every block filters through ``visibility`` (DESIGN 4.4) like the lists it links to.
+
+The personal dashboard shows no counts, only short lists (ten rows each), so it keeps no
+aggregates (issue 12): each block is a walk of an index in the block's own order that stops
+after ten visible rows — my open tasks along (assignee, status, due date); the contact moments I
+logged along (author, date), those I took part in as described at
+:func:`my_recent_interactions`; new leads along the index of new leads by date
+(or, for a local account manager, those shared with me or my municipality, through their
+indexes). The accounts needing attention follow my own account-team memberships
+(``accounts.queries``). The viewers' overview counts only critical organisations, read through
+the ``is_critical`` index.
 """
 
 from __future__ import annotations
@@ -38,20 +48,43 @@ def _live_visible_interactions(user):
                    interaction_visible(user))
 
 
+# Up to this many contact moments a user took part in are read through the participants' index
+# and sorted; a user who took part in more has them dense enough among all contact moments to
+# find the newest by walking the date index (see :func:`my_recent_interactions`).
+FEW_PARTICIPATIONS = 3000
+
+
+def _took_part_in_few(user) -> bool:
+    """Whether ``user`` took part in fewer than FEW_PARTICIPATIONS contact moments: counted
+    through the participants' index, never past that number of entries."""
+    mine = (sa.select(interaction_user.c.interaction_id)
+            .where(interaction_user.c.user_id == user.id).limit(FEW_PARTICIPATIONS).subquery())
+    return db.session.scalar(sa.select(sa.func.count()).select_from(mine)) < FEW_PARTICIPATIONS
+
+
 def my_recent_interactions(user, limit: int = BLOCK_SIZE) -> list[Interaction]:
     """The latest contact moments I logged or took part in.
 
-    Two bounded index lookups (by author, by participant) merged, instead of one OR that would
-    make the database walk every interaction by date."""
+    Two bounded reads merged, instead of one OR that would make the database walk every
+    interaction by date: the ones I logged along the (author, date, id) index; the ones I took
+    part in either from the participants' index (when they are few: read them all and sort) or,
+    when there are many, by walking the live contact moments newest first (the date index) and
+    checking each for me — many means dense, so the walk stops early. The participants' table
+    has no date, so no single index serves both cases."""
     newest = (Interaction.date.desc(), Interaction.id.desc())
     authored = (sa.select(Interaction.id)
                 .join(Organisation, Organisation.id == Interaction.organisation_id)
                 .where(Interaction.author_id == user.id, _live_visible_interactions(user))
                 .order_by(*newest).limit(limit).subquery())
+    if _took_part_in_few(user):
+        took_part = Interaction.id.in_(sa.select(interaction_user.c.interaction_id)
+                                       .where(interaction_user.c.user_id == user.id))
+    else:
+        took_part = sa.exists().where(interaction_user.c.interaction_id == Interaction.id,
+                                      interaction_user.c.user_id == user.id)
     present = (sa.select(Interaction.id)
-               .join(interaction_user, interaction_user.c.interaction_id == Interaction.id)
                .join(Organisation, Organisation.id == Interaction.organisation_id)
-               .where(interaction_user.c.user_id == user.id, _live_visible_interactions(user))
+               .where(took_part, _live_visible_interactions(user))
                .order_by(*newest).limit(limit).subquery())
     ids = sa.union(sa.select(authored.c.id), sa.select(present.c.id))
     return list(db.session.scalars(

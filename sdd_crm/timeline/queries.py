@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import aliased
 
 from .. import labels
 from ..audit.models import AuditEvent, record_changes
@@ -75,11 +74,10 @@ def _day(at: dt.datetime, zone: ZoneInfo) -> dt.date:
 
 
 def _interactions(org_id, user, limit, zone):
-    author = aliased(User)
     rows = db.session.execute(
         sa.select(Interaction.id, Interaction.date, Interaction.created_at, Interaction.type,
-                  Interaction.subject, Interaction.confidential, author.name)
-        .outerjoin(author, author.id == Interaction.author_id)
+                  Interaction.subject, Interaction.confidential, User.name)
+        .outerjoin(User, User.id == Interaction.author_id)
         .where(Interaction.organisation_id == org_id, Interaction.deleted_at.is_(None),
                interaction_visible(user))
         .order_by(Interaction.date.desc(), Interaction.created_at.desc(), Interaction.id.desc())
@@ -90,10 +88,9 @@ def _interactions(org_id, user, limit, zone):
 
 
 def _tasks(org_id, user, limit, zone):
-    assignee = aliased(User)
     rows = db.session.execute(
-        sa.select(Task.id, Task.created_at, Task.title, Task.status, Task.due_date, assignee.name)
-        .outerjoin(assignee, assignee.id == Task.assignee_id)
+        sa.select(Task.id, Task.created_at, Task.title, Task.status, Task.due_date, User.name)
+        .outerjoin(User, User.id == Task.assignee_id)
         .where(Task.organisation_id == org_id, Task.deleted_at.is_(None), task_visible(user))
         .order_by(Task.created_at.desc(), Task.id.desc())
         .limit(limit))
@@ -104,11 +101,10 @@ def _tasks(org_id, user, limit, zone):
 
 
 def _leads(org_id, user, limit, zone):
-    author = aliased(User)
     rows = db.session.execute(
         sa.select(Lead.id, Lead.created_at, Lead.title, Lead.type, Lead.status, Lead.shared_with,
-                  author.name)
-        .outerjoin(author, author.id == Lead.author_id)
+                  User.name)
+        .outerjoin(User, User.id == Lead.author_id)
         .where(Lead.organisation_id == org_id, Lead.deleted_at.is_(None), lead_visible(user))
         .order_by(Lead.created_at.desc(), Lead.id.desc())
         .limit(limit))
@@ -124,12 +120,11 @@ def _lead_summary(row) -> str:
 
 
 def _participations(org_id, user, limit, zone):
-    owner = aliased(User)
     rows = db.session.execute(
         sa.select(Participation.id, Participation.status, Participation.status_changed_at,
-                  Programme.name.label("programme"), owner.name)
+                  Programme.name.label("programme"), User.name)
         .join(Programme, Programme.id == Participation.programme_id)
-        .outerjoin(owner, owner.id == Participation.owner_id)
+        .outerjoin(User, User.id == Participation.owner_id)
         .where(Participation.organisation_id == org_id, Participation.deleted_at.is_(None),
                Programme.deleted_at.is_(None))
         .order_by(Participation.status_changed_at.desc(), Participation.id.desc())
@@ -160,7 +155,6 @@ def _change_title(record_type: str, action: str, contact_name: str, changes=None
 def _changes(org_id, user, limit, zone):
     """Audit events of the organisation and, for users who may see personal data, its
     contacts. Only which fields changed is listed, never the values (contacts' personal data)."""
-    actor = aliased(User)
     on_org = sa.and_(AuditEvent.entity_type == "organisation",
                      AuditEvent.entity_id == str(org_id))
     condition = on_org
@@ -173,9 +167,9 @@ def _changes(org_id, user, limit, zone):
             AuditEvent.entity_type == "contact", AuditEvent.entity_id.in_(mine)))
     rows = db.session.execute(
         sa.select(AuditEvent.id, AuditEvent.at, AuditEvent.action, AuditEvent.entity_type,
-                  AuditEvent.entity_id, AuditEvent.changes, actor.name,
+                  AuditEvent.entity_id, AuditEvent.changes, User.name,
                   Contact.first_name, Contact.last_name)
-        .outerjoin(actor, actor.id == AuditEvent.user_id)
+        .outerjoin(User, User.id == AuditEvent.user_id)
         .outerjoin(Contact, sa.and_(AuditEvent.entity_type == "contact",
                                     AuditEvent.entity_id == sa.cast(Contact.id, sa.String)))
         .where(condition, record_changes())  # changes only: not views, refusals, exports
