@@ -18,6 +18,11 @@ _signals = Namespace()
 # restored, merged, imported). Sender: the organisation id (or None for many). kwargs: reason.
 organisation_changed = _signals.signal("organisation-changed")
 
+# Organisations were written in bulk past the ORM (the import's set-based UPDATE), so no flush
+# saw them. Sender: None. kwargs: ids (the organisations written). Features that keep figures
+# derived from organisations (the programme counts) bring those up to date.
+organisations_written = _signals.signal("organisations-written")
+
 # The supply network changed (roles, supply links, chains, clusters). kwargs: reason.
 network_changed = _signals.signal("network-changed")
 

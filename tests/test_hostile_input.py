@@ -315,8 +315,11 @@ def _targets(path: str) -> tuple[set, str | None]:
 
 
 # Kept up by the application itself, for every record it concerns: the criticality engine's
-# results (recomputed when the network changes) and the date of the last contact moment.
-DERIVED_TABLES = {"criticality_assessment", "api_token"}  # api_token: its last-used time
+# results (recomputed when the network changes), the date of the last contact moment and the
+# kept programme counts (programmes/tally.py: every participation an organisation change
+# reaches; tests/test_programme_tally.py proves they equal a fresh count).
+DERIVED_TABLES = {"criticality_assessment", "api_token",  # api_token: its last-used time
+                  "participation_verdict", "programme_tally"}
 DERIVED_COLUMNS = {"organisation": {"is_critical", "criticality_score", "last_contact_on"}}
 
 

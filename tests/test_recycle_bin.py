@@ -296,6 +296,8 @@ HARD_DELETES = {
     "sdd_crm/auth/sessions.py": "ended server-side sessions (not records)",
     "sdd_crm/auth/twofactor.py": "replaced two-factor recovery codes (secrets, not records)",
     "sdd_crm/admin/purge.py": "the purge of the bin after BIN_RETENTION_DAYS",
+    "sdd_crm/programmes/tally_upkeep.py": "kept programme counts (verdicts, tallies) replaced when "
+                                          "they change: figures derived from records, not records",
 }
 
 

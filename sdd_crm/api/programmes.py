@@ -12,7 +12,7 @@ from flask import Response, url_for
 
 from ..programmes.admin_services import (MAX_CODE, create_programme, delete_programme,
                                           update_programme)
-from ..programmes.counting import count_programme
+from ..programmes.tally import tally
 from ..programmes.queries import get_programme_or_404, programme_list
 from . import bp, errors
 from .auth import admins_only, api_user
@@ -96,7 +96,9 @@ def delete_programme_item(args, code: str):
 def get_programme_progress(code: str):
     """DESIGN 4.2 and 5: the target, what counts, why the rest does not, per municipality."""
     programme = get_programme_or_404(code)
-    return Progress(programme, count_programme(programme))
+    # Kept current by programmes/tally.py: the count, not the pipeline or the days.
+    kept = tally(programme, kinds=("counted", "unverified", "excluded", "municipality"))
+    return Progress(programme, kept.count)
 
 
 from . import programme_participations  # noqa: E402,F401  (registers the participation routes)

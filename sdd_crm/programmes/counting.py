@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..organisations.models import Organisation
-from ..organisations.queries import final_survivor, with_merged_records
+from ..organisations.queries import final_survivor
 from .models import (Participation, ParticipationEvent, Programme, ProgrammeTarget,
                      programme_municipality)
 from .sme import SizeFacts, SmeStatus, sme_status
@@ -124,18 +124,30 @@ def evaluate(participations, orgs: dict[int, OrgFacts], region: set[str],
     )
 
 
-def _load_orgs(ids: set[int]) -> dict[int, OrgFacts]:
-    """The organisations, the records they were merged into, and their parent groups."""
+ORG_CHUNK = 5000  # ids per IN (...) list: well below SQLite's and PostgreSQL's limits
+
+
+def _load_orgs(ids, *, first: sa.Select | None = None) -> dict[int, OrgFacts]:
+    """The organisations, the records they were merged into, and their parent groups.
+
+    ``first`` (a select of organisation ids) names the first round instead of ``ids``: a
+    whole programme's organisations are then joined in SQL rather than sent as ten thousand
+    parameters (SQLite scanned every organisation for such a list)."""
     orgs: dict[int, OrgFacts] = {}
-    todo = set(ids)
-    while todo:
-        rows = db.session.execute(
-            sa.select(Organisation.id, Organisation.org_type, Organisation.employees,
-                      Organisation.annual_turnover_eur, Organisation.balance_sheet_total_eur,
-                      Organisation.parent_id, Organisation.municipality_code, Organisation.status,
-                      Organisation.deleted_at, Organisation.merged_into_id)
-            .where(Organisation.id.in_(todo))
-        ).all()
+    columns = (Organisation.id, Organisation.org_type, Organisation.employees,
+               Organisation.annual_turnover_eur, Organisation.balance_sheet_total_eur,
+               Organisation.parent_id, Organisation.municipality_code, Organisation.status,
+               Organisation.deleted_at.is_not(None).label("deleted"), Organisation.merged_into_id)
+    rounds = [sa.select(*columns).where(Organisation.id.in_(first))] if first is not None else []
+    todo = set(ids or ())
+    while rounds or todo:
+        if rounds:
+            rows = db.session.execute(rounds.pop()).all()
+        else:
+            ordered, rows = sorted(todo), []
+            for at in range(0, len(ordered), ORG_CHUNK):
+                rows.extend(db.session.execute(sa.select(*columns).where(
+                    Organisation.id.in_(ordered[at:at + ORG_CHUNK]))).all())
         todo = set()
         for r in rows:
             orgs[r.id] = OrgFacts(
@@ -143,28 +155,45 @@ def _load_orgs(ids: set[int]) -> dict[int, OrgFacts]:
                 size=SizeFacts(r.id, r.org_type, r.employees, r.annual_turnover_eur,
                                r.balance_sheet_total_eur, r.parent_id),
                 municipality_code=r.municipality_code, status=r.status,
-                deleted=r.deleted_at is not None, merged_into_id=r.merged_into_id)
+                deleted=bool(r.deleted), merged_into_id=r.merged_into_id)
+        for r in rows:
             for nxt in (r.parent_id, r.merged_into_id):
                 if nxt is not None and nxt not in orgs:
                     todo.add(nxt)
     return orgs
 
 
-def count_programme(programme: Programme) -> ProgrammeCount:
-    """Count a programme's SMEs from the database, with every exclusion explained."""
-    participations = db.session.execute(
-        sa.select(Participation.id, Participation.organisation_id, Participation.status)
-        .where(Participation.programme_id == programme.id, Participation.deleted_at.is_(None))
-    ).all()
-    region = set(db.session.scalars(
+def region_of(programme_id: int) -> set[str]:
+    """The CBS codes of a programme's region."""
+    return set(db.session.scalars(
         sa.select(programme_municipality.c.municipality_code)
-        .where(programme_municipality.c.programme_id == programme.id)))
-    target = db.session.scalar(
-        sa.select(ProgrammeTarget.value).where(ProgrammeTarget.programme_id == programme.id,
+        .where(programme_municipality.c.programme_id == programme_id)))
+
+
+def target_of(programme_id: int) -> int | None:
+    """The programme's first SME target (the one DESIGN 4.2 counts against)."""
+    return db.session.scalar(
+        sa.select(ProgrammeTarget.value).where(ProgrammeTarget.programme_id == programme_id,
                                                ProgrammeTarget.kind == "sme_count")
         .order_by(ProgrammeTarget.id).limit(1))
-    orgs = _load_orgs({p.organisation_id for p in participations})
-    return evaluate([tuple(p) for p in participations], orgs, region, target)
+
+
+def live_participations(programme_id: int) -> sa.Select:
+    """The programme's participations the count looks at (not deleted)."""
+    return sa.select(Participation.id, Participation.organisation_id, Participation.status).where(
+        Participation.programme_id == programme_id, Participation.deleted_at.is_(None))
+
+
+def count_programme(programme: Programme) -> ProgrammeCount:
+    """Count a programme's SMEs from the database, with every exclusion explained.
+
+    This is the rule evaluated afresh over every participation; the screens and the API read
+    the same figures kept current by ``programmes.tally`` (tests hold the two equal)."""
+    participations = db.session.execute(live_participations(programme.id)).all()
+    orgs = _load_orgs((), first=live_participations(programme.id)
+                      .with_only_columns(Participation.organisation_id))
+    return evaluate([tuple(p) for p in participations], orgs, region_of(programme.id),
+                    target_of(programme.id))
 
 
 def counted_since(participation_ids) -> dict[int, dt.datetime]:
@@ -177,12 +206,14 @@ def counted_since(participation_ids) -> dict[int, dt.datetime]:
     ids = list(participation_ids)
     if not ids:
         return {}
-    events = db.session.execute(
-        sa.select(ParticipationEvent.participation_id, ParticipationEvent.from_status,
-                  ParticipationEvent.to_status, ParticipationEvent.at)
-        .where(ParticipationEvent.participation_id.in_(ids))
-        .order_by(ParticipationEvent.participation_id, ParticipationEvent.at, ParticipationEvent.id)
-    ).all()
+    events = []
+    for at in range(0, len(ids), ORG_CHUNK):
+        events.extend(db.session.execute(
+            sa.select(ParticipationEvent.participation_id, ParticipationEvent.from_status,
+                      ParticipationEvent.to_status, ParticipationEvent.at)
+            .where(ParticipationEvent.participation_id.in_(ids[at:at + ORG_CHUNK]))
+            .order_by(ParticipationEvent.participation_id, ParticipationEvent.at,
+                      ParticipationEvent.id)).all())
     since: dict[int, dt.datetime] = {}
     for pid, from_status, to_status, at in events:
         entering = to_status in COUNTING_STATUSES and from_status not in COUNTING_STATUSES
@@ -191,34 +222,3 @@ def counted_since(participation_ids) -> dict[int, dt.datetime]:
         elif to_status not in COUNTING_STATUSES:
             since.pop(pid, None)
     return since
-
-
-def page_verdicts(programme: Programme, participations) -> dict:
-    """DESIGN 4.2 verdicts for a few participations, in a fixed number of queries.
-
-    The same rule as ``count_programme``, evaluated over just these participations plus the
-    programme's other counting ones for the same (merged) organisations, so "duplicate" stays
-    right without loading the whole programme."""
-    rows = {(p.id, p.organisation_id, p.status) for p in participations}
-    if not rows:
-        return {}
-    orgs = _load_orgs({r[1] for r in rows})
-
-    survivors = {o.id for r in rows if r[2] in COUNTING_STATUSES
-                 and (o := final_survivor(orgs.get(r[1]), orgs.get))}
-    if survivors:
-        family = with_merged_records(survivors)
-        others = db.session.execute(sa.select(
-            Participation.id, Participation.organisation_id, Participation.status).where(
-            Participation.programme_id == programme.id, Participation.deleted_at.is_(None),
-            Participation.status.in_(COUNTING_STATUSES),
-            Participation.organisation_id.in_(family))).all()
-        rows |= {tuple(r) for r in others}
-        missing = {r[1] for r in rows} - set(orgs)
-        if missing:
-            orgs.update(_load_orgs(missing))
-    region = set(db.session.scalars(sa.select(programme_municipality.c.municipality_code).where(
-        programme_municipality.c.programme_id == programme.id)))
-    wanted = {p.id for p in participations}
-    return {v.participation_id: v for v in evaluate(list(rows), orgs, region).verdicts
-            if v.participation_id in wanted}

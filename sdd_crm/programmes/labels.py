@@ -3,6 +3,7 @@ and the status names, available to every template."""
 
 from __future__ import annotations
 
+from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
 
 from .. import labels
@@ -31,9 +32,21 @@ STATUS_BADGE = {"identified": "neutral", "approached": "warning", "interested": 
                 "participating": "active", "completed": "success", "declined": "neutral"}
 
 
+def _per_request(kind: str, key, make) -> str:
+    """A label looked up once per request: a pipeline page shows the same few words on every
+    row, and each Flask-Babel lookup costs tens of microseconds (the locale is the request's)."""
+    if not has_request_context():
+        return make()
+    cache = g.setdefault("_programme_labels", {})
+    found = cache.get((kind, key))
+    if found is None:
+        found = cache[(kind, key)] = make()
+    return found
+
+
 @bp.app_template_global()
 def participation_status_label(status) -> str:
-    return labels.label(PARTICIPATION_STATUS, status)
+    return _per_request("status", status, lambda: labels.label(PARTICIPATION_STATUS, status))
 
 
 @bp.app_template_global()
@@ -42,8 +55,8 @@ def participation_reason_label(reason, status=None) -> str:
     if reason is None:
         return ""
     if reason == Reason.STATUS and status == "declined":
-        return str(DECLINED_LABEL)
-    return str(REASON_LABELS.get(reason, reason))
+        return _per_request("declined", None, lambda: str(DECLINED_LABEL))
+    return _per_request("reason", str(reason), lambda: str(REASON_LABELS.get(reason, reason)))
 
 
 @bp.app_template_global()

@@ -100,3 +100,54 @@ class ParticipationEvent(db.Model):
     to_status: Mapped[str] = mapped_column(sa.String(16))
 
     __table_args__ = (sa.Index("ix_participation_event_to_status_at", "to_status", "at"),)
+
+
+# --- Kept aggregates (issue 12): the count of DESIGN 4.2, kept current by programmes/tally.py ---
+
+class ParticipationVerdict(db.Model):
+    """DESIGN 4.2's verdict on one live participation, as ``counting.evaluate`` gives it.
+
+    Written only by ``programmes.tally`` in the transaction that changes what the verdict
+    depends on (never edited by hand), so the pipeline can filter on "counts" and show why not
+    without evaluating the programme per request. No foreign keys: the purge and merges remove
+    and move the rows it describes, and the upkeep follows them."""
+
+    __tablename__ = "participation_verdict"
+    __table_args__ = (
+        sa.Index("ix_participation_verdict_programme_counts", "programme_id", "counts",
+                 "participation_id"),
+        sa.Index("ix_participation_verdict_organisation_id", "organisation_id"),
+        sa.Index("ix_participation_verdict_survivor_id", "survivor_id"),
+    )
+
+    participation_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    programme_id: Mapped[int]
+    organisation_id: Mapped[int]  # the participation's own organisation
+    survivor_id: Mapped[int]  # the organisation it counts for (its merges followed)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    live: Mapped[bool]  # its own organisation is not deleted (the pipeline and the funnel)
+    counts: Mapped[bool]
+    reason: Mapped[str | None] = mapped_column(sa.String(20))
+    sme: Mapped[str | None] = mapped_column(sa.String(20))
+    municipality_code: Mapped[str | None] = mapped_column(sa.String(10))  # the survivor's
+    # its own organisation's (the pipeline's municipality filter)
+    own_municipality_code: Mapped[str | None] = mapped_column(sa.String(10))
+    counted_at: Mapped[dt.datetime | None]  # counting ones: when it last entered a counting status
+    counted_on: Mapped[dt.date | None]  # that moment's date in the application's time zone
+
+
+class ProgrammeTally(db.Model):
+    """One kept number of a programme: ``counted``, ``unverified``, ``excluded`` per reason,
+    ``municipality`` per CBS code (counted ones), and for the pipeline's funnel (live
+    participations of live organisations) ``status`` per status, ``counted_status`` per status
+    of those that count and ``municipality_status`` per "code:status" of their own
+    organisation; ``counted_on`` per local date (YYYY-MM-DD) the counted ones were counted;
+    ``kept`` is there once the programme has been counted (its other rows then hold the whole
+    count)."""
+
+    __tablename__ = "programme_tally"
+
+    programme_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(sa.String(24), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(24), primary_key=True)
+    n: Mapped[int]

@@ -36,7 +36,7 @@ from .queries import get_participation_or_404, get_programme_or_404
 from .services import (allowed_next, can_manage_participations, delete_participation,
                        link_interaction, restore_participation, unlink_interaction,
                        update_participation)
-from .counting import page_verdicts
+from .tally import verdicts_for
 from .views import INVALID, owner_candidates, page_number, require_manager
 
 CONFLICT_MESSAGE = _l(
@@ -111,7 +111,7 @@ def _render_participation(programme, p, *, edit_form=None, status_form=None, lin
             (str(i.id), f"{format_date(i.date, 'short')} · {i.subject}") for i in linkable])
     return render_template(
         "programmes/participation.html", programme=programme, p=p, history=_history(p),
-        verdict=page_verdicts(programme, [p]).get(p.id), linked=linked,
+        verdict=verdicts_for(programme, [p.id]).get(p.id), linked=linked,
         sees_interactions=sees_interactions, may_manage=may_manage,
         steps=allowed_next(p.status) if may_manage else [],
         edit_form=edit_form, link_form=link_form,

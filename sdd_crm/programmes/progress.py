@@ -1,7 +1,7 @@
 """A programme's progress against its target (issue 5.4), as plain functions.
 
-Every figure starts from the count of DESIGN 4.2 (``counting.count_programme``); nothing here
-counts differently. Choices, so the board and the fund read the same numbers every week:
+Every figure starts from the count of DESIGN 4.2 (``counting``'s rule, as ``tally`` keeps it
+current with every change); nothing here counts differently. Choices, so the board and the fund read the same numbers every week:
 
 - **Counted vs target**: counted SMEs, the unverified among them, and every participation that
   does not count, per reason (``REASON_LABELS``). The percentage of the target is rounded *down*
@@ -39,16 +39,15 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..i18n import local_today
 from ..labels import PARTICIPATION_STATUS, label
-from ..organisations.models import Organisation
 from ..valuechains.models import Cluster, OrganisationCluster
-from .counting import ProgrammeCount, Reason, count_programme, counted_since
-from .models import Participation, Programme
+from .counting import ProgrammeCount, Reason
+from .models import Programme
+from .tally import counted_organisations, tally
 
 PIPELINE = ("identified", "approached", "interested", "participating", "completed")
 DECLINED = "declined"
@@ -142,25 +141,6 @@ def cumulative_series(counted_on: list[dt.date], *, start: dt.date | None, end: 
                   expected_today=line(today) if line else None)
 
 
-def _zone():
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Europe/Amsterdam")
-
-
-def counted_dates(count: ProgrammeCount) -> list[dt.date]:
-    """The local date each counting participation was counted (one per counted organisation)."""
-    ids = [v.participation_id for v in count.verdicts if v.counts]
-    since = counted_since(ids)
-    missing = [pid for pid in ids if pid not in since]
-    if missing:  # no event (e.g. loaded before events were kept): the date of its status
-        since.update(db.session.execute(
-            sa.select(Participation.id, Participation.status_changed_at)
-            .where(Participation.id.in_(missing))).all())
-    zone = _zone()
-    return [since[pid].astimezone(zone).date() for pid in ids if since.get(pid) is not None]
-
-
 # --- needed per month ------------------------------------------------------------------------
 
 @dataclass
@@ -224,13 +204,7 @@ def funnel_from_counts(per_status: dict[str, int]) -> Funnel:
 
 
 def programme_funnel(programme: Programme) -> Funnel:
-    rows = db.session.execute(
-        sa.select(Participation.status, sa.func.count())
-        .join(Organisation, Organisation.id == Participation.organisation_id)
-        .where(Participation.programme_id == programme.id, Participation.deleted_at.is_(None),
-               Organisation.deleted_at.is_(None))
-        .group_by(Participation.status)).all()
-    return funnel_from_counts(dict(rows))
+    return funnel_from_counts(tally(programme).statuses)
 
 
 # --- breakdowns ------------------------------------------------------------------------------
@@ -248,17 +222,19 @@ def by_municipality(programme: Programme, count: ProgrammeCount) -> list[Share]:
             for m in sorted(programme.municipalities, key=lambda m: m.name)]
 
 
-def by_cluster(count: ProgrammeCount) -> list[Share]:
+def by_cluster(programme: Programme, count: ProgrammeCount) -> list[Share]:
     """Counted organisations per primary cluster (most first, then by name), then no cluster."""
-    ids = sorted({v.organisation_id for v in count.verdicts if v.counts})
-    membership = sa.and_(OrganisationCluster.cluster_id == Cluster.id,
-                         OrganisationCluster.is_primary.is_(True),
-                         OrganisationCluster.organisation_id.in_(ids) if ids else sa.false())
+    oc = OrganisationCluster
+    counted = counted_organisations(programme).subquery()
+    # From the counted organisations (kept verdicts) to their primary cluster: a few thousand
+    # lookups, not every membership of every cluster.
+    per_cluster = (sa.select(oc.cluster_id, sa.func.count().label("n"))
+                   .join(counted, counted.c.survivor_id == oc.organisation_id)
+                   .where(oc.is_primary.is_(True)).group_by(oc.cluster_id).subquery())
     rows = db.session.execute(
-        sa.select(Cluster.id, Cluster.name, sa.func.count(OrganisationCluster.organisation_id))
-        .outerjoin(OrganisationCluster, membership)
-        .where(Cluster.deleted_at.is_(None))
-        .group_by(Cluster.id, Cluster.name)).all()
+        sa.select(Cluster.id, Cluster.name, sa.func.coalesce(per_cluster.c.n, 0))
+        .outerjoin(per_cluster, per_cluster.c.cluster_id == Cluster.id)
+        .where(Cluster.deleted_at.is_(None))).all()
     shares = sorted((Share(cid, name, n) for cid, name, n in rows),
                     key=lambda s: (-s.counted, s.label))
     shares.append(Share(None, str(_l("Geen cluster")), count.counted - sum(s.counted for s in shares)))
@@ -288,14 +264,15 @@ def target_percent(counted: int, target: int | None) -> int | None:
 def programme_progress(programme: Programme, *, today: dt.date | None = None) -> Progress:
     """Every figure of the progress dashboard of one programme."""
     today = today or local_today()
-    count = count_programme(programme)
+    kept = tally(programme)  # kept current by programmes/tally.py: no count per request
+    count = kept.count
     excluded = [(str(r), str(REASON_LABELS[r]), count.excluded[str(r)])
                 for r in Reason if count.excluded.get(str(r))]
-    series = cumulative_series(counted_dates(count), start=programme.start_date,
+    series = cumulative_series(kept.counted_dates(), start=programme.start_date,
                                end=programme.end_date, target=count.target, today=today)
     return Progress(
         programme=programme, today=today, count=count,
         percent=target_percent(count.counted, count.target), excluded=excluded, series=series,
         pace=needed_per_month(count.target, count.counted, programme.end_date, today),
-        funnel=programme_funnel(programme),
-        municipalities=by_municipality(programme, count), clusters=by_cluster(count))
+        funnel=funnel_from_counts(kept.statuses),
+        municipalities=by_municipality(programme, count), clusters=by_cluster(programme, count))

@@ -23,12 +23,16 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..organisations.models import Organisation
+from ..organisations.queries import likely
 from ..reference.models import Municipality
 from ..valuechains.models import Cluster, OrganisationCluster
 from .models import Participation, Programme, programme_municipality
 from .sme import MAX_BALANCE, MAX_EMPLOYEES, MAX_TURNOVER, SizeFacts, SmeStatus, sme_status
 
 GROUP_LEVELS = 4  # the group test in SQL looks this far up; ``sme_status`` all the way
+# The share of organisations a region or "company" keeps, as a hint to SQLite's planner (it has
+# no statistics); PostgreSQL gets the plain condition.
+COMMON = sa.literal_column("0.9")
 
 
 # The helpers take a table's columns (``organisation.c`` or an alias's ``.c``): Core aliases
@@ -45,7 +49,9 @@ def _financial_ok(o):
 
 def own_sme_sql(o):
     """SQL for ``sme.own_status`` in (SME, SME_UNVERIFIED)."""
-    return sa.and_(o.org_type == "company", o.employees.is_not(None),
+    # Most organisations are companies: a hint, so SQLite walks the employee index instead of
+    # reading every company by the type index and sorting them all (0.8 s at 100,000).
+    return sa.and_(likely(o.org_type == "company", COMMON), o.employees.is_not(None),
                    o.employees < MAX_EMPLOYEES, _financial_ok(o))
 
 
@@ -107,7 +113,7 @@ def unapproached_query() -> sa.Select:
         .outerjoin(Cluster, sa.and_(Cluster.id == OrganisationCluster.cluster_id,
                                     Cluster.deleted_at.is_(None)))
         .where(O.deleted_at.is_(None), O.merged_into_id.is_(None), O.status != "dissolved",
-               O.municipality_code.in_(region), own_sme_sql(O),
+               likely(O.municipality_code.in_(region), COMMON), own_sme_sql(O),
                ~sa.exists().where(P.organisation_id == O.id, moved_on),
                O.id.not_in(via_duplicate), group_ok_sql(O)))
 

@@ -13,6 +13,7 @@ from ..organisations.models import Organisation
 from ..organisations.queries import kvk_or_name
 from ..validation import integer
 from .models import Participation, ParticipationStatus, Programme
+from .tally import counted_condition
 
 CODE_MAX = 40
 STATUSES = {s.value for s in ParticipationStatus}
@@ -72,13 +73,12 @@ def _positive(value) -> int | None:
     return number if number is not None and number > 0 else None
 
 
-def participation_list(programme: Programme, filters: ParticipationFilters | None = None, *,
-                       count=None) -> sa.Select:
+def participation_list(programme: Programme, filters: ParticipationFilters | None = None
+                       ) -> sa.Select:
     """Live participations of live organisations, most recently moved first.
 
     The organisation (with its municipality) and the owner are loaded in the same query.
-    ``filters.counted`` needs the programme's count; pass ``count`` (a ProgrammeCount) when
-    you already have it, otherwise it is computed here.
+    ``filters.counted`` reads the kept verdicts (``programmes.tally``).
     """
     filters = filters or ParticipationFilters()
     stmt = (
@@ -106,13 +106,7 @@ def participation_list(programme: Programme, filters: ParticipationFilters | Non
             OrganisationCluster.organisation_id == Organisation.id,
             OrganisationCluster.cluster_id == filters.cluster_id))
     if filters.counted is not None:
-        if count is None:
-            from .counting import count_programme
-
-            count = count_programme(programme)
-        counting = [v.participation_id for v in count.verdicts if v.counts]
-        condition = Participation.id.in_(counting) if counting else sa.false()
-        stmt = stmt.where(condition if filters.counted else sa.not_(condition))
+        stmt = stmt.where(counted_condition(programme, filters.counted))
     return stmt.order_by(Participation.status_changed_at.desc(), Participation.id.desc())
 
 

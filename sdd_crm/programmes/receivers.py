@@ -10,7 +10,8 @@ from ..labels import PARTICIPATION_STATUS, label
 from ..organisations.models import Organisation
 from ..reference.models import Municipality
 from ..reference.services import PROGRAMMES
-from ..signals import organisations_merged, reference_seeded
+from ..signals import organisations_merged, organisations_written, reference_seeded
+from . import tally
 from .models import (
     Participation,
     ParticipationEvent,
@@ -36,7 +37,8 @@ def _swap_participation(a: Participation, b: Participation) -> None:
     db.session.execute(
         sa.update(E).where(E.participation_id.in_([a.id, b.id])).values(
             participation_id=sa.case((E.participation_id == a.id, b.id), else_=a.id)),
-        execution_options={"synchronize_session": False})
+        execution_options={"synchronize_session": False, tally.MARKED: True})
+    tally.mark_participations([a.id, b.id])  # their counted dates move with the events
 
 
 @organisations_merged.connect
@@ -98,3 +100,10 @@ def seed_programmes(_sender, *, counts, **_kwargs) -> None:
             db.session.add(p)
         counts["programmes"] += 1
     db.session.flush()
+
+
+@organisations_written.connect
+def recount_organisations(_sender, *, ids, **_kwargs) -> None:
+    """Organisations written past the ORM (an import): their verdicts are evaluated again
+    before the commit, like any other change (``tally``)."""
+    tally.mark_organisations(ids)

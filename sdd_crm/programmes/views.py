@@ -26,16 +26,17 @@ from ..pagination import paginate, request_page
 from ..reference.models import Municipality
 from ..valuechains.models import Cluster
 from . import bp
-from .counting import count_programme, page_verdicts
 from .forms import FIELD_MAP, AddParticipationForm, PipelineFilterForm, apply_service_errors
 from .labels import STATUS_ORDER
 from .models import Participation, Programme
 from .queries import (ParticipationFilters, get_programme_or_404, participation_list,
                       programme_list)
+from .tally import tallies, tally, verdicts_for
 from .services import (OWNER_ROLES, add_participation, allowed_next,
                        can_manage_participations)
 
 INVALID, CONFLICT = 422, 409
+FUNNEL_KINDS = ("status", "counted_status", "municipality_status")
 PIPELINE_ARGS = ("q", "status", "municipality", "owner_id", "cluster", "counted", "organisation_id")
 
 
@@ -63,22 +64,27 @@ def live_programmes() -> list[Programme]:
 def index():
     """Every live programme with its count against the target (DESIGN 4.2)."""
     programmes = live_programmes()
-    sizes = dict(db.session.execute(
-        sa.select(Participation.programme_id, sa.func.count())
-        .join(Organisation, Organisation.id == Participation.organisation_id)
-        .where(Participation.deleted_at.is_(None), Organisation.deleted_at.is_(None))
-        .group_by(Participation.programme_id)).all())
-    counts = {p.id: count_programme(p) for p in programmes}
+    # The kept figures (programmes/tally.py), not a count per request.
+    kept = tallies(programmes, kinds=("counted", "status"))
+    sizes = {pid: t.participations for pid, t in kept.items()}
+    counts = {pid: t.count for pid, t in kept.items()}
     return render_template("programmes/index.html", programmes=programmes, counts=counts,
                            sizes=sizes, may_manage=can_manage_participations(current_user))
 
 
-def _funnel(programme, filters, count) -> list[tuple[str, int]]:
-    """How many participations per status, for the current filters except the status."""
-    base = participation_list(programme, dataclasses.replace(filters, status=None), count=count)
-    sub = base.with_only_columns(Participation.status).order_by(None).subquery()
-    found = dict(db.session.execute(
-        sa.select(sub.c.status, sa.func.count()).group_by(sub.c.status)).all())
+def _funnel(programme, filters) -> list[tuple[str, int]]:
+    """How many participations per status, for the current filters except the status: from the
+    kept tally when the only filter is the municipality or whether it counts, else counted."""
+    others = dataclasses.replace(filters, status=None)
+    kept = dataclasses.replace(others, municipality=None, counted=None) == ParticipationFilters()
+    found = (tally(programme, kinds=FUNNEL_KINDS).funnel(municipality=others.municipality,
+                                                        counted=others.counted)
+             if kept else None)
+    if found is None:
+        base = participation_list(programme, others)
+        sub = base.with_only_columns(Participation.status).order_by(None).subquery()
+        found = dict(db.session.execute(
+            sa.select(sub.c.status, sa.func.count()).group_by(sub.c.status)).all())
     return [(s, found.get(s, 0)) for s in STATUS_ORDER]
 
 
@@ -99,11 +105,10 @@ def render_pipeline(programme, *, selected=frozenset(), move_errors=(), move_to=
         db.session.scalars(sa.select(Municipality).order_by(Municipality.name)).all(), owners,
         db.session.scalars(sa.select(Cluster).where(Cluster.deleted_at.is_(None))
                            .order_by(Cluster.name)).all())
-    count = count_programme(programme) if filters.counted is not None else None
-    page = paginate(participation_list(programme, filters, count=count), page_number(),
+    funnel = _funnel(programme, filters)  # (first: reading the tally tells it is counted)
+    page = paginate(participation_list(programme, filters), page_number(),
                     current_app.config["PAGE_SIZE"])
-    verdicts = ({v.participation_id: v for v in count.verdicts} if count
-                else page_verdicts(programme, page.items))
+    verdicts = verdicts_for(programme, [p.id for p in page.items])
     kept = {k: request.args[k] for k in PIPELINE_ARGS if request.args.get(k)}
     may_manage = can_manage_participations(current_user)
     add_form = None
@@ -118,7 +123,7 @@ def render_pipeline(programme, *, selected=frozenset(), move_errors=(), move_to=
 
     return render_template(
         "programmes/participations.html", programme=programme, page=page, form=form,
-        filters=filters, verdicts=verdicts, funnel=_funnel(programme, filters, count), page_url=page_url,
+        filters=filters, verdicts=verdicts, funnel=funnel, page_url=page_url,
         filtered=bool(kept), funnel_args={k: v for k, v in kept.items() if k != "status"},
         may_manage=may_manage, add_form=add_form, allowed_next=allowed_next,
         selected=selected, move_errors=move_errors, move_to=move_to,

@@ -44,6 +44,7 @@ from ..organisations.models import (
 )
 from ..organisations.size import SME_MAX_EMPLOYEES, size_class
 from ..programmes.models import Participation, ParticipationEvent, Programme
+from ..programmes.tally import recount_all
 from ..valuechains.models import (
     ChainRole,
     Cluster,
@@ -205,6 +206,7 @@ def seed_synthetic(n_organisations: int, n_interactions: int, *, seed: int = 12,
     phases.done("chain_roles", chains["chain_roles"])
     phases.counts.update(chains)
     phases.done("participations", s.insert_participations())
+    recount_all()  # the programme counts (programmes/tally.py): these inserts bypassed the ORM
     phases.done("jobs", s.insert_jobs())
     _fix_sequences()
     return phases.counts
