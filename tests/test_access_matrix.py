@@ -344,6 +344,7 @@ EXPECTED: dict[str, frozenset] = {
     "POST /chains/<int:chain_id>/delete": MANAGERS,
     "GET /chains/<int:chain_id>/gaps": SIGNED_IN,
     "GET /chains/<int:chain_id>/network": SIGNED_IN,
+    "GET /chains/<int:chain_id>/roles": SIGNED_IN,
     "POST /chains/<int:chain_id>/stages": MANAGERS,
     "GET /chains/<int:chain_id>/stages/<int:stage_id>/edit": MANAGERS,
     "POST /chains/<int:chain_id>/stages/<int:stage_id>/edit": MANAGERS,

@@ -14,10 +14,9 @@ from flask import Response, abort, url_for
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..organisations.models import Organisation
 from ..valuechains.models import ChainRole, ValueChain
 from ..valuechains.network_services import add_chain_role, delete_chain_role
-from ..valuechains.queries import get_chain, get_stage, live_chains
+from ..valuechains.queries import dead_organisation_ids, get_chain, get_stage, live_chains
 from ..valuechains.services import (
     add_stage,
     create_value_chain,
@@ -161,10 +160,11 @@ def delete_stage_item(chain_id: int, stage_id: int):
 # --- Roles -----------------------------------------------------------------------------------
 
 def _chain_roles(chain_id: int) -> sa.Select:
+    """Live roles of live organisations in the chain, oldest first. The few dead (deleted or
+    merged) organisations are left out by their ids: no organisation row is read per role."""
     return (sa.select(ChainRole)
-            .join(Organisation, Organisation.id == ChainRole.organisation_id)
             .where(ChainRole.value_chain_id == chain_id, ChainRole.deleted_at.is_(None),
-                   Organisation.deleted_at.is_(None), Organisation.merged_into_id.is_(None))
+                   ChainRole.organisation_id.not_in(dead_organisation_ids()))
             .order_by(ChainRole.id))
 
 

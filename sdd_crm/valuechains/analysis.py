@@ -14,7 +14,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import networkx as nx
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
@@ -22,6 +21,7 @@ from ..extensions import db
 from ..organisations.models import OrgStatus, Organisation
 from ..reference.models import Municipality
 from .models import ChainRole, Cluster, SupplyLink, ValueChain, ValueChainStage
+from .queries import dead_organisation_ids
 
 
 def live_organisation(org=Organisation) -> sa.ColumnElement[bool]:
@@ -114,22 +114,35 @@ def stage_gaps(stages: Iterable[StageRef], stats: dict[int, StageStats]) -> list
             for stage in sorted(stages, key=lambda s: s.position)]
 
 
+def outside_region_ids() -> sa.CompoundSelect:
+    """Ids of the organisations outside Drechtsteden (no municipality, or one that is not a
+    member): the few, found through the municipality index. (The codes are read first: joined
+    in, the planners guessed at a fifth of all organisations and read them all.)"""
+    codes = list(db.session.scalars(
+        sa.select(Municipality.code).where(Municipality.drechtsteden_member.is_not(True))))
+    return sa.union_all(
+        sa.select(Organisation.id).where(Organisation.municipality_code.is_(None)),
+        sa.select(Organisation.id).where(Organisation.municipality_code.in_(codes)))
+
+
 def load_stage_stats(chain_ids: list[int] | None = None) -> dict[int, StageStats]:
     """Per stage id: live holders, regional holders, and the only holder where there is one.
 
-    Two queries whatever the number of chains: one aggregate, one for the only holders' names.
+    Two queries whatever the number of chains: one aggregate over the chain index alone (dead
+    and outside organisations are few: they are taken out, and counted, by their ids), one for
+    the only holders' names.
     """
-    regional_org = sa.case((Municipality.drechtsteden_member.is_(True), Organisation.id))
+    holder = ChainRole.organisation_id
+    outside = sa.case((holder.in_(outside_region_ids()), holder))
     stmt = (
         sa.select(ChainRole.stage_id,
-                  sa.func.count(sa.distinct(Organisation.id)),
-                  sa.func.count(sa.distinct(regional_org)),
-                  sa.func.min(Organisation.id))
-        .join(Organisation, Organisation.id == ChainRole.organisation_id)
-        .outerjoin(Municipality, Municipality.code == Organisation.municipality_code)
+                  sa.func.count(sa.distinct(holder)),
+                  sa.func.count(sa.distinct(outside)),
+                  sa.func.min(holder))
         .where(ChainRole.deleted_at.is_(None), ChainRole.stage_id.is_not(None),
-               live_organisation())
-        .group_by(ChainRole.stage_id)
+               holder.not_in(dead_organisation_ids(dissolved=True)))
+        # A stage belongs to one chain: grouped in the index's order, without a sort.
+        .group_by(ChainRole.value_chain_id, ChainRole.stage_id)
     )
     if chain_ids is not None:
         stmt = stmt.where(ChainRole.value_chain_id.in_(chain_ids))
@@ -139,9 +152,9 @@ def load_stage_stats(chain_ids: list[int] | None = None) -> dict[int, StageStats
         sa.select(Organisation.id, Organisation.name).where(Organisation.id.in_(only_ids))
     ).all()) if only_ids else {}
     return {
-        stage_id: StageStats(holders, regional,
+        stage_id: StageStats(holders, holders - outside_holders,
                              OrgRef(only, names[only]) if holders == 1 else None)
-        for stage_id, holders, regional, only in rows
+        for stage_id, holders, outside_holders, only in rows
     }
 
 
@@ -216,13 +229,32 @@ def cut_off_by_removal(org_id: int, edges: Iterable[tuple[int, int]]) -> tuple[i
     Returns how many pieces its former connected component falls into, and the organisations
     no longer connected to the rest of the chain: everything outside the one largest piece (when
     the largest size is shared, no piece is "the rest", so every piece is cut off).
+
+    The pieces are the parts reachable from its neighbours without passing through it: one
+    search over plain adjacency sets (building a networkx graph of a chain with thousands of
+    links took longer than the search itself).
     """
-    graph = nx.Graph()
-    graph.add_edges_from(edges)
-    if org_id not in graph:
+    adjacent: dict[int, list[int]] = defaultdict(list)
+    for a, b in edges:
+        if a != b:
+            adjacent[a].append(b)
+            adjacent[b].append(a)
+    if org_id not in adjacent:
         return 0, set()
-    component = nx.node_connected_component(graph, org_id)
-    pieces = list(nx.connected_components(graph.subgraph(component - {org_id})))
+    seen = {org_id}
+    pieces: list[set[int]] = []
+    for start in adjacent[org_id]:
+        if start in seen:
+            continue
+        seen.add(start)
+        piece, stack = {start}, [start]
+        while stack:
+            for other in adjacent[stack.pop()]:
+                if other not in seen:
+                    seen.add(other)
+                    piece.add(other)
+                    stack.append(other)
+        pieces.append(piece)
     if len(pieces) <= 1:
         return len(pieces), set()
     pieces.sort(key=len, reverse=True)
@@ -232,13 +264,15 @@ def cut_off_by_removal(org_id: int, edges: Iterable[tuple[int, int]]) -> tuple[i
 
 def what_if(organisation: OrgRef, links: Iterable[OutgoingLink], held: Iterable[HeldStage],
             chain_edges: dict[ChainRef, list[tuple[int, int]]],
-            names: dict[int, str]) -> WhatIf:
+            names: dict[int, str],
+            cuts: dict[ChainRef, tuple[int, set[int]]] | None = None) -> WhatIf:
     """What the region loses when ``organisation`` leaves (pure: plain data in, plain data out).
 
     ``links``: its live supply links as supplier; a sole-source customer loses its only supplier,
     the others lose one supplier and keep alternatives. ``held``: the stages where it has a role;
     those nobody else holds are lost to the chain. ``chain_edges``: each chain's live supply links as
-    (supplier, customer) pairs, to find who is no longer connected to the rest of the chain.
+    (supplier, customer) pairs, to find who is no longer connected to the rest of the chain;
+    ``cuts``: :func:`cut_off_by_removal` of each chain when the caller has it already.
     """
     def order(link: OutgoingLink):
         return (link.customer.name, link.customer.id, link.chain.name if link.chain else "")
@@ -247,7 +281,8 @@ def what_if(organisation: OrgRef, links: Iterable[OutgoingLink], held: Iterable[
     held = sorted(held, key=lambda h: (h.chain.name, h.chain.id, h.stage.position))
     splits = []
     for chain in sorted(chain_edges, key=lambda c: (c.name, c.id)):
-        parts, cut = cut_off_by_removal(organisation.id, chain_edges[chain])
+        parts, cut = (cuts[chain] if cuts is not None and chain in cuts
+                      else cut_off_by_removal(organisation.id, chain_edges[chain]))
         if cut:
             cut_refs = sorted((OrgRef(i, names.get(i, "")) for i in cut), key=lambda o: (o.name, o.id))
             splits.append(ChainSplit(chain, parts, cut_refs))
@@ -308,53 +343,59 @@ def load_what_if(org: Organisation) -> WhatIf:
                ValueChain.deleted_at.is_(None))
         .distinct()
     ).all()
-    others = load_other_holders([r[2] for r in stage_rows], org.id) if stage_rows else {}
+    others = load_other_holders([r[2] for r in stage_rows], org.id,
+                                chain_ids={r[0] for r in stage_rows}) if stage_rows else {}
     held = [HeldStage(ChainRef(chid, chname), StageRef(sid, pos, sname), others.get(sid, 0))
             for chid, chname, sid, pos, sname in stage_rows]
 
     # 5. The supply graphs of the chains it has live links in, and 6. names of the cut-off.
     edges = load_chain_edges(org.id)
-    cut_ids: set[int] = set()
-    for pairs in edges.values():
-        cut_ids |= cut_off_by_removal(org.id, pairs)[1]
+    cuts = {chain: cut_off_by_removal(org.id, pairs) for chain, pairs in edges.items()}
+    cut_ids: set[int] = set().union(*(cut for _, cut in cuts.values()))
     names = dict(db.session.execute(
         sa.select(Organisation.id, Organisation.name).where(Organisation.id.in_(cut_ids))
     ).all()) if cut_ids else {}
-    return what_if(me, links, held, edges, names)
+    return what_if(me, links, held, edges, names, cuts)
 
 
-def load_other_holders(stage_ids: list[int], org_id: int) -> dict[int, int]:
-    """Live role holders per stage other than ``org_id``, for the given stages only."""
-    return dict(db.session.execute(
+def load_other_holders(stage_ids: list[int], org_id: int,
+                       chain_ids: Iterable[int] | None = None) -> dict[int, int]:
+    """Live role holders per stage other than ``org_id``, for the given stages only (``chain_ids``:
+    their chains, so the chain index is read; a stage belongs to one chain)."""
+    stmt = (
         sa.select(ChainRole.stage_id, sa.func.count(sa.distinct(ChainRole.organisation_id)))
-        .join(Organisation, Organisation.id == ChainRole.organisation_id)
         .where(ChainRole.stage_id.in_(stage_ids), ChainRole.deleted_at.is_(None),
-               ChainRole.organisation_id != org_id, live_organisation())
+               ChainRole.organisation_id != org_id,
+               ChainRole.organisation_id.not_in(dead_organisation_ids(dissolved=True)))
         .group_by(ChainRole.stage_id)
-    ).all())
+    )
+    if chain_ids is not None:
+        stmt = stmt.where(ChainRole.value_chain_id.in_(sorted(chain_ids)))
+    return dict(db.session.execute(stmt).all())
 
 
 def load_chain_edges(org_id: int) -> dict[ChainRef, list[tuple[int, int]]]:
     """Every live (supplier, customer) pair of the live chains ``org_id`` has a live link in.
 
-    Only id pairs are fetched, and only for that organisation's chains.
+    Only id pairs are fetched, from the chain index alone, and only for that organisation's
+    chains; links of dead organisations (few) are left out by their ids.
     """
     own_chains = (
         sa.select(SupplyLink.value_chain_id)
         .where(SupplyLink.deleted_at.is_(None), SupplyLink.value_chain_id.is_not(None),
                sa.or_(SupplyLink.supplier_id == org_id, SupplyLink.customer_id == org_id))
     )
-    supplier, customer = aliased(Organisation), aliased(Organisation)
+    dead = dead_organisation_ids(dissolved=True)
     rows = db.session.execute(
         sa.select(ValueChain.id, ValueChain.name, SupplyLink.supplier_id, SupplyLink.customer_id)
         .join(ValueChain, ValueChain.id == SupplyLink.value_chain_id)
-        .join(supplier, supplier.id == SupplyLink.supplier_id)
-        .join(customer, customer.id == SupplyLink.customer_id)
         .where(SupplyLink.value_chain_id.in_(own_chains), SupplyLink.deleted_at.is_(None),
-               ValueChain.deleted_at.is_(None), live_organisation(supplier),
-               live_organisation(customer))
+               ValueChain.deleted_at.is_(None), SupplyLink.supplier_id.not_in(dead),
+               SupplyLink.customer_id.not_in(dead))
     ).all()
-    edges: dict[ChainRef, list[tuple[int, int]]] = defaultdict(list)
+    by_chain: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    names: dict[int, str] = {}
     for chain_id, chain_name, s, c in rows:
-        edges[ChainRef(chain_id, chain_name)].append((s, c))
-    return dict(edges)
+        by_chain[chain_id].append((s, c))
+        names[chain_id] = chain_name
+    return {ChainRef(chain_id, names[chain_id]): pairs for chain_id, pairs in by_chain.items()}

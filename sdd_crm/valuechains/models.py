@@ -12,6 +12,13 @@ from ..db import AuditedMixin, SoftDeleteMixin, TimestampMixin, VersionedMixin, 
 from ..extensions import db
 from ..organisations.models import OrganisationCluster  # noqa: F401  (membership lives with organisations)
 
+# The soft-delete columns are indexed for the deleted rows only (the recycle bin, the purge).
+# A full index on them made SQLite without statistics take ``deleted_at IS NULL`` for a
+# selective condition and walk every live row through it (for a chain's links, or every role
+# of every chain to find the chains of fifty organisations).
+_DELETED_ONLY = sa.text("deleted_at IS NOT NULL")
+LIVE_ROWS_NOT_INDEXED = {"sqlite_where": _DELETED_ONLY, "postgresql_where": _DELETED_ONLY}
+
 
 class ChainRoleType(enum.StrEnum):
     OEM = "oem"  # OEM / system integrator
@@ -23,9 +30,12 @@ class ChainRoleType(enum.StrEnum):
 
 
 class Cluster(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixin, db.Model):
+    __table_args__ = (sa.Index("ix_cluster_deleted_at", "deleted_at", **LIVE_ROWS_NOT_INDEXED),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(100), unique=True)
     description: Mapped[str | None] = mapped_column(sa.String(2000))
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # partial index above
 
     value_chains: Mapped[list[ValueChain]] = relationship(
         back_populates="cluster", order_by="ValueChain.name"
@@ -33,10 +43,13 @@ class Cluster(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixin, db.
 
 
 class ValueChain(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixin, db.Model):
+    __table_args__ = (sa.Index("ix_value_chain_deleted_at", "deleted_at", **LIVE_ROWS_NOT_INDEXED),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     cluster_id: Mapped[int] = mapped_column(sa.ForeignKey("cluster.id"), index=True)
     name: Mapped[str] = mapped_column(sa.String(100), unique=True)
     description: Mapped[str | None] = mapped_column(sa.String(2000))
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # partial index above
 
     cluster: Mapped[Cluster] = relationship(back_populates="value_chains")
     stages: Mapped[list[ValueChainStage]] = relationship(
@@ -58,13 +71,19 @@ class ValueChainStage(AuditedMixin, db.Model):
 class ChainRole(AuditedMixin, SoftDeleteMixin, TimestampMixin, db.Model):
     """The role an organisation plays in a value chain, at a stage."""
 
-    __table_args__ = (sa.Index("ix_chain_role_chain_stage", "value_chain_id", "stage_id"),)
+    __table_args__ = (
+        # A chain's roles by stage, covering what the chain's pages, counts and gaps read.
+        sa.Index("ix_chain_role_chain_stage", "value_chain_id", "stage_id", "organisation_id",
+                 "deleted_at"),
+        sa.Index("ix_chain_role_deleted_at", "deleted_at", **LIVE_ROWS_NOT_INDEXED),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), index=True)
     value_chain_id: Mapped[int] = mapped_column(sa.ForeignKey("value_chain.id"))
     stage_id: Mapped[int | None] = mapped_column(sa.ForeignKey("value_chain_stage.id"))
     role: Mapped[str] = mapped_column(sa.String(24))
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # partial index above
 
     organisation = relationship("Organisation")
     value_chain = relationship("ValueChain")
@@ -76,7 +95,10 @@ class SupplyLink(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixin, 
 
     __table_args__ = (
         sa.CheckConstraint("supplier_id <> customer_id", name="not_self"),
-        sa.Index("ix_supply_link_chain", "value_chain_id", "supplier_id", "customer_id"),
+        # A chain's links, covering its members, counts and picture.
+        sa.Index("ix_supply_link_chain", "value_chain_id", "supplier_id", "customer_id",
+                 "deleted_at", "sole_source"),
+        sa.Index("ix_supply_link_deleted_at", "deleted_at", **LIVE_ROWS_NOT_INDEXED),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -85,6 +107,7 @@ class SupplyLink(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixin, 
     value_chain_id: Mapped[int | None] = mapped_column(sa.ForeignKey("value_chain.id"))
     supplied: Mapped[str | None] = mapped_column(sa.String(500))
     sole_source: Mapped[bool] = mapped_column(default=False)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # partial index above
 
     supplier = relationship("Organisation", foreign_keys=[supplier_id])
     customer = relationship("Organisation", foreign_keys=[customer_id])

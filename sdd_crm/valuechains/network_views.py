@@ -17,7 +17,6 @@ from ..extensions import db
 from ..forms import apply_service_errors, form_page
 from ..interactions.queries import organisation_choice_label, resolve_organisation
 from ..organisations.queries import get_organisation
-from ..pagination import paginate
 from ..organisations.permissions import can_edit_organisation
 from ..transaction import attempt
 from . import bp
@@ -49,7 +48,7 @@ from .queries import (
     live_chains,
     live_clusters,
     organisation_network,
-    supply_link_list,
+    paginate_links,
 )
 from .services import live_chain
 from .views import CONFLICT_MESSAGE, INVALID, page_number
@@ -145,6 +144,8 @@ def role_delete(role_id: int):
     flash(_("De rol is verwijderd."), "success")
     if form.back.data == "chain":
         return redirect(url_for("valuechains.chain_detail", chain_id=chain_id, _anchor="fasen"))
+    if form.back.data == "roles":
+        return redirect(url_for("valuechains.chain_role_index", chain_id=chain_id))
     return _org_page(org_id, "ketenrollen")
 
 
@@ -282,10 +283,9 @@ def link_index():
     org = get_organisation(org_id) if org_id else None
     chain = get_chain(chain_id) if chain_id else None
     sole = {"1": True, "0": False}.get(request.args.get("sole_source", ""))
-    stmt = supply_link_list(organisation_id=org.id if org else None,
-                            value_chain_id=chain.id if chain else None, sole_source=sole,
-                            by_name=True)
-    page = paginate(stmt, page_number(), 50)
+    page = paginate_links(page_number(), 50, organisation_id=org.id if org else None,
+                          value_chain_id=chain.id if chain else None, sole_source=sole,
+                          by_name=True)
     editable = editable_org_ids(current_user, [lk.supplier for lk in page.items]
                                 + [lk.customer for lk in page.items])
     editable_links = {lk.id for lk in page.items

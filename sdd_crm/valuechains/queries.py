@@ -14,11 +14,12 @@ from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 
 from ..auth.models import Role
 from ..extensions import db
-from ..organisations.models import AccountTeamMember, Organisation
+from ..organisations.models import AccountTeamMember, Organisation, OrgStatus
+from ..pagination import Page
 from ..permissions import EDIT_ALL_ROLES
 from .models import ChainRole, Cluster, OrganisationCluster, SupplyLink, ValueChain, ValueChainStage
 
-ROLE_LIMIT = 1000  # roles shown on one chain page; beyond that the page says so
+ROLES_PER_STAGE = 10  # roles shown per stage on a chain's page; the rest on its role list
 ORG_LINK_LIMIT = 100  # links per direction on an organisation page (the rest: the link list)
 
 
@@ -94,42 +95,74 @@ def live_chains(cluster_id: int | None = None) -> sa.Select:
     return stmt.order_by(ValueChain.name, ValueChain.id)
 
 
+def dead_organisation_ids(*, dissolved: bool = False) -> sa.CompoundSelect:
+    """Ids of the organisations that are deleted or merged into another (and, with
+    ``dissolved``, dissolved ones): few, each found through its own index. Counts over a whole
+    chain or cluster subtract these instead of looking up every member's organisation row."""
+    parts = [sa.select(Organisation.id).where(Organisation.deleted_at.is_not(None)),
+             sa.select(Organisation.id).where(Organisation.merged_into_id.is_not(None))]
+    if dissolved:
+        parts.append(sa.select(Organisation.id).where(Organisation.status == OrgStatus.DISSOLVED))
+    return sa.union(*parts)
+
+
 def chain_counts(chain_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Organisations with a role, and supply links, per chain: two grouped queries over these
-    chains only (not a count per chain)."""
+    """Live organisations with a live role, and live links between live organisations, per
+    chain: two grouped queries over these chains only, read from the chain indexes alone (the
+    few dead organisations are subtracted, not looked up per row)."""
     counts = {cid: {"organisations": 0, "links": 0} for cid in chain_ids}
     if not chain_ids:
         return counts
-    roles = db.session.execute(
-        sa.select(ChainRole.value_chain_id, sa.func.count(sa.distinct(ChainRole.organisation_id)))
-        .join(Organisation, Organisation.id == ChainRole.organisation_id)
-        .where(ChainRole.value_chain_id.in_(chain_ids), ChainRole.deleted_at.is_(None),
-               *_live(Organisation))
-        .group_by(ChainRole.value_chain_id))
-    for cid, n in roles:
-        counts[cid]["organisations"] = n
-    supplier, customer = aliased(Organisation), aliased(Organisation)
-    links = db.session.execute(
-        sa.select(SupplyLink.value_chain_id, sa.func.count())
-        .join(supplier, supplier.id == SupplyLink.supplier_id)
-        .join(customer, customer.id == SupplyLink.customer_id)
-        .where(SupplyLink.value_chain_id.in_(chain_ids), SupplyLink.deleted_at.is_(None),
-               *_live(supplier), *_live(customer))
-        .group_by(SupplyLink.value_chain_id))
-    for cid, n in links:
-        counts[cid]["links"] = n
+    # The organisations: all with a live role counted from the chain index, less the dead ones
+    # with a live role (found from their side), in one statement.
+    live_role = (ChainRole.value_chain_id.in_(chain_ids), ChainRole.deleted_at.is_(None))
+    every = (sa.select(ChainRole.value_chain_id,
+                       sa.func.count(sa.distinct(ChainRole.organisation_id)).label("n"))
+             .where(*live_role).group_by(ChainRole.value_chain_id))
+    gone = (sa.select(ChainRole.value_chain_id,
+                      (-sa.func.count(sa.distinct(ChainRole.organisation_id))).label("n"))
+            .where(ChainRole.organisation_id.in_(dead_organisation_ids()),
+                   ChainRole.deleted_at.is_(None))
+            .group_by(ChainRole.value_chain_id))
+    both = sa.union_all(every, gone).subquery()
+    for cid, n in db.session.execute(sa.select(both.c.value_chain_id, sa.func.sum(both.c.n))
+                                     .group_by(both.c.value_chain_id)):
+        if cid in counts:
+            counts[cid]["organisations"] = int(n)
+    # The links: all live ones counted from the chain index, less those touching a dead
+    # organisation (found from the dead ones' side), in one statement.
+    dead = dead_organisation_ids()
+    every = (sa.select(SupplyLink.value_chain_id, sa.func.count().label("n"))
+             .where(SupplyLink.value_chain_id.in_(chain_ids), SupplyLink.deleted_at.is_(None))
+             .group_by(SupplyLink.value_chain_id))
+    touching = sa.union(sa.select(SupplyLink.id).where(SupplyLink.supplier_id.in_(dead)),
+                        sa.select(SupplyLink.id).where(SupplyLink.customer_id.in_(dead)))
+    gone = (sa.select(SupplyLink.value_chain_id, (-sa.func.count()).label("n"))
+            .where(SupplyLink.id.in_(touching), SupplyLink.deleted_at.is_(None))
+            .group_by(SupplyLink.value_chain_id))
+    both = sa.union_all(every, gone).subquery()
+    for cid, n in db.session.execute(sa.select(both.c.value_chain_id, sa.func.sum(both.c.n))
+                                     .group_by(both.c.value_chain_id)):
+        if cid in counts:
+            counts[cid]["links"] = int(n)
     return counts
 
 
 def cluster_member_counts(cluster_ids: list[int]) -> dict[int, int]:
+    """Live members per cluster: all memberships counted from the cluster index, less those of
+    dead organisations (found from the other side), in one statement."""
     if not cluster_ids:
         return {}
-    rows = db.session.execute(
-        sa.select(OrganisationCluster.cluster_id, sa.func.count())
-        .join(Organisation, Organisation.id == OrganisationCluster.organisation_id)
-        .where(OrganisationCluster.cluster_id.in_(cluster_ids), *_live(Organisation))
-        .group_by(OrganisationCluster.cluster_id))
-    return {cid: n for cid, n in rows}
+    OC = OrganisationCluster
+    every = (sa.select(OC.cluster_id, sa.func.count().label("n"))
+             .where(OC.cluster_id.in_(cluster_ids)).group_by(OC.cluster_id))
+    dead = (sa.select(OC.cluster_id, (-sa.func.count()).label("n"))
+            .where(OC.organisation_id.in_(dead_organisation_ids())).group_by(OC.cluster_id))
+    both = sa.union_all(every, dead).subquery()
+    rows = db.session.execute(sa.select(both.c.cluster_id, sa.func.sum(both.c.n))
+                              .group_by(both.c.cluster_id))
+    wanted = set(cluster_ids)
+    return {cid: int(n) for cid, n in rows if cid in wanted and n}
 
 
 def cluster_members(cluster_id: int) -> sa.Select:
@@ -139,21 +172,88 @@ def cluster_members(cluster_id: int) -> sa.Select:
             .order_by(Organisation.name, Organisation.id))
 
 
-def chain_roles(chain_id: int, limit: int = ROLE_LIMIT) -> list[ChainRole]:
-    """Live roles of live organisations in a chain, by stage, role and name (one query)."""
-    return list(db.session.scalars(
-        sa.select(ChainRole)
+@dataclass
+class StagePreview:
+    """The first roles at one stage of a chain (by organisation name) and how many there are."""
+
+    stage_id: int | None
+    total: int = 0
+    roles: list = field(default_factory=list)  # ChainRole with its organisation loaded
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.roles)
+
+
+def stage_previews(chain_id: int, per_stage: int | None = None) -> dict[int | None, StagePreview]:
+    """Per stage of the chain (None: roles without a stage): its number of live roles of live
+    organisations and the first ``per_stage`` (default ``ROLES_PER_STAGE``) of them by
+    organisation name, in one statement whatever the chain's size (the chain's roles numbered
+    per stage, the first ones loaded)."""
+    per_stage = per_stage or ROLES_PER_STAGE
+    ranked = (
+        sa.select(ChainRole.id.label("role_id"),
+                  sa.func.row_number().over(partition_by=ChainRole.stage_id,
+                                            order_by=(Organisation.name, Organisation.id,
+                                                      ChainRole.id)).label("n"),
+                  sa.func.count().over(partition_by=ChainRole.stage_id).label("total"))
         .join(Organisation, Organisation.id == ChainRole.organisation_id)
         .where(ChainRole.value_chain_id == chain_id, ChainRole.deleted_at.is_(None),
                *_live(Organisation))
-        .options(contains_eager(ChainRole.organisation))
-        .order_by(Organisation.name, Organisation.id, ChainRole.id)
-        .limit(limit + 1)))
+    ).subquery()
+    previews: dict[int | None, StagePreview] = {}
+    for role, total in db.session.execute(
+            sa.select(ChainRole, ranked.c.total)
+            .join(ranked, ranked.c.role_id == ChainRole.id)
+            .join(Organisation, Organisation.id == ChainRole.organisation_id)
+            .where(ranked.c.n <= per_stage)
+            .options(contains_eager(ChainRole.organisation))
+            .order_by(ranked.c.n)):
+        previews.setdefault(role.stage_id, StagePreview(role.stage_id, total)).roles.append(role)
+    return previews
+
+
+def chain_role_list(chain_id: int, stage_id: int | None = None, *,
+                    without_stage: bool = False) -> sa.Select:
+    """Live roles of live organisations in a chain (at one stage, or without a stage), by
+    stage and organisation name, with the organisation and the stage in the same statement."""
+    stmt = _ordered_roles(
+        sa.select(ChainRole).where(ChainRole.value_chain_id == chain_id,
+                                   ChainRole.deleted_at.is_(None)))
+    if without_stage:
+        stmt = stmt.where(ChainRole.stage_id.is_(None))
+    elif stage_id is not None:
+        stmt = stmt.where(ChainRole.stage_id == stage_id)
+    return stmt
+
+
+def _ordered_roles(stmt: sa.Select) -> sa.Select:
+    stage = aliased(ValueChainStage)
+    return (stmt.join(Organisation, Organisation.id == ChainRole.organisation_id)
+            .outerjoin(stage, stage.id == ChainRole.stage_id)
+            .where(*_live(Organisation))
+            .options(contains_eager(ChainRole.organisation),
+                     contains_eager(ChainRole.stage.of_type(stage)))
+            .order_by(stage.position.is_(None), stage.position, Organisation.name,
+                      Organisation.id, ChainRole.id))
+
+
+def paginate_roles(page: int, per_page: int, chain_id: int, stage_id: int | None = None, *,
+                   without_stage: bool = False) -> Page:
+    """:func:`~sdd_crm.pagination.paginate` for :func:`chain_role_list` in one statement: the
+    page's role ids on the narrow join first, then those roles with their organisations."""
+    page = max(1, page)
+    ids = (chain_role_list(chain_id, stage_id, without_stage=without_stage)
+           .with_only_columns(ChainRole.id).limit(per_page + 1).offset((page - 1) * per_page))
+    rows = db.session.scalars(
+        _ordered_roles(sa.select(ChainRole).where(ChainRole.id.in_(ids)))).unique().all()
+    return Page(items=rows[:per_page], page=page, per_page=per_page, has_next=len(rows) > per_page)
 
 
 def supply_link_list(*, organisation_id: int | None = None, supplier_id: int | None = None,
                      customer_id: int | None = None, value_chain_id: int | None = None,
-                     sole_source: bool | None = None, by_name: bool = False) -> sa.Select:
+                     sole_source: bool | None = None, by_name: bool = False,
+                     supplier_name_upto: sa.ColumnElement | None = None) -> sa.Select:
     """Live links between live organisations, with both organisations and the chain loaded in
     the same statement; oldest first (stable for pagination) or by supplier and customer name."""
     supplier, customer = aliased(Organisation), aliased(Organisation)
@@ -178,9 +278,40 @@ def supply_link_list(*, organisation_id: int | None = None, supplier_id: int | N
         stmt = stmt.where(SupplyLink.value_chain_id == value_chain_id)
     if sole_source is not None:
         stmt = stmt.where(SupplyLink.sole_source.is_(sole_source))
+    if supplier_name_upto is not None:
+        stmt = stmt.where(supplier.name <= supplier_name_upto)
     if by_name:
         return stmt.order_by(supplier.name, customer.name, SupplyLink.id)
     return stmt.order_by(SupplyLink.id)
+
+
+def paginate_links(page: int, per_page: int, *, by_name: bool = False, **filters) -> Page:
+    """:func:`~sdd_crm.pagination.paginate` for :func:`supply_link_list` (``filters`` are its
+    arguments), in one statement.
+
+    The page's link ids are found on the narrow join (the sort's names and the ids), then only
+    those links are loaded with both organisations: sorting every link with both organisations'
+    whole rows cost ten times more. All links by name: the suppliers are bounded first. The rows
+    up to this page come from at most as many suppliers, so the name of the last of the first
+    that many suppliers with a link (walked along the name index) bounds the range read. (Not
+    with a filter on an organisation or a chain: their links are few, and walking the names
+    until enough of them show up could take the whole region.)"""
+    page = max(1, page)
+    offset = (page - 1) * per_page
+    bound = None
+    narrow = {"organisation_id", "supplier_id", "customer_id", "value_chain_id"}
+    if by_name and not any(filters.get(key) is not None for key in narrow):
+        first = aliased(Organisation)
+        has_link = sa.exists(supply_link_list(**filters).with_only_columns(SupplyLink.id)
+                             .where(SupplyLink.supplier_id == first.id))
+        names = (sa.select(first.name).where(*_live(first), has_link)
+                 .order_by(first.name, first.id).limit(offset + per_page + 1).subquery())
+        bound = sa.select(sa.func.max(names.c.name)).scalar_subquery()
+    ids = (supply_link_list(by_name=by_name, supplier_name_upto=bound, **filters)
+           .with_only_columns(SupplyLink.id).limit(per_page + 1).offset(offset))
+    rows = db.session.scalars(
+        supply_link_list(by_name=by_name).where(SupplyLink.id.in_(ids))).unique().all()
+    return Page(items=rows[:per_page], page=page, per_page=per_page, has_next=len(rows) > per_page)
 
 
 # --- Who may edit what, in one query ------------------------------------------------------------

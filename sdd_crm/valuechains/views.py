@@ -17,14 +17,12 @@ from sqlalchemy.orm import selectinload
 from ..exceptions import PermissionDenied
 from ..extensions import db
 from ..forms import form_page, submitted_version
-from ..pagination import paginate, request_page
+from ..pagination import request_page
 from . import bp
 from .forms import ClusterForm, ConfirmForm, StageForm, ValueChainForm
 from .models import ValueChain
 from .queries import (
-    ROLE_LIMIT,
     chain_counts,
-    chain_roles,
     cluster_member_counts,
     cluster_members,
     editable_org_ids,
@@ -33,7 +31,9 @@ from .queries import (
     get_stage,
     live_chains,
     live_clusters,
-    supply_link_list,
+    paginate_links,
+    paginate_roles,
+    stage_previews,
 )
 from .services import (
     add_stage,
@@ -53,6 +53,7 @@ from .services import (
 INVALID = 422  # a form shown again with messages; nothing was saved
 LINKS_PER_PAGE = 50
 MEMBERS_PER_PAGE = 50
+ROLES_PER_PAGE = 50
 CONFLICT_MESSAGE = _l("Iemand anders heeft dit intussen gewijzigd. Uw invoer staat hieronder nog; "
                       "kies per gewijzigd veld welke waarde blijft en sla op.")
 
@@ -181,17 +182,13 @@ def cluster_delete(cluster_id: int):
 # --- Value chains --------------------------------------------------------------------------------
 
 def render_chain(chain, *, stage_form=None, error=None, status=200):
-    """The chain page: stages in order with who holds a role there, and the chain's links."""
-    roles = chain_roles(chain.id)
-    truncated = len(roles) > ROLE_LIMIT
-    roles = roles[:ROLE_LIMIT]
-    at_stage: dict[int | None, list] = {}
-    for role in roles:
-        at_stage.setdefault(role.stage_id, []).append(role)
-    page = paginate(supply_link_list(value_chain_id=chain.id, by_name=True), page_number(),
-                    LINKS_PER_PAGE)
+    """The chain page: stages in order with the first roles there (the rest on the chain's role
+    list), and the chain's links."""
+    previews = stage_previews(chain.id)
+    shown = [role for preview in previews.values() for role in preview.roles]
+    page = paginate_links(page_number(), LINKS_PER_PAGE, value_chain_id=chain.id, by_name=True)
     may_manage = can_manage_chains(current_user)
-    editable = editable_org_ids(current_user, [r.organisation for r in roles]
+    editable = editable_org_ids(current_user, [r.organisation for r in shown]
                                 + [lk.supplier for lk in page.items]
                                 + [lk.customer for lk in page.items])
     editable_links = {lk.id for lk in page.items
@@ -199,9 +196,8 @@ def render_chain(chain, *, stage_form=None, error=None, status=200):
     if may_manage and stage_form is None:
         stage_form = StageForm(formdata=None)
     return render_template(
-        "valuechains/chain.html", chain=chain, at_stage=at_stage, truncated=truncated,
-        role_count=len(roles), page=page, editable=editable, editable_links=editable_links,
-        may_manage=may_manage,
+        "valuechains/chain.html", chain=chain, previews=previews, page=page, editable=editable,
+        editable_links=editable_links, may_manage=may_manage,
         may_work=not current_user.is_viewer, stage_form=stage_form, action_form=ConfirmForm(),
         error=error,
         page_url=lambda n: url_for("valuechains.chain_detail", chain_id=chain.id, page=n,
@@ -212,6 +208,27 @@ def render_chain(chain, *, stage_form=None, error=None, status=200):
 @login_required
 def chain_detail(chain_id: int):
     return render_chain(get_chain(chain_id))
+
+
+@bp.route("/<int:chain_id>/roles")
+@login_required
+def chain_role_index(chain_id: int):
+    """Every role in the chain, page by page: all stages, one stage (``?stage=<id>``) or the
+    roles without a stage (``?stage=geen``)."""
+    chain = get_chain(chain_id)
+    wanted = request.args.get("stage", "")
+    stage = next((s for s in chain.stages if str(s.id) == wanted), None)
+    without_stage = wanted == "geen"
+    page = paginate_roles(page_number(), ROLES_PER_PAGE, chain.id, stage.id if stage else None,
+                          without_stage=without_stage)
+    editable = editable_org_ids(current_user, [r.organisation for r in page.items])
+    kept = {"stage": stage.id if stage else ("geen" if without_stage else None)}
+    kept = {k: v for k, v in kept.items() if v}
+    return render_template(
+        "valuechains/chain_roles.html", chain=chain, page=page, stage=stage,
+        without_stage=without_stage, editable=editable, may_work=not current_user.is_viewer,
+        page_url=lambda n: url_for("valuechains.chain_role_index", chain_id=chain.id, **kept,
+                                   page=n))
 
 
 def _chain_form(form, chain=None, status=200):
