@@ -118,7 +118,28 @@ def test_organisations_xlsx_types_header_and_filters(client, login, make_user, o
     assert row[8].number_format == "#,##0.00"
     assert row[9].value is None
     assert row[17].value == "'+31781234567"
+    assert row[16].value == "https://alfa.nl" and row[16].hyperlink is None  # text, not a link
     assert sheet.auto_filter.ref == "A1:U2"
+    assert sheet.column_dimensions["B"].width > sheet.column_dimensions["A"].width
+
+
+def test_a_large_xlsx_is_written_row_by_row_with_every_row_and_the_filter_over_all():
+    """XlsxWriter's constant-memory mode: rows stream to a temporary file; the workbook still
+    has every row, typed, with the header frozen and the filter over the whole list."""
+    columns = [exports.Column("Tekst"), exports.Column("Getal", exports.INT),
+               exports.Column("Bedrag", exports.NUMBER), exports.Column("Datum", exports.DATE)]
+    export = exports.Export("organisations", "x", "Blad", columns, sa.select(sa.literal(1)),
+                            lambda batch: batch)
+    rows = [(f"Rij {i}", i, decimal.Decimal(i) / 4, dt.date(2026, 1, 1) + dt.timedelta(days=i))
+            for i in range(2500)]
+    done = []
+    data, count = exports.write_xlsx(export, iter(rows), progress=done.append)
+    assert count == 2500 and done == [1000, 2000]
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    assert sheet.max_row == 2501 and sheet.auto_filter.ref == "A1:D2501"
+    assert [c.value for c in sheet[2501]] == ["Rij 2499", 2499, 624.75,
+                                             dt.datetime(2032, 11, 4)]
+    assert sheet["D2501"].number_format == "mm-dd-yy" and sheet.freeze_panes == "A2"
 
 
 def test_contacts_both_formats_with_the_search_filter(client, login, make_user, make_org,

@@ -116,16 +116,16 @@ def test_async_only_enqueues_and_resume_runs_it(runner, tmp_path, monkeypatch):
 def test_a_failed_import_can_be_resumed_to_the_same_end_state(runner, tmp_path, monkeypatch):
     from sdd_crm.imports import apply
 
-    real = apply.bulk_insert
+    real = apply.insert_tuples
     calls = []
 
-    def crash_on_establishments(table, rows):
+    def crash_on_establishments(table, columns, rows):
         calls.append(table.name)
         if table.name == "establishment" and calls.count("establishment") == 1:
             raise ConnectionError("verbinding weg")
-        return real(table, rows)
+        return real(table, columns, rows)
 
-    monkeypatch.setattr(apply, "bulk_insert", crash_on_establishments)
+    monkeypatch.setattr(apply, "insert_tuples", crash_on_establishments)
     path = _write(tmp_path, "kvk.csv", sample("kvk_export_nl.csv"))
     result = runner.invoke(args=["import", "organisations", path, "--json"])
     assert result.exit_code == 1

@@ -17,6 +17,7 @@ import csv
 import datetime as dt
 import decimal
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -170,7 +171,7 @@ def organisations_export(user, args, *, programme=None) -> Export:
                           OrganisationSbi.version)
                 .where(_among(OrganisationSbi.organisation_id, [r[0] for r in batch]))
                 .order_by(OrganisationSbi.organisation_id, OrganisationSbi.is_main.desc(),
-                          OrganisationSbi.code)):
+                          OrganisationSbi.code)).all():
             codes.setdefault(org_id, []).append(f"{code} ({version})")
         for r in batch:
             yield (r[0], r[1], r[2], r[3], types.get(r[4], r[4]), statuses.get(r[5], r[5]),
@@ -260,7 +261,7 @@ def interactions_export(user, args, *, programme=None) -> Export:
         for iid, topic in db.session.connection().execute(
                 sa.select(InteractionTopic.interaction_id, InteractionTopic.topic)
                 .where(_among(InteractionTopic.interaction_id, ids))
-                .order_by(InteractionTopic.interaction_id, InteractionTopic.topic)):
+                .order_by(InteractionTopic.interaction_id, InteractionTopic.topic)).all():
             themes.setdefault(iid, []).append(topics.get(topic, topic))
         present: dict[int, list[str]] = {}
         for iid, first, last in db.session.connection().execute(
@@ -268,7 +269,7 @@ def interactions_export(user, args, *, programme=None) -> Export:
                 .join(Contact, Contact.id == interaction_contact.c.contact_id)
                 .where(_among(interaction_contact.c.interaction_id, ids), Contact.deleted_at.is_(None),
                        processable())
-                .order_by(interaction_contact.c.interaction_id, Contact.last_name, Contact.id)):
+                .order_by(interaction_contact.c.interaction_id, Contact.last_name, Contact.id)).all():
             present.setdefault(iid, []).append(" ".join(p for p in (first, last) if p))
         for r in batch:
             yield (r[0], r[1], types.get(r[2], r[2]), r[3], r[4], r[5], r[6],
@@ -356,64 +357,99 @@ _CSV = {TEXT: _csv_text, INT: lambda v: "" if v is None else str(v),
 
 
 def write_csv(export: Export, rows: Iterable[tuple], *, progress=None) -> tuple[bytes, int]:
-    """UTF-8 with a BOM and ``;`` between fields: what Excel in a Dutch locale opens as is."""
+    """UTF-8 with a BOM and ``;`` between fields: what Excel in a Dutch locale opens as is.
+
+    The csv module writes None as an empty field and an int as ``str`` does; only text (a
+    leading formula character), numbers (decimal comma) and dates (ISO) need a hand."""
     buf = io.StringIO()
     buf.write("\ufeff")
     writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
     writer.writerow([neutralise(str(c.header)) for c in export.columns])
-    cells = [_CSV[c.type] for c in export.columns]
+    texts = [i for i, c in enumerate(export.columns) if c.type == TEXT]
+    others = [(i, _CSV[c.type]) for i, c in enumerate(export.columns) if c.type in (NUMBER, DATE)]
+    starts = frozenset(FORMULA_STARTS)
+    writerow = writer.writerow
     count = 0
     for count, row in enumerate(rows, 1):
-        writer.writerow([cell(value) for cell, value in zip(cells, row)])
+        values = list(row)
+        for i in texts:
+            value = values[i]
+            if value is not None:
+                if value.__class__ is not str:
+                    value = values[i] = str(value)
+                if value[:1] in starts:
+                    values[i] = "'" + value
+        for i, cell in others:
+            if values[i] is not None:
+                values[i] = cell(values[i])
+        writerow(values)
         if progress and count % BATCH == 0:
             progress(count)
     return buf.getvalue().encode("utf-8"), count
 
 
+# What XML 1.0 cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE): dropped from text cells.
+XLSX_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+XLSX_CARE = re.compile(r"[\000-\010\013\014\016-\037\r]")  # illegal, or a carriage return
+
+
 def write_xlsx(export: Export, rows: Iterable[tuple], *, progress=None) -> tuple[bytes, int]:
-    """A streamed (write-only) workbook: bold frozen header, dates as dates, numbers as numbers."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
+    """A streamed workbook (XlsxWriter's constant-memory mode: each row goes to a temporary
+    file as it is written): bold frozen header, dates as dates, numbers as numbers, text
+    always as text (never a formula or a link), a filter over the whole list."""
+    import xlsxwriter
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=str(export.title)[:31])
-    sheet.freeze_panes = "A2"
-    for index, column in enumerate(export.columns, 1):
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-
-    def text(value):
-        if value is None:
-            return None
-        # Typed as a string, never a formula: openpyxl would take "=…" as one.
-        return neutralise(ILLEGAL_CHARACTERS_RE.sub("", str(value)))[:XLSX_TEXT_MAX]
-
-    def formatted(number_format):
-        def cell(value):
-            if value is None:
-                return None
-            c = WriteOnlyCell(sheet, value=value)
-            c.number_format = number_format
-            return c
-        return cell
-
-    header = [WriteOnlyCell(sheet, value=text(str(column.header))) for column in export.columns]
-    for c in header:
-        c.font = Font(bold=True)
-    sheet.append(header)
+    buf = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buf, {"constant_memory": True, "remove_timezone": True})
+    sheet = workbook.add_worksheet(str(export.title)[:31])
+    bold = workbook.add_format({"bold": True})
     # Format 14 shows the reader's own short date (dd-mm-jjjj in Dutch); 4 is #,##0.00.
-    cells = [{DATE: formatted("mm-dd-yy"), NUMBER: formatted("#,##0.00"),
-              INT: lambda v: v}.get(c.type, text) for c in export.columns]
+    date_format, number_format = workbook.add_format({"num_format": 14}), \
+        workbook.add_format({"num_format": 4})
+    for index, column in enumerate(export.columns):
+        sheet.set_column(index, index, column.width)
+    sheet.freeze_panes(1, 0)
+    write_string, write_number, write_datetime = \
+        sheet.write_string, sheet.write_number, sheet.write_datetime
+
+    starts = frozenset(FORMULA_STARTS)
+
+    def text(r, c, value):
+        # Typed as a string, never a formula (write_string; neutralise for the reader too).
+        # A carriage return becomes the line feed an XML reader makes of it anyway (XlsxWriter
+        # would keep it as "_x000D_", which only Excel reads back).
+        if value.__class__ is not str:
+            value = str(value)
+        if value[:1] in starts or len(value) > XLSX_TEXT_MAX or XLSX_CARE.search(value):
+            value = neutralise(XLSX_ILLEGAL.sub("", value))[:XLSX_TEXT_MAX]
+            value = value.replace("\r\n", "\n").replace("\r", "\n")
+        write_string(r, c, value)
+
+    def number(r, c, value):
+        write_number(r, c, float(value), number_format)
+
+    def integer(r, c, value):
+        if isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool):
+            write_number(r, c, value)
+        else:
+            text(r, c, value)
+
+    def date(r, c, value):
+        write_datetime(r, c, value, date_format)
+
+    for index, column in enumerate(export.columns):
+        write_string(0, index, neutralise(XLSX_ILLEGAL.sub("", str(column.header))), bold)
+    writers = list(enumerate({DATE: date, NUMBER: number, INT: integer}.get(c.type, text)
+                             for c in export.columns))
     count = 0
     for count, row in enumerate(rows, 1):
-        sheet.append([cell(value) for cell, value in zip(cells, row)])
+        for (index, write), value in zip(writers, row):
+            if value is not None:
+                write(count, index, value)
         if progress and count % BATCH == 0:
             progress(count)
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(export.columns))}{count + 1}"
-    buf = io.BytesIO()
-    workbook.save(buf)
+    sheet.autofilter(0, 0, count, len(export.columns) - 1)
+    workbook.close()
     return buf.getvalue(), count
 
 

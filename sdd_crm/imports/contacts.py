@@ -28,7 +28,7 @@ from ..db import utcnow
 from ..extensions import db
 from ..i18n import local_today
 from ..organisations.models import Organisation
-from .apply import AUDIT_SOURCE, _insert_returning, _update_checked, bulk_insert, jsonable
+from .apply import AUDIT_SOURCE, _insert_returning, bulk_insert, jsonable, update_versioned
 from .reading import Table, is_empty
 from .rules import RowCells, clean_contact_row, clear_caches, normalise_name
 from .upsert import _load, _reject, follow_merges
@@ -191,9 +191,7 @@ def apply_contacts(plan: ContactPlan, *, actor_id, source: str, filename: str, j
              "objection": False, "review_due": review_due,
              "version": 1, "created_at": now, "updated_at": now} for c in plan.creates]
     ids = _insert_returning(table, rows)
-    _update_checked(table, [{"k_id": u["id"], "k_version": u["version"], "k_now": now,
-                             **{f"v_{k}": u["values"][k] for k in FIELDS}}
-                            for u in plan.updates], FIELDS)
+    update_versioned(table, plan.updates, FIELDS, now)
     progress(85, _("Opslaan"))
     skip = {"created_at", "updated_at", "version"}
     events = [{"at": now, "user_id": actor_id, "action": "create", "entity_type": "contact",
@@ -202,7 +200,7 @@ def apply_contacts(plan: ContactPlan, *, actor_id, source: str, filename: str, j
                "changes": {k: [None, jsonable(v)] for k, v in row.items()
                            if k not in skip and v is not None}}
               for row, new_id in zip(rows, ids)]
-    # _update_checked wrote version + 1.
+    # update_versioned wrote version + 1.
     events += [{"at": now, "user_id": actor_id, "action": "update", "entity_type": "contact",
                 "entity_id": str(u["id"]), "source": AUDIT_SOURCE, "origin": origin,
                 "record_version": u["version"] + 1, "changes": u["changes"]}

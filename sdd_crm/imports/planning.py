@@ -195,10 +195,12 @@ def _plan_establishments(group: Group, org_id: int, existing: dict, stored: dict
 def _est_update(plan: Plan, est: dict, changes: dict, org_id: int) -> None:
     values = {k: est[k] for k in EST_FIELDS + ("is_main", "deleted_at")}
     values.update({k: v[1] for k, v in changes.items()})
-    for update in plan.est_updates:
-        if update["id"] == est["id"]:  # a second change to the same establishment
-            update["values"].update({k: v[1] for k, v in changes.items()})
-            update["changes"].update(changes)
-            return
-    plan.est_updates.append({"id": est["id"], "version": est["version"], "values": values,
-                             "changes": changes, "org": org_id})
+    update = plan.est_update_by_id.get(est["id"])
+    if update is not None:  # a second change to the same establishment
+        update["values"].update({k: v[1] for k, v in changes.items()})
+        update["changes"].update(changes)
+        return
+    update = {"id": est["id"], "version": est["version"], "values": values, "changes": changes,
+              "org": org_id}
+    plan.est_updates.append(update)
+    plan.est_update_by_id[est["id"]] = update

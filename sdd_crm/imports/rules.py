@@ -89,11 +89,43 @@ _SBI_TOKEN = re.compile(r"\s*(\d{2}(?:[.\d]{0,6})[A-Za-z]?)(?:$|[\s\-–:;,/|])"
 def parse_number(text: str, *, decimal_comma: bool = True) -> decimal.Decimal:
     """A number in the file's notation, else the other one (see the module docstring);
     ValueError (a :class:`sdd_crm.numbers.NumberError`) if it is neither."""
+    fast = _fast_number(text, decimal_comma)
+    if fast is not None:
+        return fast
     first, second = ("nl", "en") if decimal_comma else ("en", "nl")
     try:
         return numbers.parse_decimal_text(text, locale=first)
     except numbers.NumberError:
         return numbers.parse_decimal_text(text, locale=second)
+
+
+# The everyday shapes, which babel's strict parser accepts as they are (checked against it in
+# tests/test_import_speed.py): up to 20 characters of digits with at most one decimal sign, or
+# thousands grouped in threes (first group 1–3 digits, not starting with 0) with an optional
+# decimal part. babel checks a grouped number by formatting it again: 0.1 ms a cell, half the
+# time of checking a KvK file's rows. (Longer numbers exceed what babel formats exactly.)
+FAST_NUMBER_MAX = 20
+_FAST_NUMBER = {
+    True: (re.compile(r"-?[0-9]+(?:,[0-9]+)?"),
+           re.compile(r"-?[1-9][0-9]{0,2}(?:\.[0-9]{3})+(?:,[0-9]+)?")),
+    False: (re.compile(r"-?[0-9]+(?:\.[0-9]+)?"),
+            re.compile(r"-?[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]+)?")),
+}
+
+
+def _fast_number(text: str, decimal_comma: bool) -> decimal.Decimal | None:
+    """What :func:`parse_number` gives for an everyday number in the file's own notation, or
+    None for anything else (then the strict parser decides). Same cleaning as the parser."""
+    t = numbers.clean(text)
+    if len(t) > FAST_NUMBER_MAX:
+        return None
+    plain, grouped = _FAST_NUMBER[decimal_comma]
+    if plain.fullmatch(t):
+        return decimal.Decimal(t.replace(",", ".") if decimal_comma else t)
+    if grouped.fullmatch(t):
+        return decimal.Decimal(t.replace(".", "").replace(",", ".") if decimal_comma
+                               else t.replace(",", ""))
+    return None
 
 
 # --- normalisers, cached (a file repeats places, postcodes and phone numbers a lot) -------------
@@ -186,11 +218,23 @@ class Places:
             self.municipality[compact(code)] = code
             self.municipality[compact(code[2:])] = code  # "0505" as well as "GM0505"
 
+        self._seen: dict[tuple[bool, str], str | None] = {}  # a file repeats its places
+
     def for_place(self, city: str | None) -> str | None:
-        return self.place.get(compact(city)) if city else None
+        if not city:
+            return None
+        key = (True, city)
+        if key not in self._seen:
+            self._seen[key] = self.place.get(compact(city))
+        return self._seen[key]
 
     def for_municipality(self, value: str | None) -> str | None:
-        return self.municipality.get(compact(value)) if value else None
+        if not value:
+            return None
+        key = (False, value)
+        if key not in self._seen:
+            self._seen[key] = self.municipality.get(compact(value))
+        return self._seen[key]
 
 
 # --- rows -------------------------------------------------------------------------------------
@@ -208,6 +252,9 @@ PLACEHOLDER_FIELDS = {"legal_form", "phone", "email", "website", "description", 
                       "municipality", "city"}
 
 
+PLACEHOLDER_MAX = max(map(len, PLACEHOLDERS))
+
+
 def is_placeholder(text: str) -> bool:
     return text.lower() in PLACEHOLDERS
 
@@ -220,22 +267,26 @@ class RowCells:
         self.index = {field: i for i, h in enumerate(headers)
                       if (field := mapping.get(h)) and field}
         self.column = {field: headers[i] for field, i in self.index.items()}
+        self._fields = [(field, i, field in PLACEHOLDER_FIELDS) for field, i in self.index.items()]
 
     def cells(self, row: list) -> tuple[dict[str, str], list[tuple[str, str]]]:
         problems: list[tuple[str, str]] = []
         width = len(self.headers)
-        for i, cell in enumerate(row):
-            if cell and len(cell) > MAX_CELL_CHARS:
-                column = self.headers[i] if i < width else ""
-                problems.append((column, _("De cel is groter dan 1 MB.")))
+        if max(map(len, filter(None, row)), default=0) > MAX_CELL_CHARS:
+            for i, cell in enumerate(row):
+                if cell and len(cell) > MAX_CELL_CHARS:
+                    column = self.headers[i] if i < width else ""
+                    problems.append((column, _("De cel is groter dan 1 MB.")))
         if len(row) > width and any((c or "").strip() for c in row[width:]):
             problems.append(("", _("Deze rij heeft meer cellen dan de kopregel (%(n)s kolommen); "
                                    "staat er een scheidingsteken in een waarde?", n=width)))
         values = {}
-        for field, i in self.index.items():
-            if i < len(row) and row[i] is not None:
-                text = row[i].strip()
-                if text and not (field in PLACEHOLDER_FIELDS and is_placeholder(text)):
+        size = len(row)
+        for field, i, placeholders in self._fields:
+            if i < size and (cell := row[i]) is not None:
+                text = cell.strip()
+                if text and not (placeholders and len(text) <= PLACEHOLDER_MAX
+                                 and text.lower() in PLACEHOLDERS):
                     values[field] = text
         return values, problems
 
@@ -243,11 +294,12 @@ class RowCells:
 MULTILINE_FIELDS = {"description", "notes"}  # tab and line breaks are text there only
 
 
-def _text(values, out, problems, field, limit, column):
+def _text(values, out, problems, field, limit, column, *, checked=False):
+    """``checked``: the caller knows the row holds no control characters at all."""
     value = values.get(field)
     if value is None:
         return
-    if has_control_characters(value, multiline=field in MULTILINE_FIELDS):
+    if not checked and has_control_characters(value, multiline=field in MULTILINE_FIELDS):
         problems.append((column(field), _("De tekst bevat ongeldige tekens.")))
     elif len(value) > limit:
         problems.append((column(field), _("Hoogstens %(n)s tekens.", n=limit)))
@@ -255,14 +307,14 @@ def _text(values, out, problems, field, limit, column):
         out[field] = value
 
 
-def _normalised(values, out, problems, field, fn, column, *, limit=254):
+def _normalised(values, out, problems, field, fn, column, *, limit=254, checked=False):
     value = values.get(field)
     if value is None:
         return
     if len(value) > limit:
         problems.append((column(field), _("Hoogstens %(n)s tekens.", n=limit)))
         return
-    if has_control_characters(value, multiline=False):
+    if not checked and has_control_characters(value, multiline=False):
         problems.append((column(field), _("De tekst bevat ongeldige tekens.")))
         return
     result, message = fn(value)
@@ -284,10 +336,17 @@ def _kvk(value: str) -> tuple[str | None, str | None]:
 _SEVEN_DIGITS = re.compile(r"[0-9]{7}")
 
 
-def _kvk_cell(values, out, problems, warnings, field, column) -> None:
+_EIGHT_DIGITS = re.compile(r"[0-9]{8}")
+_TWELVE_DIGITS = re.compile(r"[0-9]{12}")
+
+
+def _kvk_cell(values, out, problems, warnings, field, column, *, checked=False) -> None:
     """A KvK number cell. Seven digits: a spreadsheet kept the number as a number and dropped
     its leading zero (KvK numbers are 8 digits, and may start with 0) — padded, with a warning."""
     value = values.get(field)
+    if value is not None and _EIGHT_DIGITS.fullmatch(value):
+        out[field] = value  # what normalise.kvk_number makes of it, without its detours
+        return
     if value is not None and _SEVEN_DIGITS.fullmatch(normalise.digits_only(value[:40])):
         padded = "0" + normalise.digits_only(value)
         out[field] = padded
@@ -295,7 +354,7 @@ def _kvk_cell(values, out, problems, warnings, field, column) -> None:
             "KvK-nummer %(value)s heeft 7 cijfers; aangevuld tot %(kvk)s (een spreadsheet laat "
             "de voorloopnul weg).", value=value[:40], kvk=padded)))
         return
-    _normalised(values, out, problems, field, _kvk, column)
+    _normalised(values, out, problems, field, _kvk, column, checked=checked)
 
 
 def clean_organisation_row(values: dict[str, str], column, places: Places, *,
@@ -306,29 +365,38 @@ def clean_organisation_row(values: dict[str, str], column, places: Places, *,
     out: dict = {}
     problems: list[tuple[str, str]] = []
     warnings = [] if warnings is None else warnings
+    # One look for control characters in the whole row; only a row that has one is checked
+    # cell by cell (to name the column, and to allow tabs and line breaks where they may be).
+    checked = not has_control_characters("".join(values.values()), multiline=False)
     if "name" not in values:
         problems.append((column("name"), _("De naam ontbreekt.")))
     for field in ("name", "legal_form", "city", "description"):
-        _text(values, out, problems, field, ORG_MAX[field], column)
+        _text(values, out, problems, field, ORG_MAX[field], column, checked=checked)
     for field in ("kvk_number", "parent_kvk"):
-        _kvk_cell(values, out, problems, warnings, field, column)
+        _kvk_cell(values, out, problems, warnings, field, column, checked=checked)
     if "establishment_number" in values:
-        try:
-            out["establishment_number"] = normalise.establishment_number(
-                values["establishment_number"][:40])
-        except ValueError as exc:
-            problems.append((column("establishment_number"), str(exc)))
-    _normalised(values, out, problems, "postcode", _postcode, column, limit=20)
-    _normalised(values, out, problems, "phone", _phone, column, limit=40)
-    _normalised(values, out, problems, "email", _email, column, limit=ORG_MAX["email"])
-    _normalised(values, out, problems, "website", _website, column, limit=ORG_MAX["website"] - 8)
+        number = values["establishment_number"]
+        if _TWELVE_DIGITS.fullmatch(number):
+            out["establishment_number"] = number  # as normalise.establishment_number gives it
+        else:
+            try:
+                out["establishment_number"] = normalise.establishment_number(number[:40])
+            except ValueError as exc:
+                problems.append((column("establishment_number"), str(exc)))
+    _normalised(values, out, problems, "postcode", _postcode, column, limit=20, checked=checked)
+    _normalised(values, out, problems, "phone", _phone, column, limit=40, checked=checked)
+    _normalised(values, out, problems, "email", _email, column, limit=ORG_MAX["email"],
+                checked=checked)
+    _normalised(values, out, problems, "website", _website, column,
+                limit=ORG_MAX["website"] - 8, checked=checked)
 
     if "street" in values:
         street = " ".join(p for p in (values["street"], values.get("house_number", "")) if p)
         addition = values.get("house_number_addition", "")
         if addition and "house_number" in values:
             street += addition if len(addition) == 1 and addition.isalpha() else f" {addition}"
-        _text({"street": street}, out, problems, "street", ORG_MAX["street"], column)
+        _text({"street": street}, out, problems, "street", ORG_MAX["street"], column,
+              checked=checked)
 
     if "org_type" in values:
         org_type = ORG_TYPES.get(compact(values["org_type"]))

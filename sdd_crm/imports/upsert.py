@@ -90,6 +90,7 @@ class Plan:
     sbi_main: list[dict] = field(default_factory=list)  # {organisation_id, code, version, is_main}
     est_inserts: list[dict] = field(default_factory=list)  # {org (ref), values...}
     est_updates: list[dict] = field(default_factory=list)  # {id, version, values, changes, org}
+    est_update_by_id: dict = field(default_factory=dict)  # id → its entry in est_updates
     updated_ids: set = field(default_factory=set)
     review_status: dict = field(default_factory=dict)  # (candidate id, row hash) → status
     parents_not_found: int = 0
@@ -167,6 +168,9 @@ def group_rows(valid: list[tuple[int, dict]]) -> dict[str, Group]:
 
 def merge_group(group: Group, stored_main: str | None) -> None:
     """Fold the group's rows into one organisation (see the module docstring)."""
+    if len(group.rows) == 1:
+        _merge_one(group, stored_main)
+        return
     flagged = next((r["establishment_number"] for _n, r in group.rows
                     if r.get("main_establishment") and r.get("establishment_number")), None)
     numbers = [r["establishment_number"] for _n, r in group.rows if r.get("establishment_number")]
@@ -203,22 +207,55 @@ def merge_group(group: Group, stored_main: str | None) -> None:
             break
 
 
+def _merge_one(group: Group, stored_main: str | None) -> None:
+    """:func:`merge_group` for a group of one row (nearly every group of a KvK file): the same
+    result without the loops that merge several rows."""
+    record = group.rows[0][1]
+    number = record.get("establishment_number")
+    main = (number if record.get("main_establishment") else None) or \
+        (stored_main if stored_main == number and number else None) or \
+        (number if stored_main is None else None) if number else None
+    group.main_in_file = main
+    group.org = {key: record[key] for key in ORG_FIELDS if key in record}
+    if record.get("parent_kvk"):
+        group.parent_kvk = record["parent_kvk"]
+    codes = record.get("sbi_codes")
+    if codes:
+        group.sbi = list(dict.fromkeys(codes))
+        if record.get("sbi_main_given"):
+            group.sbi_main_given = True
+    if number:
+        group.ests[number] = {key: record[key] for key in EST_FIELDS if key in record}
+    if number is None or number == main:
+        address = {key: record[key] for key in ADDRESS if key in record}
+        if address:
+            group.org.update(address)
+
+
 # --- step 2: what is stored --------------------------------------------------------------------
 
 def _load(table, columns, where_col, values) -> list[dict]:
     """Rows whose ``where_col`` is one of ``values``: by IN lists for a few, by one scan of the
     table for many. (Hundreds of IN lists over a table just bulk-loaded, whose statistics are
-    not updated yet, made PostgreSQL scan it for each: 50 s instead of 1 for 20,000 rows.)"""
+    not updated yet, made PostgreSQL scan it for each: 50 s instead of 1 for 20,000 rows.)
+    The scan reads only ``where_col`` and the id first; when few rows match (a file of new
+    organisations), only those are then read whole."""
     cols = [table.c[c] for c in columns]
     values = set(values)
     if len(values) > SCAN_ABOVE:
+        if "id" in table.c:
+            found = {row_id for row_id, value in db.session.execute(
+                sa.select(table.c.id, where_col).where(where_col.is_not(None))).all()
+                if value in values}
+            if len(found) <= SCAN_ABOVE:
+                return _load(table, columns, table.c.id, found)
         at = columns.index(where_col.key)
         return [dict(zip(columns, r)) for r in db.session.execute(
-            sa.select(*cols).where(where_col.is_not(None))) if r[at] in values]
+            sa.select(*cols).where(where_col.is_not(None))).all() if r[at] in values]
     out = []
     for chunk in _chunks(sorted(values)):
         out.extend(dict(zip(columns, r)) for r in db.session.execute(
-            sa.select(*cols).where(where_col.in_(chunk))))
+            sa.select(*cols).where(where_col.in_(chunk))).all())
     return out
 
 
@@ -298,8 +335,8 @@ def plan_organisations(table: Table, mapping: dict[str, str], *, progress: Progr
         own = stored["est_by_org"].get(existing["id"], []) if existing is not None else []
         merge_group(group, next((e["establishment_number"] for e in own
                                  if e["is_main"] and e["deleted_at"] is None), None))
-    file_by_name = {}
-    for group in groups.values():
+    file_by_name = {}  # only rows without a KvK number look names up
+    for group in groups.values() if any(not g.kvk for g in groups.values()) else ():
         if group.kvk:
             name_key = json.dumps([normalise_name(group.org["name"]), group.org.get("postcode")])
             file_by_name.setdefault(name_key, group)
