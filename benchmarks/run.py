@@ -142,7 +142,6 @@ def bench_config(url: str) -> dict:
         "WTF_CSRF_ENABLED": False,  # server time of the pages, not the sign-in form
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_SECURE": False,
-        "RATELIMIT_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
         "JOBS": "inline",
         "SCHEDULE_ENABLED": False,
