@@ -23,19 +23,27 @@ node_modules/.installed: package.json
 	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Static assets come from npm packages at install time; nothing vendored is committed.
-assets: node_modules/.installed
+# Static assets come from npm packages at install time; nothing vendored is committed. Copied
+# once per npm install (a stamp), so two `make test` running side by side never rewrite a file
+# the other is serving.
+assets: $(VENDOR)/.installed
+
+$(VENDOR)/.installed: node_modules/.installed
 	mkdir -p $(VENDOR)/fonts
 	cp node_modules/@utrecht/component-library-css/dist/index.css $(VENDOR)/utrecht.css
 	cp node_modules/@nl-design-system-unstable/voorbeeld-design-tokens/dist/theme.css $(VENDOR)/voorbeeld-theme.css
 	cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/chart.umd.min.js
 	for w in 400 600 700; do cp node_modules/@fontsource/noto-sans/files/noto-sans-latin-$$w-normal.woff2 $(VENDOR)/fonts/; done
+	touch $@
 
-# The English catalogue (.po) is committed; its compiled .mo is built here and gitignored.
-# Without a .mo the interface is simply Dutch (the msgids).
-translations: $(VENV)/.installed
+# The English catalogue (.po) is committed; its compiled .mo is built here and gitignored, again
+# only when the catalogue changed. Without a .mo the interface is simply Dutch (the msgids).
+translations: $(TRANSLATIONS)/en/LC_MESSAGES/messages.mo
+
+$(TRANSLATIONS)/en/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/en/LC_MESSAGES/messages.po $(VENV)/.installed
 	$(BIN)/pybabel compile -d $(TRANSLATIONS)
-	@test -f $(TRANSLATIONS)/en/LC_MESSAGES/messages.mo || { echo "translations: en catalogue not compiled" >&2; exit 1; }
+	@test -f $@ || { echo "translations: en catalogue not compiled" >&2; exit 1; }
+	touch $@
 
 # Re-extract the Dutch msgids from Python and templates, merge them into the English catalogue,
 # and list what still needs translating.

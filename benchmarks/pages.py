@@ -38,9 +38,10 @@ class Case:
         return self.kind != "page"
 
     def statements(self, dialect: str) -> tuple[str, ...]:
-        if self.search:
-            return (SEARCH[dialect].format(term=self.search),)
-        return self.raw
+        """The raw SQL: who is signed in (what every request reads first), then the rows."""
+        rows = (SEARCH[dialect].format(term=self.search),) if self.search else self.raw
+        signed_in = API_SIGNED_IN if self.path.startswith("/api/") else PAGE_SIGNED_IN
+        return (*signed_in, *rows)
 
 
 @dataclass
@@ -74,6 +75,17 @@ class Ids:
                            mun=self.municipality, deep=self.deep_query)
 
 
+# Who is signed in: the session (browser) or the token (API) with its user; a page also shows
+# the unread-notifications badge. Every request of a signed-in user reads these first.
+PAGE_SIGNED_IN = (
+    "SELECT s.id, s.user_id, s.last_seen_at, s.revoked_at, u.* FROM user_session s "
+    "JOIN \"user\" u ON u.id = s.user_id WHERE s.token_hash = :session_hash",
+    "SELECT n.id FROM notification n WHERE n.user_id = :uid AND n.read_at IS NULL LIMIT 1",
+)
+API_SIGNED_IN = (
+    "SELECT t.id, t.user_id, t.revoked_at, u.* FROM api_token t JOIN \"user\" u "
+    "ON u.id = t.user_id WHERE t.token_hash = :token_hash",
+)
 LIVE_ORG = "o.deleted_at IS NULL AND o.merged_into_id IS NULL"
 ORG_COLUMNS = ("o.id, o.name, o.org_type, o.kvk_number, o.city, o.municipality_code, o.employees, "
                "o.size_class, o.is_critical, o.last_contact_on")
