@@ -262,9 +262,13 @@ def _fail():
     raise InvalidCursor("a value of the wrong type")
 
 
-def _encode(plan: _Plan, row, page: int, backwards: bool) -> str:
+def _encode(plan: _Plan, row, page: int, backwards: bool) -> str | None:
+    """The cursor to ``row``; None when it would be longer than a cursor may be (a row whose
+    sort values are very long texts in a non-Latin script): the link then goes by page number."""
     values = [_dump(getattr(row, key.attr)) for key in plan.keys]
-    return _serializer().dumps({"o": plan.fingerprint, "p": page, "b": int(backwards), "v": values})
+    cursor = _serializer().dumps({"o": plan.fingerprint, "p": page, "b": int(backwards),
+                                  "v": values})
+    return cursor if len(cursor) <= CURSOR_MAX_LENGTH else None
 
 
 @dataclass(frozen=True)
@@ -383,14 +387,20 @@ def _finish(plan: _Plan, rows: list, number: int, per_page: int, *, has_next: bo
     return page
 
 
-def request_keyset_page(stmt: sa.Select, per_page: int) -> Page:
-    """:func:`keyset_paginate` with the current request's ``?cursor=`` and ``?page=``; a cursor
-    that does not decode is ignored (the page number, or page 1, is shown instead)."""
-    from flask import request
-
-    cursor = (request.args.get("cursor") or "").strip() or None
-    page = request_page() if (request.args.get("page") or "").strip() else None
+def keyset_page(stmt: sa.Select, per_page: int, *, page: int | None,
+                cursor: str | None) -> Page:
+    """:func:`keyset_paginate`, a cursor that does not decode ignored (the page number, or
+    page 1, is shown instead): how the screens and the API page a big list alike."""
     try:
         return keyset_paginate(stmt, per_page, page=page, cursor=cursor)
     except InvalidCursor:
         return keyset_paginate(stmt, per_page, page=page)
+
+
+def request_keyset_page(stmt: sa.Select, per_page: int) -> Page:
+    """:func:`keyset_page` with the current request's ``?cursor=`` and ``?page=``."""
+    from flask import request
+
+    cursor = (request.args.get("cursor") or "").strip() or None
+    page = request_page() if (request.args.get("page") or "").strip() else None
+    return keyset_page(stmt, per_page, page=page, cursor=cursor)

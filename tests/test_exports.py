@@ -426,6 +426,25 @@ def test_a_job_streams_in_batches_each_with_its_own_sbi_codes(client, login, mak
         (f"Bedrijf {i:03d}", f"{999 + i} (2008)") for i in range(1, 251)]
 
 
+def test_more_rows_than_an_excel_sheet_holds_fail_the_job_with_a_message(make_user, orgs,
+                                                                          monkeypatch, tmp_path):
+    """XlsxWriter drops rows past Excel's last one without a word: the job fails instead,
+    saying what to do, and stores no file — nor leaves XlsxWriter's temporary one behind."""
+    import tempfile
+
+    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 2)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    job = export_jobs.create_job(actor=make_user("admin"), kind="organisations", fmt="xlsx",
+                                 args={})
+    db.session.commit()
+    job = finish(job.id)
+    assert job.status == "failed" and job.message == (
+        "Deze lijst heeft meer dan 2 rijen, meer dan een Excel-blad bevat. Kies CSV, of "
+        "verklein de lijst met een filter.")
+    assert db.session.scalar(sa.select(JobFile).where(JobFile.job_id == job.id)) is None
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_viewer_export_would_hold_no_notes_and_no_rows(make_user, make_org):
     """Belt and braces under the 403: the builder itself leaves notes out for viewers."""
     world = build_world(make_user, make_org)

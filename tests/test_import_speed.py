@@ -22,16 +22,14 @@ from sdd_crm.organisations.models import Establishment, Organisation
 
 # --- numbers ------------------------------------------------------------------------------------
 
-def _strict(text: str, decimal_comma: bool):
-    """What the parser did before the fast path: babel, strictly, the file's notation first."""
-    first, second = ("nl", "en") if decimal_comma else ("en", "nl")
-    try:
+def _strict(text: str, locale: str, monkeypatch):
+    """What babel's strict parser reads, without the fast path."""
+    with monkeypatch.context() as mp:
+        mp.setattr(numbers, "_fast_decimal", lambda t, locale: None)
         try:
-            value = numbers.parse_decimal_text(text, locale=first)
-        except numbers.NumberError:
-            value = numbers.parse_decimal_text(text, locale=second)
-    except numbers.NumberError as exc:
-        return "error", exc.message
+            value = numbers.parse_decimal_text(text, locale=locale)
+        except numbers.NumberError as exc:
+            return "error", exc.message
     return "ok", value, str(value)
 
 
@@ -52,20 +50,23 @@ def _number_shapes():
     return sorted(shapes)
 
 
-def test_the_fast_number_shapes_read_exactly_as_the_strict_parser_reads_them():
+def test_the_fast_number_shapes_read_exactly_as_the_strict_parser_reads_them(monkeypatch):
+    """sdd_crm.numbers reads the everyday shapes without babel (forms and imports alike)."""
     fast = 0
-    for text, decimal_comma in itertools.product(_number_shapes(), (True, False)):
-        got = rules._fast_number(text, decimal_comma)
+    for text, locale in itertools.product(_number_shapes(), ("nl", "en")):
+        got = numbers._fast_decimal(numbers.clean(text), locale)
         if got is None:
             continue  # not an everyday shape: the strict parser decides, as before
         fast += 1
-        assert ("ok", got, str(got)) == _strict(text, decimal_comma), (text, decimal_comma)
-        assert rules.parse_number(text, decimal_comma=decimal_comma) == got
+        assert ("ok", got, str(got)) == _strict(text, locale, monkeypatch), (text, locale)
+        assert numbers.parse_decimal_text(text, locale=locale) == got
+        assert rules.parse_number(text, decimal_comma=locale == "nl") == got
     assert fast > 5000  # the shapes of a KvK file do take the fast path
-    assert rules._fast_number("1.250.000,00", True) == decimal.Decimal("1250000.00")
-    assert rules._fast_number("1,250", False) == decimal.Decimal("1250")
-    assert rules._fast_number("1.25.000", True) is None  # refused by the strict parser
-    assert rules._fast_number("0.123", True) is None
+    assert numbers._fast_decimal("1.250.000,00", "nl") == decimal.Decimal("1250000.00")
+    assert numbers._fast_decimal("1,250", "en") == decimal.Decimal("1250")
+    assert numbers._fast_decimal("1.25.000", "nl") is None  # refused by the strict parser
+    assert numbers._fast_decimal("0.123", "nl") is None
+    assert numbers._fast_decimal("12", "de") is None  # only the two notations it knows
 
 
 def test_a_row_with_a_control_character_is_still_refused_by_its_column():
@@ -174,9 +175,33 @@ def test_the_import_costs_statements_independent_of_its_rows(count_queries):
     assert seen[0] == seen[1]
 
 
-def test_the_sqlite_page_cache_is_the_connections_own_again_after_an_import():
+def test_the_import_runs_with_the_sqlite_page_cache_and_temporary_tables_in_memory():
+    """sdd_crm.db gives every SQLite connection (the import's too) a 64 MB page cache and keeps
+    temporary tables (apply.py's staging tables) in memory."""
     if db.session.get_bind().dialect.name != "sqlite":
         pytest.skip("SQLite's page cache")
-    before = db.session.connection().exec_driver_sql("PRAGMA cache_size").scalar()
     run_import(csv_bytes(HEADERS, _rows(3)))
-    assert db.session.connection().exec_driver_sql("PRAGMA cache_size").scalar() == before
+    connection = db.session.connection()
+    assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -65536
+    assert connection.exec_driver_sql("PRAGMA temp_store").scalar() == 2  # MEMORY
+
+
+def test_a_failure_while_the_second_thread_builds_rows_saves_nothing(monkeypatch):
+    """apply_plan's second thread (SBI codes, establishments, audit rows): its exception reaches
+    the job, which rolls back the organisations already written beside it."""
+    from sdd_crm.jobs.models import Job
+
+    run_import(csv_bytes(HEADERS, _rows(2)))
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("kapot")
+
+    monkeypatch.setattr(apply, "_other_rows", broken)
+    with pytest.raises(RuntimeError):
+        run_import(csv_bytes(HEADERS, _rows(2, legal="B.V.") + _rows(2, start=100)))
+    db.session.rollback()
+    db.session.expire_all()
+    assert count(Organisation) == 2 and org_by_kvk("50000100") is None
+    assert {o.legal_form for o in db.session.scalars(sa.select(Organisation))} == {None}
+    failed = db.session.scalars(sa.select(Job).where(Job.status == "failed")).all()
+    assert len(failed) == 1 and "er is niets opgeslagen" in failed[0].message

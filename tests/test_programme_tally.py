@@ -238,6 +238,13 @@ def test_kept_counts_follow_every_kind_of_change(people, orgs):
     assert_kept(scale)
     assert_kept(others)
 
+    # A merge whose merged record is further along (completed beats participating): the two
+    # participations swap state and events, so the survivor's row takes the counted date.
+    merge_organisations(o["c"], o["h"], actor=admin)
+    db.session.commit()
+    assert_kept(scale)
+    assert_kept(others)
+
 
 def test_a_core_update_past_the_orm_recounts(people, orgs):
     scale, bd = _scale(), people["bd"]

@@ -13,6 +13,8 @@ contacts and Mijn accounts (issue 12).
 3. Where a query picks one of two plans by the size of what it finds (the dashboard's contact
    moments I took part in, the "organisation" filter of the contact-moment list), both plans give
    the same rows.
+4. The task rule, rewritten for speed (``task_visible``), still says exactly what DESIGN 4.4
+   says, for every kind of task and user.
 """
 
 from __future__ import annotations
@@ -313,3 +315,70 @@ def test_the_subject_search_finds_the_same_by_either_plan(monkeypatch, people, m
     assert found("netcongestie") == ["Gesprek over NETCONGESTIE",
                                      "Overname door netcongestie-adviseur"]
     assert found("Overname") == ["Overname door netcongestie-adviseur"]
+
+
+# --- the rewritten task rule is DESIGN 4.4's ---------------------------------------------------
+
+def test_task_visibility_is_the_rule_for_every_kind_of_task(make_user, make_org):
+    """``task_visible`` (a positive EXISTS per row, issue 12) against the rule in Python: a
+    task is seen by admins, by its assignee and its creator, and otherwise — viewers never —
+    when whatever it follows (a contact moment, a lead, both, neither) may be seen. Every
+    combination of follows × creator × assignee, for every kind of user."""
+    from sdd_crm.auth.models import Role
+    from sdd_crm.interactions.models import Task
+    from sdd_crm.interactions.services import create_interaction
+    from sdd_crm.leads.services import share_lead
+    from sdd_crm.organisations.services import set_account_team_member
+    from sdd_crm.visibility import (
+        can_see_interaction,
+        can_see_interactions,
+        can_see_lead,
+        task_visible,
+    )
+
+    users = {
+        "admin": make_user("admin"), "regional": make_user("regional_account_manager"),
+        "team": make_user("local_account_manager", municipality="GM0590"),
+        "author": make_user("local_account_manager", municipality="GM0642"),
+        "sliedrecht": make_user("local_account_manager", municipality="GM0610"),
+        "bizdev": make_user("business_developer"), "viewer": make_user("viewer"),
+    }
+    admin, author = users["admin"], users["author"]
+    org = make_org(actor=admin, name="Regelwerf B.V.")
+    set_account_team_member(org, users["team"], "local", actor=admin)
+    follows = [None] + [
+        create_interaction({"organisation_id": org.id, "type": "visit", "date": TODAY,
+                            "subject": f"Gesprek {secret}", "confidential": secret},
+                           actor=author) for secret in (False, True)]
+    leads = [None] + [share_lead({"organisation_id": org.id, "type": "risk", "title": "Signaal",
+                                  **shared}, actor=author)
+                      for shared in ({"shared_with_municipality": "GM0610"},
+                                     {"shared_with": "regional_team"},
+                                     {"shared_with_user_id": users["bizdev"].id})]
+    people = [None, author, users["team"], users["bizdev"], users["sliedrecht"]]
+    tasks = []
+    for interaction, lead, creator, assignee in itertools.product(follows, leads, people, people):
+        task = Task(title="Opvolgen", organisation_id=org.id,
+                    interaction_id=interaction.id if interaction else None,
+                    lead_id=lead.id if lead else None, created_by_id=creator and creator.id,
+                    assignee_id=assignee and assignee.id)
+        db.session.add(task)
+        tasks.append((task, interaction, lead))
+    db.session.commit()
+
+    def rule(user, task, interaction, lead) -> bool:
+        if user.role == Role.ADMIN:
+            return True
+        if not can_see_interactions(user):
+            return False
+        if user.id in (task.assignee_id, task.created_by_id):
+            return True
+        return ((interaction is None or can_see_interaction(user, interaction))
+                and (lead is None or can_see_lead(user, lead)))
+
+    for who, user in users.items():
+        seen = set(db.session.scalars(sa.select(Task.id).where(task_visible(user))))
+        expected = {t.id for t, i, lead in tasks if rule(user, t, i, lead)}
+        assert seen == expected, who
+        if who not in ("admin", "viewer", "author"):  # the author may see all they wrote
+            assert 0 < len(seen) < len(tasks), who  # the rule cuts both ways for this user

@@ -168,7 +168,7 @@ PINS: dict[str, Pin] = {
     "GET /programmes/": _p(6, r"Telprogramma \w+"),
     "GET /programmes/<code>": _p(12, ORG),
     "GET /programmes/<code> [filtered]": _p(14, ORG, query="municipality=GM0505&q=Telrij"),
-    "GET /programmes/<code>/progress": _p(10, None),
+    "GET /programmes/<code>/progress": _p(10, ORG),
     "GET /programmes/<code>/progress/unapproached": _p(6, ORG),
     "GET /programmes/<code>/deleted": _p(6, ORG),
     "GET /programmes/<code>/participations/<int:participation_id>": _p(12, MOMENT),

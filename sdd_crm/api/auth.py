@@ -19,6 +19,7 @@ from ..extensions import limiter
 from ..permissions import WORKER_ROLES
 from ..security_log import event
 from . import bp, guard
+from .errors import forbidden
 
 PUBLIC_ENDPOINTS = {"api.openapi"}
 # A JSON body never needs the 50 MB allowed for spreadsheet uploads.
@@ -134,8 +135,6 @@ writers_only = guard(require_writer)
 def require_admin() -> None:
     """Admin-only endpoints (the audit trail, the bin, GDPR requests, programme management)."""
     if not api_user().is_admin:
-        from .errors import forbidden
-
         forbidden()
 
 

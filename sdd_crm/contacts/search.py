@@ -40,8 +40,8 @@ from ..organisations.search import (
 from .models import Contact
 
 SEARCH_TABLE = "contact_search"  # SQLite FTS5 table (and its triggers' name prefix)
-TRIGRAM_INDEXES = ("ix_contact_last_name_trgm", "ix_contact_first_name_trgm",
-                   "ix_contact_email_trgm")
+# (Its PostgreSQL trigram indexes are named in ``organisations.search.OTHER_TRIGRAM_INDEXES``,
+# for the migrations' ``include_name``.)
 # As organisations.search.ID_LIST_LIMIT, per part (contacts; organisations, whose contacts are
 # read by their organisation): lower, as a contact row costs more to read and sort (its
 # organisation joined), and a common term's contacts are spread over the list by their

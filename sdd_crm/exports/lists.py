@@ -13,25 +13,30 @@ the people whose work needs them.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import decimal
 import io
 import re
+import types
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy.orm import aliased
 
 from .. import labels
 from ..auth.models import User
 from ..extensions import db
 from ..i18n import local_today
+from ..jobs.lifecycle import JobFailed
 from ..permissions import WORKER_ROLES, can_view_contacts
 from ..interactions.visibility import can_see_interactions
 
@@ -77,8 +82,11 @@ class Export:
                 yield from self.shape(prefetched[start:start + BATCH])
             return
         result = self._execute(self.stmt.execution_options(yield_per=BATCH))
-        for part in result.partitions():
-            yield from self.shape(part)
+        try:
+            for part in result.partitions():
+                yield from self.shape(part)
+        finally:  # also when the writer stops early (see write): PostgreSQL's server cursor
+            result.close()
 
     def count(self) -> int:
         """The number of rows — for a job's progress only; pages and the direct path never count."""
@@ -325,6 +333,7 @@ CONTENT_TYPES = {
 # a tab or carriage return can hide one from a later trim.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_TEXT_MAX = 32767  # Excel's limit for one cell
+XLSX_MAX_ROWS = 1_048_575  # Excel's rows per sheet, less the header (XlsxWriter drops the rest)
 
 
 def neutralise(text: str) -> str:
@@ -337,12 +346,16 @@ def filename(export: Export, fmt: str) -> str:
 
 
 def write(fmt: str, export: Export, rows: Iterable[tuple], *, progress=None) -> tuple[bytes, int]:
-    """The file's bytes and its number of data rows; ``progress(n)`` every ``BATCH`` rows."""
-    return (write_csv if fmt == "csv" else write_xlsx)(export, rows, progress=progress)
-
-
-def _csv_text(value) -> str:
-    return "" if value is None else neutralise(str(value))
+    """The file's bytes and its number of data rows; ``progress(n)`` every ``BATCH`` rows.
+    Stopped early, it closes the rows (:meth:`Export.rows`: its cursor) there and then, inside
+    the transaction that is about to roll back."""
+    try:
+        return (write_csv if fmt == "csv" else write_xlsx)(export, rows, progress=progress)
+    except BaseException:
+        if isinstance(rows, types.GeneratorType):
+            with contextlib.suppress(Exception):
+                rows.close()
+        raise
 
 
 def _csv_number(value) -> str:
@@ -352,8 +365,7 @@ def _csv_number(value) -> str:
     return text.replace(".", ",")  # Dutch Excel reads a decimal comma (the file uses ";")
 
 
-_CSV = {TEXT: _csv_text, INT: lambda v: "" if v is None else str(v),
-        NUMBER: _csv_number, DATE: lambda v: "" if v is None else v.isoformat()}
+_CSV = {NUMBER: _csv_number, DATE: lambda v: "" if v is None else v.isoformat()}
 
 
 def write_csv(export: Export, rows: Iterable[tuple], *, progress=None) -> tuple[bytes, int]:
@@ -366,7 +378,7 @@ def write_csv(export: Export, rows: Iterable[tuple], *, progress=None) -> tuple[
     writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
     writer.writerow([neutralise(str(c.header)) for c in export.columns])
     texts = [i for i, c in enumerate(export.columns) if c.type == TEXT]
-    others = [(i, _CSV[c.type]) for i, c in enumerate(export.columns) if c.type in (NUMBER, DATE)]
+    others = [(i, _CSV[c.type]) for i, c in enumerate(export.columns) if c.type in _CSV]
     starts = frozenset(FORMULA_STARTS)
     writerow = writer.writerow
     count = 0
@@ -377,8 +389,8 @@ def write_csv(export: Export, rows: Iterable[tuple], *, progress=None) -> tuple[
             if value is not None:
                 if value.__class__ is not str:
                     value = values[i] = str(value)
-                if value[:1] in starts:
-                    values[i] = "'" + value
+                if value[:1] in starts:  # a quick look; neutralise says what then
+                    values[i] = neutralise(value)
         for i, cell in others:
             if values[i] is not None:
                 values[i] = cell(values[i])
@@ -388,9 +400,9 @@ def write_csv(export: Export, rows: Iterable[tuple], *, progress=None) -> tuple[
     return buf.getvalue().encode("utf-8"), count
 
 
-# What XML 1.0 cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE): dropped from text cells.
-XLSX_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
-XLSX_CARE = re.compile(r"[\000-\010\013\014\016-\037\r]")  # illegal, or a carriage return
+# What XML 1.0 cannot hold: dropped from text cells.
+XLSX_ILLEGAL = ILLEGAL_CHARACTERS_RE
+XLSX_CARE = re.compile(f"{XLSX_ILLEGAL.pattern}|\r")  # illegal, or a carriage return
 
 
 def write_xlsx(export: Export, rows: Iterable[tuple], *, progress=None) -> tuple[bytes, int]:
@@ -442,12 +454,22 @@ def write_xlsx(export: Export, rows: Iterable[tuple], *, progress=None) -> tuple
     writers = list(enumerate({DATE: date, NUMBER: number, INT: integer}.get(c.type, text)
                              for c in export.columns))
     count = 0
-    for count, row in enumerate(rows, 1):
-        for (index, write), value in zip(writers, row):
-            if value is not None:
-                write(count, index, value)
-        if progress and count % BATCH == 0:
-            progress(count)
+    try:
+        for count, row in enumerate(rows, 1):
+            if count > XLSX_MAX_ROWS:  # never a file silently missing rows
+                raise JobFailed(_("Deze lijst heeft meer dan %(n)s rijen, meer dan een "
+                                  "Excel-blad bevat. Kies CSV, of verklein de lijst met een "
+                                  "filter.", n=format_decimal(XLSX_MAX_ROWS)))
+            for (index, write), value in zip(writers, row):
+                if value is not None:
+                    write(count, index, value)
+            if progress and count % BATCH == 0:
+                progress(count)
+    except BaseException:
+        # The rows so far sit in a temporary file (open, on disk) that only close() removes.
+        with contextlib.suppress(Exception):
+            workbook.close()
+        raise
     sheet.autofilter(0, 0, count, len(export.columns) - 1)
     workbook.close()
     return buf.getvalue(), count

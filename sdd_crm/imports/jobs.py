@@ -32,7 +32,7 @@ from flask_babel import gettext as _
 
 from ..audit.listeners import origin as request_origin
 from ..exceptions import ValidationError
-from ..extensions import db, rq
+from ..extensions import rq
 from ..jobs import lifecycle
 from ..jobs.files import load_file, store_file
 from ..jobs.models import Job, JobStatus
@@ -131,7 +131,7 @@ def _failure_message(exc: BaseException) -> str:
 
 def _import(job: Job, progress) -> lifecycle.Finished:
     try:
-        with _gc_paused(), _sqlite_cache():
+        with _gc_paused():
             summary = _run(job, progress)
     except ImportFileError as exc:  # the file itself: running again will not help
         raise lifecycle.JobFailed(exc.message) from exc
@@ -150,31 +150,6 @@ def _gc_paused():
     finally:
         if was_enabled:
             gc.enable()
-
-
-SQLITE_IMPORT_CACHE_KIB = 65536
-
-
-@contextlib.contextmanager
-def _sqlite_cache(kib: int = SQLITE_IMPORT_CACHE_KIB):
-    """SQLite: a page cache of ``kib`` KiB (for the database and for its temporary tables) on
-    the import's connection while it runs (then the connection's own again). The default 2 MB holds a fraction of the organisation table's 15
-    indexes, and 100,000 rows inserted at random places in each made the import wait on the
-    file system twice as long as it computed."""
-    connection = db.session.connection()
-    if connection.dialect.name != "sqlite":
-        yield
-        return
-    before = {schema: connection.exec_driver_sql(f"PRAGMA {schema}.cache_size").scalar()
-              for schema in ("main", "temp")}  # temp: the staging tables of apply.py
-    for schema in before:
-        connection.exec_driver_sql(f"PRAGMA {schema}.cache_size = -{int(kib)}")
-    try:
-        yield
-    finally:
-        with contextlib.suppress(sa.exc.SQLAlchemyError):
-            for schema, size in before.items():
-                connection.exec_driver_sql(f"PRAGMA {schema}.cache_size = {int(size)}")
 
 
 def _run(job: Job, progress) -> dict:

@@ -89,43 +89,11 @@ _SBI_TOKEN = re.compile(r"\s*(\d{2}(?:[.\d]{0,6})[A-Za-z]?)(?:$|[\s\-–:;,/|])"
 def parse_number(text: str, *, decimal_comma: bool = True) -> decimal.Decimal:
     """A number in the file's notation, else the other one (see the module docstring);
     ValueError (a :class:`sdd_crm.numbers.NumberError`) if it is neither."""
-    fast = _fast_number(text, decimal_comma)
-    if fast is not None:
-        return fast
     first, second = ("nl", "en") if decimal_comma else ("en", "nl")
     try:
         return numbers.parse_decimal_text(text, locale=first)
     except numbers.NumberError:
         return numbers.parse_decimal_text(text, locale=second)
-
-
-# The everyday shapes, which babel's strict parser accepts as they are (checked against it in
-# tests/test_import_speed.py): up to 20 characters of digits with at most one decimal sign, or
-# thousands grouped in threes (first group 1–3 digits, not starting with 0) with an optional
-# decimal part. babel checks a grouped number by formatting it again: 0.1 ms a cell, half the
-# time of checking a KvK file's rows. (Longer numbers exceed what babel formats exactly.)
-FAST_NUMBER_MAX = 20
-_FAST_NUMBER = {
-    True: (re.compile(r"-?[0-9]+(?:,[0-9]+)?"),
-           re.compile(r"-?[1-9][0-9]{0,2}(?:\.[0-9]{3})+(?:,[0-9]+)?")),
-    False: (re.compile(r"-?[0-9]+(?:\.[0-9]+)?"),
-            re.compile(r"-?[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]+)?")),
-}
-
-
-def _fast_number(text: str, decimal_comma: bool) -> decimal.Decimal | None:
-    """What :func:`parse_number` gives for an everyday number in the file's own notation, or
-    None for anything else (then the strict parser decides). Same cleaning as the parser."""
-    t = numbers.clean(text)
-    if len(t) > FAST_NUMBER_MAX:
-        return None
-    plain, grouped = _FAST_NUMBER[decimal_comma]
-    if plain.fullmatch(t):
-        return decimal.Decimal(t.replace(",", ".") if decimal_comma else t)
-    if grouped.fullmatch(t):
-        return decimal.Decimal(t.replace(".", "").replace(",", ".") if decimal_comma
-                               else t.replace(",", ""))
-    return None
 
 
 # --- normalisers, cached (a file repeats places, postcodes and phone numbers a lot) -------------

@@ -203,10 +203,6 @@ def funnel_from_counts(per_status: dict[str, int]) -> Funnel:
     return Funnel(steps=steps, declined=declined, total=steps[0].reached + declined)
 
 
-def programme_funnel(programme: Programme) -> Funnel:
-    return funnel_from_counts(tally(programme).statuses)
-
-
 # --- breakdowns ------------------------------------------------------------------------------
 
 @dataclass

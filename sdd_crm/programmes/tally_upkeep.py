@@ -117,6 +117,8 @@ def _family(orgs: set[int]) -> set[int] | None:
     """Every organisation a participation of which can have another verdict when these
     organisations changed: their subsidiaries (any depth), and all records merged into the
     same survivor as any of those. None when that is more than ``RECOUNT_ABOVE``."""
+    if len(orgs) > RECOUNT_ABOVE:  # (an import's many rows: no subsidiary lookups first)
+        return None
     group, frontier = set(orgs), set(orgs)
     while frontier:
         found = set()

@@ -24,8 +24,8 @@ from collections.abc import Mapping
 import marshmallow as ma
 from flask import current_app, request, url_for
 
+from ...pagination import CURSOR_MAX_LENGTH, CURSOR_PATTERN, keyset_page, paginate
 from .. import fields as f
-from ...pagination import CURSOR_MAX_LENGTH, CURSOR_PATTERN
 from ..errors import MAX_PAGE, version_required
 
 UNKNOWN = "Onbekend veld."
@@ -136,7 +136,9 @@ def list_view(item_schema_cls, name: str | None = None, *, cursor: bool = False)
         fields["next_cursor"] = f.Text(
             required=True, allow_none=True, pattern=CURSOR_PATTERN,
             description="Send as `cursor` (with the same filters and `per_page`) for the next "
-                        "page, or null on the last page. The `next` link carries it too.")
+                        "page. The `next` link carries it too. Null on the last page (see "
+                        "`has_next`), and rarely also before it: when the page's last row "
+                        "sorts on texts too long for a cursor, `next` goes by page number.")
     return type(name, (ApiSchema,), fields)
 
 
@@ -203,17 +205,13 @@ def page_of(stmt, args: Mapping, endpoint: str, *, keyset: bool = False, **path_
 
     ``args`` is what the query schema loaded; the ``next``/``prev`` links repeat the filters
     the client sent. ``keyset``: a big list (query schema :class:`CursorPageArgs`, envelope
-    ``list_view(..., cursor=True)``): paged by cursor (``sdd_crm.pagination.keyset_paginate``),
-    its links carry the cursor and the envelope has ``next_cursor``."""
-    from ...pagination import InvalidCursor, keyset_paginate, paginate
-
+    ``list_view(..., cursor=True)``): paged by cursor as the screens are
+    (``sdd_crm.pagination.keyset_page``), its links carry the cursor and the envelope has
+    ``next_cursor``."""
     per_page = min(args.get("per_page") or _default_page_size(), current_app.config["API_MAX_PAGE_SIZE"])
     if keyset:
         number = args.get("page") if (request.args.get("page") or "").strip() else None
-        try:
-            page = keyset_paginate(stmt, per_page, page=number, cursor=args.get("cursor"))
-        except InvalidCursor:
-            page = keyset_paginate(stmt, per_page, page=number)
+        page = keyset_page(stmt, per_page, page=number, cursor=args.get("cursor"))
     else:
         page = paginate(stmt, args.get("page") or 1, per_page)
     filters = {k: v for k, v in request.args.items()
