@@ -18,6 +18,8 @@ from ..organisations.models import OrganisationCluster  # noqa: F401  (membershi
 # of every chain to find the chains of fifty organisations).
 _DELETED_ONLY = sa.text("deleted_at IS NOT NULL")
 LIVE_ROWS_NOT_INDEXED = {"sqlite_where": _DELETED_ONLY, "postgresql_where": _DELETED_ONLY}
+_LIVE_ONLY = sa.text("deleted_at IS NULL")
+LIVE_ROWS = {"sqlite_where": _LIVE_ONLY, "postgresql_where": _LIVE_ONLY}
 
 
 class ChainRoleType(enum.StrEnum):
@@ -76,7 +78,11 @@ class ChainRole(AuditedMixin, SoftDeleteMixin, TimestampMixin, db.Model):
         sa.Index("ix_chain_role_chain_stage", "value_chain_id", "stage_id", "organisation_id",
                  "deleted_at"),
         sa.Index("ix_chain_role_deleted_at", "deleted_at", **LIVE_ROWS_NOT_INDEXED),
+        # The chain page's first roles per stage by name: one short range per stage.
+        sa.Index("ix_chain_role_chain_stage_name", "value_chain_id", "stage_id",
+                 "organisation_name", "organisation_id", "id", **LIVE_ROWS),
     )
+    __audit_exclude__ = {"organisation_name"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), index=True)
@@ -84,6 +90,10 @@ class ChainRole(AuditedMixin, SoftDeleteMixin, TimestampMixin, db.Model):
     stage_id: Mapped[int | None] = mapped_column(sa.ForeignKey("value_chain_stage.id"))
     role: Mapped[str] = mapped_column(sa.String(24))
     deleted_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # partial index above
+    # A copy of the organisation's name for sorting a chain's thousands of roles by an index,
+    # written by the database whoever writes the row or renames the organisation (triggers,
+    # migration b12000000007); never set it in Python.
+    organisation_name: Mapped[str | None] = mapped_column(sa.String(200), deferred=True)
 
     organisation = relationship("Organisation")
     value_chain = relationship("ValueChain")
@@ -99,7 +109,12 @@ class SupplyLink(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixin, 
         sa.Index("ix_supply_link_chain", "value_chain_id", "supplier_id", "customer_id",
                  "deleted_at", "sole_source"),
         sa.Index("ix_supply_link_deleted_at", "deleted_at", **LIVE_ROWS_NOT_INDEXED),
+        # Links by supplier and customer name: a chain's, and all of them.
+        sa.Index("ix_supply_link_chain_names", "value_chain_id", "supplier_name",
+                 "customer_name", "id", **LIVE_ROWS),
+        sa.Index("ix_supply_link_names", "supplier_name", "customer_name", "id", **LIVE_ROWS),
     )
+    __audit_exclude__ = {"supplier_name", "customer_name"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     supplier_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), index=True)
@@ -108,6 +123,9 @@ class SupplyLink(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixin, 
     supplied: Mapped[str | None] = mapped_column(sa.String(500))
     sole_source: Mapped[bool] = mapped_column(default=False)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # partial index above
+    # Copies of both organisations' names, as ChainRole.organisation_name (never set in Python).
+    supplier_name: Mapped[str | None] = mapped_column(sa.String(200), deferred=True)
+    customer_name: Mapped[str | None] = mapped_column(sa.String(200), deferred=True)
 
     supplier = relationship("Organisation", foreign_keys=[supplier_id])
     customer = relationship("Organisation", foreign_keys=[customer_id])

@@ -106,6 +106,18 @@ def dead_organisation_ids(*, dissolved: bool = False) -> sa.CompoundSelect:
     return sa.union(*parts)
 
 
+def _less_dead(every: sa.Select, gone: sa.Select, keys) -> dict[int, int]:
+    """Per key (a chain or cluster id) the sum of two grouped counts, each a select of (key,
+    count): ``every`` counts the live rows from the chain's or cluster's own index, ``gone`` the
+    same rows of dead organisations, negated (found from the dead ones' side). One statement;
+    keys outside ``keys`` are dropped."""
+    both = sa.union_all(every, gone).subquery()
+    key, n = both.c[0], both.c[1]
+    wanted = set(keys)
+    return {k: int(total) for k, total in db.session.execute(
+        sa.select(key, sa.func.sum(n)).group_by(key)) if k in wanted}
+
+
 def chain_counts(chain_ids: list[int]) -> dict[int, dict[str, int]]:
     """Live organisations with a live role, and live links between live organisations, per
     chain: two grouped queries over these chains only, read from the chain indexes alone (the
@@ -124,11 +136,8 @@ def chain_counts(chain_ids: list[int]) -> dict[int, dict[str, int]]:
             .where(ChainRole.organisation_id.in_(dead_organisation_ids()),
                    ChainRole.deleted_at.is_(None))
             .group_by(ChainRole.value_chain_id))
-    both = sa.union_all(every, gone).subquery()
-    for cid, n in db.session.execute(sa.select(both.c.value_chain_id, sa.func.sum(both.c.n))
-                                     .group_by(both.c.value_chain_id)):
-        if cid in counts:
-            counts[cid]["organisations"] = int(n)
+    for cid, n in _less_dead(every, gone, chain_ids).items():
+        counts[cid]["organisations"] = n
     # The links: all live ones counted from the chain index, less those touching a dead
     # organisation (found from the dead ones' side), in one statement.
     dead = dead_organisation_ids()
@@ -140,11 +149,8 @@ def chain_counts(chain_ids: list[int]) -> dict[int, dict[str, int]]:
     gone = (sa.select(SupplyLink.value_chain_id, (-sa.func.count()).label("n"))
             .where(SupplyLink.id.in_(touching), SupplyLink.deleted_at.is_(None))
             .group_by(SupplyLink.value_chain_id))
-    both = sa.union_all(every, gone).subquery()
-    for cid, n in db.session.execute(sa.select(both.c.value_chain_id, sa.func.sum(both.c.n))
-                                     .group_by(both.c.value_chain_id)):
-        if cid in counts:
-            counts[cid]["links"] = int(n)
+    for cid, n in _less_dead(every, gone, chain_ids).items():
+        counts[cid]["links"] = n
     return counts
 
 
@@ -158,11 +164,7 @@ def cluster_member_counts(cluster_ids: list[int]) -> dict[int, int]:
              .where(OC.cluster_id.in_(cluster_ids)).group_by(OC.cluster_id))
     dead = (sa.select(OC.cluster_id, (-sa.func.count()).label("n"))
             .where(OC.organisation_id.in_(dead_organisation_ids())).group_by(OC.cluster_id))
-    both = sa.union_all(every, dead).subquery()
-    rows = db.session.execute(sa.select(both.c.cluster_id, sa.func.sum(both.c.n))
-                              .group_by(both.c.cluster_id))
-    wanted = set(cluster_ids)
-    return {cid: int(n) for cid, n in rows if cid in wanted and n}
+    return {cid: n for cid, n in _less_dead(every, dead, cluster_ids).items() if n}
 
 
 def cluster_members(cluster_id: int) -> sa.Select:
@@ -185,31 +187,38 @@ class StagePreview:
         return self.total - len(self.roles)
 
 
-def stage_previews(chain_id: int, per_stage: int | None = None) -> dict[int | None, StagePreview]:
+def stage_previews(chain: ValueChain, per_stage: int | None = None) -> dict[int | None, StagePreview]:
     """Per stage of the chain (None: roles without a stage): its number of live roles of live
     organisations and the first ``per_stage`` (default ``ROLES_PER_STAGE``) of them by
-    organisation name, in one statement whatever the chain's size (the chain's roles numbered
-    per stage, the first ones loaded)."""
+    organisation name, in one statement whatever the chain's size: the first roles of every
+    stage, each a short range of ``ix_chain_role_chain_stage_name`` (the name copied onto the
+    role), with their stage's count from the chain index less the roles of dead organisations."""
     per_stage = per_stage or ROLES_PER_STAGE
-    ranked = (
-        sa.select(ChainRole.id.label("role_id"),
-                  sa.func.row_number().over(partition_by=ChainRole.stage_id,
-                                            order_by=(Organisation.name, Organisation.id,
-                                                      ChainRole.id)).label("n"),
-                  sa.func.count().over(partition_by=ChainRole.stage_id).label("total"))
+    live_role = (ChainRole.value_chain_id == chain.id, ChainRole.deleted_at.is_(None))
+    every = (sa.select(ChainRole.stage_id, sa.func.count().label("n"))
+             .where(*live_role).group_by(ChainRole.stage_id))
+    gone = (sa.select(ChainRole.stage_id, (-sa.func.count()).label("n"))
+            .where(*live_role, ChainRole.organisation_id.in_(dead_organisation_ids()))
+            .group_by(ChainRole.stage_id))
+    both = sa.union_all(every, gone).subquery()
+    totals = (sa.select(both.c.stage_id, sa.func.sum(both.c.n).label("total"))
+              .group_by(both.c.stage_id).subquery())
+    firsts = [
+        sa.select(ChainRole.id)
         .join(Organisation, Organisation.id == ChainRole.organisation_id)
-        .where(ChainRole.value_chain_id == chain_id, ChainRole.deleted_at.is_(None),
-               *_live(Organisation))
-    ).subquery()
+        .where(*live_role, *_live(Organisation),
+               ChainRole.stage_id.is_(None) if stage_id is None else ChainRole.stage_id == stage_id)
+        .order_by(ChainRole.organisation_name, ChainRole.organisation_id, ChainRole.id)
+        .limit(per_stage).subquery()
+        for stage_id in [stage.id for stage in chain.stages] + [None]]
     previews: dict[int | None, StagePreview] = {}
     for role, total in db.session.execute(
-            sa.select(ChainRole, ranked.c.total)
-            .join(ranked, ranked.c.role_id == ChainRole.id)
-            .join(Organisation, Organisation.id == ChainRole.organisation_id)
-            .where(ranked.c.n <= per_stage)
+            sa.select(ChainRole, totals.c.total).join(ChainRole.organisation)
+            .join(totals, totals.c.stage_id.is_not_distinct_from(ChainRole.stage_id))
+            .where(ChainRole.id.in_(sa.union_all(*(sa.select(f.c.id) for f in firsts))))
             .options(contains_eager(ChainRole.organisation))
-            .order_by(ranked.c.n)):
-        previews.setdefault(role.stage_id, StagePreview(role.stage_id, total)).roles.append(role)
+            .order_by(ChainRole.organisation_name, ChainRole.organisation_id, ChainRole.id)):
+        previews.setdefault(role.stage_id, StagePreview(role.stage_id, int(total))).roles.append(role)
     return previews
 
 
@@ -234,29 +243,45 @@ def _ordered_roles(stmt: sa.Select) -> sa.Select:
             .where(*_live(Organisation))
             .options(contains_eager(ChainRole.organisation),
                      contains_eager(ChainRole.stage.of_type(stage)))
-            .order_by(stage.position.is_(None), stage.position, Organisation.name,
-                      Organisation.id, ChainRole.id))
+            .order_by(stage.position.is_(None), stage.position, ChainRole.organisation_name,
+                      ChainRole.organisation_id, ChainRole.id))
 
 
 def paginate_roles(page: int, per_page: int, chain_id: int, stage_id: int | None = None, *,
                    without_stage: bool = False) -> Page:
     """:func:`~sdd_crm.pagination.paginate` for :func:`chain_role_list` in one statement: the
     page's role ids on the narrow join first, then those roles with their organisations."""
+    ids = chain_role_list(chain_id, stage_id, without_stage=without_stage)
+    return _page_by_ids(ids.with_only_columns(ChainRole.id), _ordered_roles(sa.select(ChainRole)),
+                        page, per_page)
+
+
+def _page_by_ids(ids: sa.Select, rows: sa.Select, page: int, per_page: int) -> Page:
+    """:func:`~sdd_crm.pagination.paginate` as a deferred join, in one statement: the page (and
+    one id more, for "next") is cut from ``ids`` — the list's narrow join, in its order,
+    selecting only the primary key — and ``rows`` (the list's entity with what the page shows,
+    sorted alike) loads just those."""
     page = max(1, page)
-    ids = (chain_role_list(chain_id, stage_id, without_stage=without_stage)
-           .with_only_columns(ChainRole.id).limit(per_page + 1).offset((page - 1) * per_page))
-    rows = db.session.scalars(
-        _ordered_roles(sa.select(ChainRole).where(ChainRole.id.in_(ids)))).unique().all()
-    return Page(items=rows[:per_page], page=page, per_page=per_page, has_next=len(rows) > per_page)
+    window = ids.limit(per_page + 1).offset((page - 1) * per_page)
+    found = db.session.scalars(rows.where(ids.selected_columns[0].in_(window))).unique().all()
+    return Page(items=found[:per_page], page=page, per_page=per_page,
+                has_next=len(found) > per_page)
+
+
+# The two ends of a link, aliased once: aliasing Organisation (some thirty columns) anew for
+# every statement cost more than compiling it (2 ms of each organisation page).
+_SUPPLIER = aliased(Organisation, name="supplier")
+_CUSTOMER = aliased(Organisation, name="customer")
 
 
 def supply_link_list(*, organisation_id: int | None = None, supplier_id: int | None = None,
                      customer_id: int | None = None, value_chain_id: int | None = None,
-                     sole_source: bool | None = None, by_name: bool = False,
-                     supplier_name_upto: sa.ColumnElement | None = None) -> sa.Select:
+                     sole_source: bool | None = None, by_name: bool = False) -> sa.Select:
     """Live links between live organisations, with both organisations and the chain loaded in
-    the same statement; oldest first (stable for pagination) or by supplier and customer name."""
-    supplier, customer = aliased(Organisation), aliased(Organisation)
+    the same statement; oldest first (stable for pagination) or by supplier and customer name
+    (the names copied onto the link, so an index gives the order: ``ix_supply_link_names`` and,
+    for one chain, ``ix_supply_link_chain_names``)."""
+    supplier, customer = _SUPPLIER, _CUSTOMER
     stmt = (
         sa.select(SupplyLink)
         .join(supplier, SupplyLink.supplier.of_type(supplier))
@@ -278,40 +303,19 @@ def supply_link_list(*, organisation_id: int | None = None, supplier_id: int | N
         stmt = stmt.where(SupplyLink.value_chain_id == value_chain_id)
     if sole_source is not None:
         stmt = stmt.where(SupplyLink.sole_source.is_(sole_source))
-    if supplier_name_upto is not None:
-        stmt = stmt.where(supplier.name <= supplier_name_upto)
     if by_name:
-        return stmt.order_by(supplier.name, customer.name, SupplyLink.id)
+        return stmt.order_by(SupplyLink.supplier_name, SupplyLink.customer_name, SupplyLink.id)
     return stmt.order_by(SupplyLink.id)
 
 
 def paginate_links(page: int, per_page: int, *, by_name: bool = False, **filters) -> Page:
     """:func:`~sdd_crm.pagination.paginate` for :func:`supply_link_list` (``filters`` are its
-    arguments), in one statement.
-
-    The page's link ids are found on the narrow join (the sort's names and the ids), then only
-    those links are loaded with both organisations: sorting every link with both organisations'
-    whole rows cost ten times more. All links by name: the suppliers are bounded first. The rows
-    up to this page come from at most as many suppliers, so the name of the last of the first
-    that many suppliers with a link (walked along the name index) bounds the range read. (Not
-    with a filter on an organisation or a chain: their links are few, and walking the names
-    until enough of them show up could take the whole region.)"""
-    page = max(1, page)
-    offset = (page - 1) * per_page
-    bound = None
-    narrow = {"organisation_id", "supplier_id", "customer_id", "value_chain_id"}
-    if by_name and not any(filters.get(key) is not None for key in narrow):
-        first = aliased(Organisation)
-        has_link = sa.exists(supply_link_list(**filters).with_only_columns(SupplyLink.id)
-                             .where(SupplyLink.supplier_id == first.id))
-        names = (sa.select(first.name).where(*_live(first), has_link)
-                 .order_by(first.name, first.id).limit(offset + per_page + 1).subquery())
-        bound = sa.select(sa.func.max(names.c.name)).scalar_subquery()
-    ids = (supply_link_list(by_name=by_name, supplier_name_upto=bound, **filters)
-           .with_only_columns(SupplyLink.id).limit(per_page + 1).offset(offset))
-    rows = db.session.scalars(
-        supply_link_list(by_name=by_name).where(SupplyLink.id.in_(ids))).unique().all()
-    return Page(items=rows[:per_page], page=page, per_page=per_page, has_next=len(rows) > per_page)
+    arguments), in one statement: the page's link ids are found on the narrow join (the sort
+    and the ids), then only those links are loaded with both organisations — sorting every link
+    with both organisations' whole rows cost ten times more."""
+    ids = supply_link_list(by_name=by_name, **filters)
+    return _page_by_ids(ids.with_only_columns(SupplyLink.id), supply_link_list(by_name=by_name),
+                        page, per_page)
 
 
 # --- Who may edit what, in one query ------------------------------------------------------------

@@ -51,7 +51,9 @@ from .services import (
 )
 
 INVALID = 422  # a form shown again with messages; nothing was saved
-LINKS_PER_PAGE = 50
+# The chain page's links: a page that fits next to the stages (each row carries its own edit
+# and delete controls); the full list, 50 a page, is the links page filtered on the chain.
+LINKS_PER_PAGE = 25
 MEMBERS_PER_PAGE = 50
 ROLES_PER_PAGE = 50
 CONFLICT_MESSAGE = _l("Iemand anders heeft dit intussen gewijzigd. Uw invoer staat hieronder nog; "
@@ -184,7 +186,7 @@ def cluster_delete(cluster_id: int):
 def render_chain(chain, *, stage_form=None, error=None, status=200):
     """The chain page: stages in order with the first roles there (the rest on the chain's role
     list), and the chain's links."""
-    previews = stage_previews(chain.id)
+    previews = stage_previews(chain)
     shown = [role for preview in previews.values() for role in preview.roles]
     page = paginate_links(page_number(), LINKS_PER_PAGE, value_chain_id=chain.id, by_name=True)
     may_manage = can_manage_chains(current_user)
