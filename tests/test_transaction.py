@@ -70,6 +70,31 @@ def test_a_successful_post_commits_once_and_keeps_its_flash(client, login, regio
     assert _named(NEW["name"]) is not None
 
 
+def test_a_read_only_page_ends_without_a_rollback_on_postgresql(client, login, region):
+    """psycopg forgets a connection's prepared statements at every ROLLBACK: a page that only
+    read ends its transaction with a commit on PostgreSQL (so the statements and their plans are
+    reused by the next request), its loaded objects kept; on SQLite nothing changes."""
+    login(region.users["regional_account_manager"])
+    ended = []
+    sess = db.session()
+
+    def on_commit(_session):
+        ended.append("commit")
+
+    def on_rollback(_session):
+        ended.append("rollback")
+
+    sa.event.listen(sess, "after_commit", on_commit)
+    sa.event.listen(sess, "after_rollback", on_rollback)
+    try:
+        assert client.get(f"/organisations/{region.dordrecht.id}").status_code == 200
+    finally:
+        sa.event.remove(sess, "after_commit", on_commit)
+        sa.event.remove(sess, "after_rollback", on_rollback)
+    assert ended == (["commit"] if db.engine.dialect.name == "postgresql" else [])
+    assert sess.expire_on_commit  # the default again for the next unit of work
+
+
 def test_a_refused_form_comes_back_with_its_input_and_nothing_saved(client, login, region):
     login(region.users["local_account_manager"])  # of Dordrecht: may not create elsewhere
     resp = client.post("/organisations/new", data={**NEW, "city": "Sliedrecht"})
