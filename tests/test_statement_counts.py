@@ -98,7 +98,7 @@ PINS: dict[str, Pin] = {
     "GET /organisations/ [filtered, sorted]": _p(
         (10, 9), ORG, query="municipality=GM0505&status=active&sort=-employees"),
     "GET /organisations/ [search]": _p(9, ORG, query="q=Telrij"),
-    "GET /organisations/<int:org_id>": _p(27, ANY),
+    "GET /organisations/<int:org_id>": _p(25, ANY),
     "GET /organisations/<int:org_id> [bizdev]": _p(25, ANY, BIZDEV),
     "GET /organisations/<int:org_id> [moments]": _p(23, MOMENT, query="kind=interaction"),
     "GET /organisations/<int:org_id> [tasks]": _p(23, TASK, query="kind=task"),

@@ -263,8 +263,11 @@ def organisation_participations(org):
     form = None
     if can_manage_participations(current_user):
         taken = {code for _p, code, _n, _o in rows}
-        available = [p for p in _programmes() if p.code not in taken]
+        # Codes and names only: the programmes' targets and municipalities are not shown here.
+        available = [(code, name) for code, name in db.session.execute(
+            sa.select(Programme.code, Programme.name).where(Programme.deleted_at.is_(None))
+            .order_by(Programme.name, Programme.id)) if code not in taken]
         if available:
             form = QuickAddForm(formdata=None)
-            form.programme.choices = options([(p.code, p.name) for p in available])
+            form.programme.choices = options(available)
     return {"rows": rows, "form": form, "org_label": organisation_choice_label(org)}
