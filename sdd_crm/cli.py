@@ -226,11 +226,14 @@ def seed_synthetic_cmd(n_organisations, n_interactions, seed, no_criticality):
         # gather them in time: without statistics PostgreSQL plans the lists over a million rows
         # as if the tables were empty; without the visibility map an index-only scan (a chain's
         # roles counted per stage) visits every row and loses to reading the whole table.
-        # VACUUM cannot run in a transaction: its own connection, in autocommit.
+        # VACUUM cannot run in a transaction: its own connection, in autocommit, skipping any
+        # table another transaction holds a conflicting lock on rather than waiting for it (a
+        # caller's transaction still open around this command would otherwise wait forever).
         t = time.perf_counter()
         db.session.commit()
         with db.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM (ANALYZE)")
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                "VACUUM (ANALYZE, SKIP_LOCKED)")
         click.echo(f"  {'vacuum analyze':<24} {'':>10}  {time.perf_counter() - t:7.1f} s")
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
     click.echo(f"Klaar in {time.perf_counter() - started:.1f} s.")
