@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import abort
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from ..auth.models import Role, User
 from ..exceptions import hidden
@@ -66,8 +66,9 @@ def lead_list(user, filters: LeadFilters) -> sa.Select:
 
 
 def with_list_relations(stmt: sa.Select) -> sa.Select:
-    """Eager-load what list rows show, so a page costs a fixed number of queries (no N+1)."""
-    return stmt.options(joinedload(Lead.organisation), joinedload(Lead.author),
+    """Eager-load what list rows show, so a page costs a fixed number of queries (no N+1).
+    The organisation comes from the join :func:`lead_list` makes anyway."""
+    return stmt.options(contains_eager(Lead.organisation), joinedload(Lead.author),
                         joinedload(Lead.shared_with_user))
 
 
