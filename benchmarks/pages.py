@@ -162,9 +162,18 @@ PROGRESS = (
 CHAIN_DETAIL = (
     "SELECT * FROM value_chain WHERE id = :chain",
     "SELECT id, name, position FROM value_chain_stage WHERE value_chain_id = :chain ORDER BY position",
+    # Roles per stage (the page's "the first 10 of 2,345"), about 50 roles by name (10 for each
+    # stage) and a page of 25 links by supplier and customer name.
+    "SELECT stage_id, count(*) FROM chain_role WHERE value_chain_id = :chain "
+    "AND deleted_at IS NULL GROUP BY stage_id",
     "SELECT r.id, r.role, r.stage_id, o.id, o.name, o.is_critical FROM chain_role r "
     "JOIN organisation o ON o.id = r.organisation_id WHERE r.value_chain_id = :chain "
-    "AND r.deleted_at IS NULL AND o.deleted_at IS NULL ORDER BY o.is_critical DESC, o.name LIMIT 51",
+    "AND r.deleted_at IS NULL AND o.deleted_at IS NULL ORDER BY r.stage_id, r.organisation_name "
+    "LIMIT 51",
+    "SELECT l.id, l.supplied, l.sole_source, s.id, s.name, c.id, c.name FROM supply_link l "
+    "JOIN organisation s ON s.id = l.supplier_id JOIN organisation c ON c.id = l.customer_id "
+    "WHERE l.value_chain_id = :chain AND l.deleted_at IS NULL AND s.deleted_at IS NULL "
+    "AND c.deleted_at IS NULL ORDER BY l.supplier_name, l.customer_name, l.id LIMIT 26",
 )
 CHAIN_NETWORK = (
     "SELECT r.organisation_id, r.role, r.stage_id FROM chain_role r "

@@ -60,11 +60,6 @@ WHY: dict[str, str] = {
         "programme participations and a template of some 10,000 lines of output. It would take "
         "those side panels loaded on demand (a fragment fetched after the page) or their "
         "statements cached as compiled SQL."),
-    "Waardeketen": (
-        "The chain page sorts the largest chain's roles and links by the organisations' names "
-        "(thousands of rows, both ends of every link) for its previews. It would take the names "
-        "copied onto the role and link rows (kept by the organisation services) or a member "
-        "table ordered by name."),
     "Waardeketen, netwerkbeeld": (
         "The picture reads every role and link of the chain (14,000 members in the largest) to "
         "rank the 100 it draws; the ranking would have to be kept with the criticality "
@@ -652,24 +647,33 @@ def render(results: list[DatabaseResult], args, elapsed: float) -> str:
     for version, item, miss in misses:
         label = item.case.label if isinstance(item, Timing) else item
         who = f" as {item.user}" if isinstance(item, Timing) else ""
-        reason = WHY.get(label) or _small_sql_reason(item) or (
+        reason = _fixed_cost_reason(item, version) or WHY.get(label) or (
             "No explanation recorded in benchmarks/run.py WHY for this one.")
         lines.append(f"- **{version}, {label}**{who}: {'; '.join(miss)}. {reason}")
     lines.append("")
     return "\n".join(lines)
 
 
-def _small_sql_reason(item) -> str | None:
-    """A ratio missed between two sub-3-ms figures, with the page's own time on target."""
-    if not isinstance(item, Timing) or item.sql_p50 is None or item.sql_p50 >= 3.0:
+def _fixed_cost_reason(item, version: str) -> str | None:
+    """Why only SQL/raw is missed, with the page's own time on target and its SQL a few
+    milliseconds: the figures say what the page reads besides the rows it shows."""
+    if not isinstance(item, Timing) or item.sql_p50 is None or item.sql_p50 >= 10.0:
         return None
-    if item.p95 is not None and item.p95 > item.case.target_ms():
+    if item.p95 is None or item.p95 > item.case.target_ms():
         return None
-    return (f"The page reads {item.sql_p50:.1f} ms of SQL against {item.raw_p50:.1f} ms raw: "
-            "the difference is the ORM's full rows and the separate, indexed look-ups of what each "
-            "row shows (author, organisation, SBI codes, visibility checks) — a fixed cost per "
-            "request that does not grow with the data (statement counts are pinned in "
-            "tests/test_statement_counts.py). Reaching 3 would take hand-written SQL per page.")
+    dialect = "postgresql" if version.startswith("PostgreSQL") else "sqlite"
+    raw_count = len(item.case.statements(dialect))
+    postgres = (" On PostgreSQL every statement is also a round trip to the server and, until "
+                "PostgreSQL settles on a generic plan for it, planning, which grows with each "
+                "eagerly joined relation." if dialect == "postgresql" else "")
+    return (f"The page itself is on target (p95 {item.p95:.0f} ms). Its {item.statements} "
+            f"statements read {item.sql_p50:.1f} ms of SQL against {item.raw_p50:.1f} ms for the "
+            f"{raw_count} raw ones: the ORM reads whole rows with their eagerly loaded relations "
+            "(the municipality of every organisation and user) and runs the page's side look-ups "
+            "(visibility, the filters' choices, the badge) as separate, indexed statements — a fixed "
+            "cost per request that does not grow with the data (statement counts are pinned in "
+            f"tests/test_statement_counts.py).{postgres} Reaching 3 would take hand-written SQL "
+            "per page.")
 
 
 def write_results(text: str, out: Path) -> None:
