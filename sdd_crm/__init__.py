@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from . import logs
 from .transaction import TransactionalFlask
 
 __all__ = ["create_app"]
@@ -25,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .config import load_config
 
     load_config(app, config)
+    logs.init_app(app)  # JSON lines and a request id: before anything logs (sdd_crm/logs.py)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config["PROXY_FIX_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -122,10 +122,13 @@ def register(app) -> None:
     def _audit_refusal(response):
         # Every refusal (403), however it was answered (PermissionDenied, abort(403), the API's
         # forbidden(), a view's own 403), is audited; the event outlives the request's rollback.
+        # It is logged too (sdd_crm.security, WARNING), with a reason code and no record data.
         if response.status_code == 403:
             from .audit.events import record_refusal
+            from .security_log import refusal
 
             record_refusal(response.status_code)
+            refusal(403, g.pop("refusal_reason", "forbidden"))
         return response
 
     @app.errorhandler(ValidationError)
@@ -138,6 +141,7 @@ def register(app) -> None:
 
     @app.errorhandler(PermissionDenied)
     def _denied(e):
+        g.refusal_reason = "permission_denied"  # a service's rule; "forbidden": a view's own check
         return _render(403, _("U heeft geen recht om dit te doen.") if wants_json() else None)
 
     @app.errorhandler(NotFound)
@@ -146,8 +150,10 @@ def register(app) -> None:
             # An existing record the user may not see: audited as a refusal, answered exactly
             # as a missing id (so its existence does not leak).
             from .audit.events import record_refusal
+            from .security_log import refusal
 
             record_refusal(404, record_of=e.hidden)
+            refusal(404, "hidden_record")
         return _render(404)
 
     @app.errorhandler(IntegrityError)

@@ -16,6 +16,14 @@ included, e.g. ``gunicorn --access-logfile - --access-logformat
 '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(L)s' wsgi:app``. The mask recognises a parameter by its
 ``name=`` (after ``?``, ``&``, a space or a quote, or at the start of a bare query string) and
 the feed secret by its ``/calendar/….ics`` path.
+
+Every line our own handlers write (:mod:`sdd_crm.logs`: the JSON or text formatter on the root
+logger, and on gunicorn's handlers) is masked further by :func:`mask_line`: e-mail addresses
+(also URL-encoded), phone numbers and API tokens are replaced wherever they appear, in the
+message, the extra fields and a traceback alike. That mask sits in the handlers' formatters,
+not on loggers, so it covers every logger whose records reach them, child loggers such as
+``sdd_crm.jobs.schedule`` included (a filter on a logger does not see its children's records),
+and it does not change the record that other handlers (pytest's ``caplog``) receive.
 """
 
 from __future__ import annotations
@@ -47,6 +55,28 @@ LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error", "sdd_crm", "sdd_crm.
            "sdd_crm.transaction")
 
 
+# Contact details and secrets in any line. An e-mail address, also with its @ percent-encoded
+# (``piet%40example.nl`` in a logged URL).
+_EMAIL = re.compile(
+    r"[A-Za-z0-9._%+-]+(?:@|%(?:25)*40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# A phone number: international (+31 6 12345678, 0031-78-1234567, +44 20 7946 0958) or Dutch
+# national (078-1234567, 06 12345678, 0612345678: 0 and nine more digits). Not a decimal
+# (0.123456789), nor digits inside a word, an id or a date.
+_PHONE = re.compile(
+    r"(?<![\w+.%/-])(?:(?:\+|00)[1-9]\d{0,2}[\s-]?(?:\(0\)[\s-]?)?(?:\d[\s-]?){6,11}\d"
+    r"|0(?:[\s-]?\d){9})(?![\w-])")
+# Our API tokens (``sdd_`` + 43 characters of ``secrets.token_urlsafe(32)``, sdd_crm/auth).
+_TOKEN = re.compile(r"\bsdd_[A-Za-z0-9_-]{16,}")
+
+
+def mask_line(text: str) -> str:
+    """:func:`mask`, and every e-mail address, phone number and API token replaced."""
+    text = mask(text)
+    text = _EMAIL.sub(MASK, text)
+    text = _TOKEN.sub(MASK, text)
+    return _PHONE.sub(MASK, text)
+
+
 def mask(text: str) -> str:
     """``text`` with the calendar-feed secret and the masked parameters' values replaced."""
     text = _FEED.sub(rf"\g<1>{MASK}\g<2>", text)
@@ -63,6 +93,9 @@ class AccessLogMask(logging.Filter):
             return True
         masked = mask(message)
         if masked != message:
+            if isinstance(record.args, dict) and "{x-request-id}o" in record.args:
+                # gunicorn's atoms go with the args: keep the request id (sdd_crm/logs.py).
+                record.request_id = str(record.args["{x-request-id}o"])
             record.msg, record.args = masked, ()
         return True
 

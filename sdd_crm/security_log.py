@@ -1,7 +1,13 @@
-"""The security log ("sdd_crm.security"): logins, throttling and refused API tokens.
+"""The security log ("sdd_crm.security"): logins, throttling, refused API tokens and refused
+access.
 
 Never a password or a token; an e-mail address only as a short keyed hash; anything the client
 supplied has CR/LF and other control characters escaped so that it cannot forge log lines.
+
+Each line's message reads ``<event> address=<client> key=value ...``; the same facts are the
+record's extra fields (``event``, ``address``, ``user_id``, ...), so the JSON log
+(:mod:`sdd_crm.logs`) can be searched by field. The ``sdd_crm`` loggers log at INFO by default
+(``LOG_LEVEL``), so a successful login is written too, not only the failures.
 """
 
 from __future__ import annotations
@@ -35,6 +41,37 @@ def client_address() -> str:
     return clean(request.remote_addr or "-")
 
 
+# LogRecord's own attributes: an extra field of that name would make logging raise.
+_RECORD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+def _extra(name: str, fields: dict) -> dict:
+    """The event's fields for the JSON log: numbers and flags as they are, text cleaned."""
+    extra = {"event": name, "address": client_address()}
+    for key, value in fields.items():
+        if value is None:
+            continue
+        key = f"field_{key}" if key in _RECORD_ATTRIBUTES else key
+        extra[key] = value if isinstance(value, (bool, int, float)) else clean(value)
+    return extra
+
+
+def refusal(status: int, reason: str) -> None:
+    """Log a refused request (403, or the 404 that hides an existing record): who (user id),
+    which endpoint and method, and why (``reason``: a short code). No path, no record id, no
+    data of the record: the audit trail keeps which record it was (sdd_crm/errors.py)."""
+    from .audit.listeners import _actor
+
+    user_id, _source = _actor()
+    endpoint = clean(request.endpoint or "-")
+    logger.warning("access_refused address=%s user_id=%s method=%s endpoint=%s status=%s "
+                   "reason=%s", client_address(), user_id if user_id is not None else "-",
+                   clean(request.method), endpoint, status, clean(reason),
+                   extra={"event": "access_refused", "address": client_address(),
+                          "user_id": user_id, "method": clean(request.method),
+                          "endpoint": endpoint, "status": status, "reason": clean(reason)})
+
+
 # Security events in the audit trail: name → (action, result). Any other name is recorded
 # under its own name, "failed"/"refused" when the name says so (labels: sdd_crm/audit/labels.py).
 AUDIT_ACTIONS = {
@@ -59,7 +96,8 @@ def event(level: int, name: str, **fields) -> None:
     transaction is rolled back). ``user_id`` names the account; never pass a password or token,
     and an e-mail address only as :func:`email_digest`."""
     parts = " ".join(f"{key}={clean(value)}" for key, value in fields.items() if value is not None)
-    logger.log(level, "%s address=%s %s", name, client_address(), parts)
+    logger.log(level, "%s address=%s %s", name, client_address(), parts,
+               extra=_extra(name, fields))
     from .audit.events import masked_path, record
 
     action, result = AUDIT_ACTIONS.get(name, (name, _audit_result(name)))

@@ -19,6 +19,9 @@ from flask import g
 from sdd_crm import create_app
 from sdd_crm.extensions import db, limiter
 
+# Every log line of the run is kept and scanned for secrets at the end (issue 13).
+pytest_plugins = ["log_scan_plugin"]
+
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("REDIS_URL")
 REQUIRE_SERVICES = os.environ.get("SDD_CRM_REQUIRE_SERVICES") == "1"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import current_app, render_template
+from flask import current_app, render_template, request
 from flask_login import current_user, login_required
 
+from .. import health
 from ..accounts.queries import accounts_needing_attention, attention_cutoff
 from ..i18n import local_today
-from ..extensions import db
 from ..interactions.visibility import can_see_interactions
 from . import bp
 from .queries import critical_by_municipality, leads_waiting_for_me, my_open_tasks, my_recent_interactions
@@ -34,5 +33,8 @@ def dashboard():
 
 @bp.route("/healthz")
 def healthz():
-    db.session.execute(sa.text("SELECT 1"))
-    return {"status": "ok"}
+    """No login, no business data: the state of the database, Redis, the queue, the workers and
+    the scheduler; 503 when something the configuration needs is down (sdd_crm/health.py).
+    ``?scope=web``: only what this web process needs (for a load balancer)."""
+    body, status = health.report(current_app, scope=request.args.get("scope"))
+    return body, status
