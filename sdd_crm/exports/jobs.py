@@ -55,7 +55,7 @@ def run_job(job_id: str) -> dict | None:
 
 
 def _locale(actor) -> str:
-    languages = current_app.config.get("LANGUAGES", ("nl",))
+    languages = current_app.config["LANGUAGES"]
     return actor.locale if actor is not None and actor.locale in languages else "nl"
 
 
