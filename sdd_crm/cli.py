@@ -325,6 +325,33 @@ def jobs_schedule(run_due):
                    f" — {entry.description}")
 
 
+@jobs_cli.command("dispatcher")
+@click.option("--once", is_flag=True, help="Eén ronde: geef wat klaarstaat door en stop.")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
+              help="Seconden tussen twee rondes.")
+@command
+def jobs_dispatcher(once, interval):
+    """Hand the job outbox to RQ, round after round, until stopped (run one next to the Redis
+    workers): jobs recorded while Redis was down go out as soon as it answers again."""
+    import time
+
+    from .jobs.outbox import dispatch_pending
+
+    while True:
+        try:
+            sent = dispatch_pending()
+        except Exception as exc:  # the database away for a moment: try again next round
+            db.session.rollback()
+            click.echo(f"Ronde mislukt ({type(exc).__name__}); opnieuw over {interval:g} s.",
+                       err=True)
+            sent = 0
+        if sent:
+            click.echo(f"{sent} taak/taken doorgegeven aan de wachtrij.")
+        if once:
+            return
+        time.sleep(interval)
+
+
 @bin_cli.command("purge")
 @click.option("--dry-run", is_flag=True, help="Alleen tellen wat weg zou gaan; niets verwijderen.")
 @command
@@ -377,7 +404,10 @@ def programmes_recount():
 
 
 def register(app) -> None:
+    from .backup import backup_cli
     from .imports.cli import import_cli
+
+    app.cli.add_command(backup_cli)
 
     app.cli.add_command(import_cli)
     app.cli.add_command(programmes_cli)

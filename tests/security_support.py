@@ -151,7 +151,7 @@ def get_urls(app, world: World, *, include_api: bool = True) -> list[tuple[str, 
 # --- snapshots: what changed, row by row ---------------------------------------------------------
 
 # Tables written as a side effect of any request (bookkeeping, never a user's record).
-BOOKKEEPING = {"audit_event", "user_session", "job", "job_file", "notification",
+BOOKKEEPING = {"audit_event", "user_session", "job", "job_file", "job_outbox", "notification",
                "security_event", "login_attempt", "alembic_version"}
 
 

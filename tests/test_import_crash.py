@@ -196,3 +196,72 @@ def test_a_worker_killed_mid_import_loses_and_duplicates_nothing(committed, tmp_
                                "establishments": ROWS, "distinct_establishments": ROWS,
                                "sbi_codes": ROWS, "audit_create": 2 * ROWS,
                                "audit_distinct": 2 * ROWS, "audit_import": 1}
+
+
+def _dispatcher(env, log: Path) -> subprocess.Popen:
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "flask", "jobs", "dispatcher",
+                                 "--interval", "0.5"], cwd=ROOT, env=env,
+                                start_new_session=True, stdout=out, stderr=subprocess.STDOUT)
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_a_dead_worker_is_found_and_the_import_finishes_on_its_own(committed, tmp_path):
+    """Issue 13: no `flask import resume` — the dispatcher finds the job whose worker died
+    (its heartbeat expired) within JOB_ALIVE_SECONDS (6 s here, 30 by default) and puts it
+    back; a new worker finishes it. Killed at three points: while reading, while writing,
+    and near the end; after each, every row is there exactly once."""
+    from sdd_crm.imports.jobs import create_import_job, enqueue_import
+    from sdd_crm.imports.mapping import auto_map
+    from sdd_crm.imports.reading import read_table
+
+    app, engine, env = committed
+    env = dict(env, SDD_CRM_JOB_ALIVE_SECONDS="6")
+    app.config["JOB_ALIVE_SECONDS"] = 6
+    rows, seen = 12_000, set()
+    log = tmp_path / "worker.log"
+    dispatcher = _dispatcher(env, tmp_path / "dispatcher.log")
+    try:
+        for point, (seed, progress, writing) in enumerate([(21, 10, False), (22, 50, True),
+                                                           (23, 80, True)], start=1):
+            data = many_rows_csv(rows, seed=seed)
+            seen |= {line.split(b";")[1] if b";" in line else line.split(b",")[1]
+                     for line in data.splitlines()[1:]}
+            mapping = auto_map(read_table(data, f"punt{point}.csv").headers, "organisations")
+            job = create_import_job(data, f"punt{point}.csv", "organisations", mapping,
+                                    dry_run=False, actor=None)
+            enqueue_import(job)
+            db.session.commit()
+            job_id = job.id
+            worker = _worker(env, log)
+            try:
+                _wait(f"point {point}", lambda: (_scalar(
+                    engine, "SELECT progress FROM job WHERE id = :id", id=job_id) or 0) >= progress
+                    and (not writing or _scalar(engine, WRITING) > 0), timeout=90, worker=worker,
+                    log=log)
+                for pid in _children(worker.pid):
+                    os.kill(pid, signal.SIGKILL)
+                os.killpg(worker.pid, signal.SIGKILL)
+            finally:
+                worker.wait(timeout=30)
+            died = time.monotonic()
+            _wait("the dispatcher to put the job back", lambda: _scalar(
+                engine, "SELECT status FROM job WHERE id = :id", id=job_id) == "queued",
+                timeout=60)
+            assert time.monotonic() - died < 60  # found within a minute
+            second = _worker(env, log)
+            try:
+                assert second.wait(timeout=180) == 0, log.read_text()[-2000:]
+            finally:
+                if second.poll() is None:
+                    os.killpg(second.pid, signal.SIGKILL)
+            assert _scalar(engine, "SELECT status FROM job WHERE id = :id", id=job_id) == "finished"
+            totals = _totals(engine)
+            assert totals["organisations"] == totals["distinct_kvk"] == len(seen), point
+            assert totals["establishments"] == totals["distinct_establishments"] == len(seen)
+            assert totals["audit_create"] == totals["audit_distinct"]
+            assert totals["audit_import"] == point
+    finally:
+        os.killpg(dispatcher.pid, signal.SIGKILL)
+        dispatcher.wait(timeout=30)

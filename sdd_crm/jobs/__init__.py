@@ -13,9 +13,13 @@ How a job runs
 
 1. A service creates the row with :func:`lifecycle.new_job` (``queued``, flushed in the
    request's transaction) and calls :func:`lifecycle.enqueue` with its RQ task (a function
-   decorated with ``@rq.job`` that takes the Job id, never an ORM object). The task is put on
-   the queue only after the commit (:func:`queue.enqueue_after_commit`): a worker must find the
-   row, and a rolled-back request enqueues nothing. The RQ job carries the row's id as its own.
+   decorated with ``@rq.job`` that takes the Job id, never an ORM object). The task is
+   recorded in the same transaction, in the **outbox** (:mod:`outbox`), and handed to RQ only
+   after the commit: a worker must find the row, and a rolled-back request enqueues nothing.
+   When Redis does not take it then, the row waits and the dispatcher (the embedded worker's
+   rounds, ``flask jobs dispatcher``) hands it over once Redis answers: no job is lost. The RQ
+   job carries the row's id as its own. A job whose worker dies while running it (its
+   heartbeat expires) is put back on the outbox, or failed after three runs (:mod:`reaper`).
 2. A worker calls the task, which calls :func:`lifecycle.run` with the body. ``run`` skips a
    job already ``finished`` (a retry or duplicate changes nothing), commits ``running``, then
    runs the body as **one unit of work** (:mod:`sdd_crm.transaction`): the body's data, audit

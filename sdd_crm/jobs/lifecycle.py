@@ -40,9 +40,10 @@ from ..db import utcnow
 from ..extensions import db
 from ..transaction import commit, rollback, unit_of_work
 from .files import delete_files
-from .models import Job, JobStatus
+from .models import Job, JobOutbox, JobStatus
 from .progress import ProgressReporter
 from .queue import enqueue_after_commit
+from .reaper import Heartbeat, this_worker
 
 _UNSET: Any = object()
 
@@ -110,8 +111,10 @@ def requeue(job: Job) -> None:
 
 
 def discard(job: Job) -> None:
-    """Delete ``job`` and its files (a draft whose file went into a new job); the caller commits."""
+    """Delete ``job``, its files and its outbox rows (a draft whose file went into a new job);
+    the caller commits."""
     delete_files(job.id)
+    db.session.execute(sa.delete(JobOutbox).where(JobOutbox.job_id == job.id))
     db.session.delete(job)
 
 
@@ -147,8 +150,25 @@ def run(job_id: str, body: Body | ResumableBody, *, kinds, running: str,
     kind = job.kind
     current_app.logger.info("Job %s (%s) started", job_id, kind)
     job.status, job.started_at, job.finished_at = JobStatus.RUNNING, utcnow(), None
-    job.progress, job.message = 0, str(running)[:500]
+    job.progress, job.message, job.worker = 0, str(running)[:500], this_worker()
     commit()
+    heartbeat = Heartbeat(job_id).start()  # a worker that dies is noticed (.reaper)
+    try:
+        with _logged_as(job.request_id):  # the job's log lines carry the asking request's id
+            return _run_started(job, job_id, kind, body, running=running, failure=failure,
+                                echo=echo, exclusive=exclusive, resumable=resumable)
+    finally:
+        heartbeat.stop()
+
+
+def _logged_as(request_id: str | None):
+    from ..logs import request_id_bound
+
+    return request_id_bound(request_id)
+
+
+def _run_started(job: Job, job_id: str, kind: str, body, *, running, failure, echo, exclusive,
+                 resumable):
     progress = ProgressReporter(job_id, echo=echo)
 
     def checkpoint() -> None:

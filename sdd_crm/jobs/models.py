@@ -31,6 +31,34 @@ class Job(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
+    request_id: Mapped[str | None] = mapped_column(sa.String(64))  # the request that asked
+    worker: Mapped[str | None] = mapped_column(sa.String(120))  # "host:pid" of the running process
+
+
+class JobOutbox(db.Model):
+    """A job a committed change asked for, recorded in that change's transaction: the RQ task
+    (``module:name``) to run with the Job row's id, until the dispatcher has handed it to RQ
+    (``dispatched_at``). A row Redis did not take stays pending and is tried again at
+    ``available_at`` (see :mod:`sdd_crm.jobs.outbox`)."""
+
+    __tablename__ = "job_outbox"
+    __table_args__ = (
+        sa.Index("ix_job_outbox_pending", "available_at", "id",
+                 sqlite_where=sa.text("dispatched_at IS NULL"),
+                 postgresql_where=sa.text("dispatched_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[str] = mapped_column(sa.ForeignKey("job.id"), index=True)
+    task: Mapped[str] = mapped_column(sa.String(200))
+    timeout: Mapped[int]
+    retries: Mapped[int] = mapped_column(default=0)
+    request_id: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    available_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    dispatched_at: Mapped[dt.datetime | None]
 
 
 class JobFile(db.Model):

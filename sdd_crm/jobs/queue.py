@@ -1,8 +1,9 @@
 """Enqueue background jobs only once the data they need is committed.
 
 A job enqueued before the commit may run before the rows exist (or after they were rolled
-back). Services call :func:`enqueue_after_commit`; the jobs go out when the session commits and
-are dropped when it rolls back. Every enqueue goes through :func:`enqueue_now`, which also wakes
+back). Services call :func:`enqueue_after_commit`, which records the job in the transaction's
+outbox (:mod:`.outbox`): it goes out when the session commits (and later, should Redis be down
+then) and is dropped when it rolls back. Every enqueue goes through :func:`enqueue_now`, which also wakes
 the embedded worker thread when jobs run in-process (``JOBS = "thread"``). With ``JOBS =
 "inline"`` (tests) RQ runs the job at once, in a fresh application context with its own
 database session.
@@ -13,23 +14,28 @@ from __future__ import annotations
 from flask import current_app
 
 from ..extensions import db
-from ..transaction import after_commit
 
 
-def enqueue_after_commit(job, *args, **kwargs) -> None:
-    """Enqueue ``job`` (a Flask-RQ task) after the current transaction commits; at once when no
-    transaction is open (the caller has just committed)."""
-    if not db.session().in_transaction():
-        enqueue_now(job, *args, **kwargs)
-        return
-    app = current_app._get_current_object()
+def enqueue_after_commit(job, job_id: str, /, **options) -> None:
+    """Record ``job(job_id)`` in the outbox of the current transaction (:mod:`.outbox`): RQ gets
+    it once the transaction commits, and again later if Redis was down then. With no
+    transaction open (the caller has just committed) the record is committed at once.
 
-    def send() -> None:
-        with app.app_context():
-            enqueue_now(job, *args, **kwargs)
+    ``options``: ``job_id`` (the RQ job's id: always the Job row's), ``job_timeout`` and an
+    optional ``retry`` (RQ's :class:`~rq.Retry`; its ``max`` is kept)."""
+    from .outbox import record
 
-    send.__qualname__ = f"enqueue {getattr(job, '__name__', job)}"
-    after_commit(send)
+    rq_id = options.pop("job_id", job_id)
+    if rq_id != job_id:
+        raise ValueError("the RQ job's id is the Job row's id")
+    timeout = options.pop("job_timeout")
+    retry = options.pop("retry", None)
+    if options:
+        raise TypeError(f"options the outbox does not keep: {sorted(options)}")
+    opened = not db.session().in_transaction()
+    record(job, job_id, timeout=timeout, retries=getattr(retry, "max", 0) or 0)
+    if opened:
+        db.session.commit()  # nothing else is in this transaction: the caller had committed
 
 
 def enqueue_now(job, *args, **kwargs):

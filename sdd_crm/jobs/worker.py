@@ -64,6 +64,8 @@ class EmbeddedWorker:
         self._wake, self._stopping = threading.Event(), False
         self.thread = threading.Thread(target=self._loop, name="sdd-crm-jobs", daemon=True)
         self._next_tick = 0.0  # time.monotonic() of the next look at the schedule
+        self.last_round: float | None = None  # time.time() of the last round (the health check)
+        self.last_tick: float | None = None  # time.time() of the last look at the schedule
 
     def start(self) -> None:
         self.thread.start()
@@ -83,6 +85,8 @@ class EmbeddedWorker:
         while True:
             self._wake.wait(POLL_SECONDS)
             self._wake.clear()
+            self.last_round = time.time()
+            self.dispatch()
             try:
                 self._burst()
             except Exception:  # keep serving the next jobs; this one's failure is in RQ and the log
@@ -91,6 +95,18 @@ class EmbeddedWorker:
                 return
             self.tick()
 
+    def dispatch(self) -> int:
+        """Hand the outbox's pending jobs to the queue (:mod:`.outbox`): those whose first
+        hand-over failed, and after a restart those this process's in-memory queue lost."""
+        from .outbox import dispatch_pending
+
+        try:
+            with self.app.app_context():
+                return dispatch_pending()
+        except Exception:
+            self.app.logger.exception("The job outbox could not be dispatched")
+            return 0
+
     def tick(self, now: float | None = None) -> list[str]:
         """Start the periodic work that is due, at most every ``SCHEDULE_TICK_SECONDS``; the
         jobs it queues wake this worker. Returns the names started."""
@@ -98,6 +114,7 @@ class EmbeddedWorker:
         if now < self._next_tick or not schedule_enabled(self.app):
             return []
         self._next_tick = now + float(self.app.config.get("SCHEDULE_TICK_SECONDS", 60))
+        self.last_tick = time.time()
         from .schedule import run_due
 
         try:
@@ -114,6 +131,15 @@ class EmbeddedWorker:
                               job_class=queues[0].job_class, app=self.app)
         with self.app.app_context():
             worker.work(burst=True, logging_level="WARNING")
+
+
+def heartbeats(app: Flask) -> tuple[float | None, float | None]:
+    """(worker, schedule): ``time.time()`` of this process's embedded worker's last round and
+    last look at the schedule; (None, None) when none runs here (the health check)."""
+    worker = app.extensions.get(_KEY)
+    if worker is None or worker.pid != os.getpid() or not worker.thread.is_alive():
+        return None, None
+    return worker.last_round, worker.last_tick
 
 
 def schedule_enabled(app: Flask) -> bool:
