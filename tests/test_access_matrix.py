@@ -157,6 +157,7 @@ EXPECTED: dict[str, frozenset] = {
     "POST /notifications/read-all": SIGNED_IN,
     "GET /jobs/": SIGNED_IN,
     # local_home's export job and its file (holds the confidential contact moment).
+    "GET /jobs/schedule": ADMINS,
     "GET /jobs/<job_id>": OWNER_HOME,
     "GET /jobs/<job_id>/files/<role>": OWNER_HOME,
     "GET /jobs/<job_id>/status": OWNER_HOME,

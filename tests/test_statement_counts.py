@@ -87,6 +87,7 @@ PINS: dict[str, Pin] = {
     "GET /accounts/": _p(6, ORG, REGIONAL),
     "GET /notifications/": _p(3, r"Telmelding \w+", REGIONAL),
     "GET /jobs/": _p(3, r"Lijst exporteren", REGIONAL),
+    "GET /jobs/schedule": _p(5, None),
     "GET /jobs/<job_id>": _p(4, None, REGIONAL),
     "GET /jobs/<job_id>/status": _p(3, None, REGIONAL),
     "GET /account": _p(3, r"Werkzeug/", REGIONAL),

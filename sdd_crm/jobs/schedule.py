@@ -201,3 +201,10 @@ register("bin_purge", "sdd_crm.admin.purge:start_scheduled_purge", cron="30 2 * 
 register("gdpr_retention", "sdd_crm.privacy.jobs:start_scheduled_retention", cron="15 3 * * *",
          description="AVG-bewaartermijn: contactpersonen zonder activiteit ter beoordeling aan de "
                      "beheerders voorleggen")
+register("job_file_purge", "sdd_crm.jobs.file_purge:start_scheduled_file_purge",
+         cron="0 2 * * *",
+         description="Bestanden van taken (uploads, exports) die langer dan "
+                     "JOB_FILE_RETENTION_DAYS klaar zijn, verwijderen")
+register("criticality_recompute", "sdd_crm.valuechains.jobs:start_scheduled_recompute",
+         cron="45 1 * * *",
+         description="Kritische bedrijven: elke nacht opnieuw berekenen")

@@ -65,6 +65,32 @@ def index():
     return render_template("jobs/index.html", jobs=jobs, kind_info=kind_info)
 
 
+@bp.route("/schedule")
+@login_required
+def schedule_overview():
+    """Admins: the periodic work (:mod:`.schedule`) with each entry's last start and its
+    outcome, and when it is next due; and the queue: jobs waiting to be handed to RQ, jobs
+    running. Read from the database only (it answers with Redis down)."""
+    from ..exceptions import PermissionDenied
+    from . import schedule
+    from .models import JobOutbox
+
+    if not current_user.is_admin:
+        raise PermissionDenied()
+    rows = schedule.status()
+    ids = [run.last_job_id for _entry, run, _due in rows if run is not None and run.last_job_id]
+    jobs = {j.id: j for j in db.session.scalars(sa.select(Job).where(Job.id.in_(ids)))} if ids else {}
+    waiting = db.session.scalar(sa.select(sa.func.count()).select_from(JobOutbox)
+                                .where(JobOutbox.dispatched_at.is_(None)))
+    running = db.session.scalar(sa.select(sa.func.count()).select_from(Job)
+                                .where(Job.status == JobStatus.RUNNING))
+    from flask import current_app
+
+    return render_template("jobs/schedule.html", rows=rows, jobs=jobs, waiting=waiting,
+                           running=running, mode=current_app.config.get("JOBS"),
+                           kind_info=kind_info)
+
+
 @bp.route("/<job_id>")
 @login_required
 def detail(job_id: str):

@@ -63,3 +63,11 @@ def run_job(job_id: str, *, echo=None) -> dict | None:
         failure=lambda exc: _("De herberekening is mislukt (%(error)s). Probeer het later opnieuw "
                               "of vraag de beheerder het logboek te bekijken.",
                               error=type(exc).__name__))
+
+
+def start_scheduled_recompute() -> Job:
+    """The schedule's start function (:mod:`sdd_crm.jobs.schedule`): the nightly recompute,
+    so criticality is current even when no change asked for one."""
+    job = create_job(trigger="schedule", reason="nachtelijke herberekening")
+    enqueue_job(job)
+    return job
