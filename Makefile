@@ -48,7 +48,7 @@ $(TRANSLATIONS)/en/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/en/LC_MESSAGES/messa
 # Re-extract the Dutch msgids from Python and templates, merge them into the English catalogue,
 # and list what still needs translating.
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k N_ --ignore-dirs='.* ._ node_modules' \
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k lazy_ngettext:1,2 -k _l -k N_ --ignore-dirs='.* ._ node_modules' \
 	  --add-location=file --sort-by-file --project=sdd-crm --copyright-holder='Smart Delta Drechtsteden' \
 	  -o $(TRANSLATIONS)/messages.pot .
 	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --ignore-obsolete

@@ -208,3 +208,6 @@ register("job_file_purge", "sdd_crm.jobs.file_purge:start_scheduled_file_purge",
 register("criticality_recompute", "sdd_crm.valuechains.jobs:start_scheduled_recompute",
          cron="45 1 * * *",
          description="Kritische bedrijven: elke nacht opnieuw berekenen")
+register("task_reminders", "sdd_crm.tasks.reminders:start_scheduled_reminders", cron="0 5 * * *",
+         description="Verlopen taken: wie open taken over de vervaldatum heeft, krijgt 's "
+                     "ochtends één herinnering")
