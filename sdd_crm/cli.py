@@ -178,6 +178,13 @@ def seed_demo_cmd(n):
         click.echo(f"De demoregio is al geladen ({counts['organisations']} organisaties); "
                    "er is niets toegevoegd.")
         return
+    # Criticality from the seeded network, so "Kritische bedrijven" is right from the start
+    # (issue 14: a fresh demo showed only the hand-flagged companies until an admin recomputed).
+    from .valuechains.jobs import create_job, run_job
+
+    with unit_of_work():
+        job_id = create_job(trigger="seed").id
+    counts["critical"] = (run_job(job_id) or {}).get("critical", 0)
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
     click.echo(f"Demogebruikers (wachtwoord: {DEMO_PASSWORD}):")
     for _key, email, _name, role, municipality in DEMO_USERS:

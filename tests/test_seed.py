@@ -95,6 +95,23 @@ def test_the_drawn_data_pass_the_organisation_service(app):
 
 # --- the seeded database -----------------------------------------------------------------------
 
+def _assert_kept_figures(output: str) -> None:
+    """Issue 14: the seed keeps what the app keeps — each organisation's last contact is its
+    latest contact moment's date, and criticality is computed from the seeded network."""
+    from sdd_crm.interactions.models import Interaction
+
+    latest = dict(db.session.execute(
+        sa.select(Interaction.organisation_id, sa.func.max(Interaction.date))
+        .where(Interaction.deleted_at.is_(None)).group_by(Interaction.organisation_id)).all())
+    kept = dict(db.session.execute(sa.select(Organisation.id, Organisation.last_contact_on)
+                                   .where(Organisation.source == "demo")).all())
+    assert latest and all(kept[org_id] == day for org_id, day in latest.items())
+    assert all(day is None for org_id, day in kept.items() if org_id not in latest)
+    critical = db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)
+                                 .where(Organisation.is_critical.is_(True)))
+    assert critical > 2 and f"critical: {critical}" in output
+
+
 def test_seed_demo_loads_a_complete_region_once(app, runner, client):
     started = time.monotonic()
     result = runner.invoke(args=["seed", "demo"])
@@ -107,6 +124,7 @@ def test_seed_demo_loads_a_complete_region_once(app, runner, client):
     assert DEMO_PASSWORD in result.output
 
     _assert_organisations()
+    _assert_kept_figures(result.output)
     _assert_people()
     _assert_chains()
     _assert_activity()

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from ..db import utcnow
 from ..extensions import db
 from ..interactions.models import Interaction, InteractionTopic, Task
+from ..interactions.services import refresh_last_contact
 from ..leads.models import Lead, LeadComment, LeadEvent
 from ..organisations.size import SME_MAX_EMPLOYEES
 from ..programmes.models import Participation, ParticipationEvent, Programme
@@ -85,6 +86,9 @@ def _interactions(rng, orgs, users, teams, contacts) -> dict[str, int]:
                 tasks.append((inter, topics[0], author))
     db.session.add_all(interactions)
     db.session.flush()
+    # The kept "last contact" of each organisation, as logging a contact moment keeps it
+    # (issue 14: every seeded account said "never contacted" although it had contact moments).
+    refresh_last_contact(*{inter.organisation_id for inter in interactions})
     for inter, topic, author in tasks:
         due = inter.date + dt.timedelta(days=rng.randint(7, 45))
         status = "open"
