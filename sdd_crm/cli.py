@@ -342,11 +342,11 @@ def jobs_dispatcher(once, interval):
     workers): jobs recorded while Redis was down go out as soon as it answers again."""
     import time
 
-    from .jobs.outbox import dispatch_pending
+    from .jobs.dispatcher import run_round
 
     while True:
         try:
-            sent = dispatch_pending()
+            sent = run_round()
         except Exception as exc:  # the database away for a moment: try again next round
             db.session.rollback()
             click.echo(f"Ronde mislukt ({type(exc).__name__}); opnieuw over {interval:g} s.",

@@ -44,6 +44,8 @@ import sqlalchemy as sa
 from flask import Flask
 
 from .extensions import db, rq
+from .jobs import worker as embedded
+from .jobs.outbox import pending as outbox_pending
 
 CHECK_TIMEOUT = 1.0  # seconds each check may take
 WORKER_MAX_AGE = 480  # seconds: RQ's default worker_ttl (420) + 60
@@ -123,27 +125,19 @@ def _age(when: dt.datetime | None) -> float | None:
 # --- the database ----------------------------------------------------------------------------
 
 def _database_check(engine):
-    from .jobs import models
-
-    outbox = getattr(models, "JobOutbox", None)  # the outbox of issue 13, point 1
-
     def check():
         since = time.perf_counter()
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
             database = {"status": "ok", "ms": _ms(since)}
-            return database, _outbox_state(conn, outbox)
+            return database, _outbox_state(conn)
 
     return check
 
 
-def _outbox_state(conn, outbox) -> dict:
-    if outbox is None:
-        return {"status": "not used"}
+def _outbox_state(conn) -> dict:
     try:
-        pending, oldest = conn.execute(
-            sa.select(sa.func.count(), sa.func.min(outbox.created_at))
-            .where(outbox.dispatched_at.is_(None))).one()
+        pending, oldest = outbox_pending(conn)
     except sa.exc.SQLAlchemyError:  # a database not migrated yet: the database itself answers
         return {"status": "unknown", "pending": None, "oldest_seconds": None}
     return {"status": "ok", "pending": pending, "oldest_seconds": _age(oldest)}
@@ -266,18 +260,10 @@ def _local_jobs_state(app: Flask, mode: str | None) -> dict:
 
 
 def _embedded_heartbeats(app: Flask) -> tuple[float | None, float | None, bool]:
-    """(worker beat, schedule beat, running) of this process's worker thread; the beats are
-    ``time.time()`` values from :func:`sdd_crm.jobs.worker.heartbeats` where it exists."""
-    from .jobs import worker as embedded
-
-    thread_worker = app.extensions.get(getattr(embedded, "_KEY", "sdd_crm_embedded_worker"))
-    running = bool(thread_worker is not None and thread_worker.pid == os.getpid()
-                   and thread_worker.thread.is_alive())
-    heartbeats = getattr(embedded, "heartbeats", None)
-    if heartbeats is None:
-        return None, None, running
-    worker_beat, schedule_beat = heartbeats(app)
-    return worker_beat, schedule_beat, running
+    """(worker beat, schedule beat, running) of this process's worker thread (``time.time()``
+    values, :func:`sdd_crm.jobs.worker.heartbeats`)."""
+    worker_beat, schedule_beat = embedded.heartbeats(app)
+    return worker_beat, schedule_beat, embedded.is_running(app)
 
 
 def _seconds_since(timestamp: float | None) -> float | None:
@@ -285,6 +271,4 @@ def _seconds_since(timestamp: float | None) -> float | None:
 
 
 def _schedule_enabled(app: Flask) -> bool:
-    from .jobs.worker import schedule_enabled
-
-    return schedule_enabled(app)
+    return embedded.schedule_enabled(app)

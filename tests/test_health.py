@@ -160,14 +160,14 @@ def test_the_embedded_worker_and_schedule_are_reported_not_required(tmp_path, mo
         client = app.test_client()
         idle = client.get("/healthz")
         # This process's worker thread, as sdd_crm.jobs.worker keeps it, with its heartbeats.
-        app.extensions[getattr(embedded, "_KEY", "sdd_crm_embedded_worker")] = types.SimpleNamespace(
+        app.extensions[embedded._KEY] = types.SimpleNamespace(
             pid=os.getpid(), thread=threading.current_thread())
         monkeypatch.setattr(embedded, "heartbeats",
-                            lambda _app: (time.time() - 3, time.time() - 40), raising=False)
+                            lambda _app: (time.time() - 3, time.time() - 40))
         app.config["SCHEDULE_ENABLED"] = True
         running = client.get("/healthz")
     finally:
-        app.extensions.pop(getattr(embedded, "_KEY", "sdd_crm_embedded_worker"), None)
+        app.extensions.pop(embedded._KEY, None)
         _dispose(app)
     assert idle.status_code == 200  # the embedded worker starts with the first job: not required
     body = idle.get_json()

@@ -131,7 +131,7 @@ def stack(tmp_path):
                 try:
                     if requests.get(f"{base}/healthz", timeout=5).status_code == 200:
                         break
-                except requests.ConnectionError:
+                except requests.RequestException:  # not listening yet, or still starting
                     pass
                 if time.monotonic() > deadline:
                     pytest.fail("the stack did not become healthy:\n"

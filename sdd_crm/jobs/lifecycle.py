@@ -38,6 +38,7 @@ from flask_babel import gettext as _
 
 from ..db import utcnow
 from ..extensions import db
+from ..logs import request_id_bound
 from ..transaction import commit, rollback, unit_of_work
 from .files import delete_files
 from .models import Job, JobOutbox, JobStatus
@@ -154,17 +155,11 @@ def run(job_id: str, body: Body | ResumableBody, *, kinds, running: str,
     commit()
     heartbeat = Heartbeat(job_id).start()  # a worker that dies is noticed (.reaper)
     try:
-        with _logged_as(job.request_id):  # the job's log lines carry the asking request's id
+        with request_id_bound(job.request_id):  # the job's log lines carry the asking request's id
             return _run_started(job, job_id, kind, body, running=running, failure=failure,
                                 echo=echo, exclusive=exclusive, resumable=resumable)
     finally:
         heartbeat.stop()
-
-
-def _logged_as(request_id: str | None):
-    from ..logs import request_id_bound
-
-    return request_id_bound(request_id)
 
 
 def _run_started(job: Job, job_id: str, kind: str, body, *, running, failure, echo, exclusive,

@@ -5,7 +5,7 @@ naming the RQ task, the Job row it runs, its timeout and retries (:func:`record`
 together or not at all. Once the transaction has committed, the rows it recorded are handed to
 RQ at once (:func:`dispatch`, the fast path); a row is marked dispatched only when RQ has
 taken it. When Redis is down the row stays pending, with the error and the time of the next
-attempt (a back-off up to a minute), and :func:`dispatch_pending` — run by the embedded worker
+attempt (a back-off up to a minute), and :func:`sdd_crm.jobs.dispatcher.run_round` — run by the embedded worker
 on every round and by ``flask jobs dispatcher`` next to the Redis workers — hands it over once
 Redis answers again. Nothing is lost between the commit and the queue, and nothing needs the
 request that asked for it any more.
@@ -27,9 +27,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 from flask import current_app
 from rq import Retry
+from rq.job import Job as RQJob
 
 from ..db import utcnow
-from ..extensions import db
+from ..extensions import db, rq
 from ..logs import current_request_id
 from ..transaction import after_commit
 from .models import Job, JobOutbox, JobStatus
@@ -93,18 +94,6 @@ def dispatch(ids: list[int] | None = None, *, now: dt.datetime | None = None) ->
     return sent
 
 
-def dispatch_pending(now: dt.datetime | None = None) -> int:
-    """One dispatcher round: the jobs whose worker died (:func:`.reaper.reap`), the claimed
-    rows whose RQ job went missing, then the due rows."""
-    from .reaper import reap
-
-    reap(now)
-    put_back = redispatch_lost(now=now)
-    if put_back:
-        logger.warning("Put %d job(s) back on the outbox: their RQ job was missing", put_back)
-    return dispatch(now=now)
-
-
 def _dispatch_one(row_id: int, now: dt.datetime) -> int:
     claimed = db.session.execute(
         sa.update(JobOutbox).where(JobOutbox.id == row_id, JobOutbox.dispatched_at.is_(None))
@@ -132,10 +121,18 @@ def _dispatch_one(row_id: int, now: dt.datetime) -> int:
     return 1
 
 
-def _enqueue(task: str, job_id: str, *, timeout: int, retries: int) -> None:
-    from ..extensions import rq
-    from .queue import enqueue_now
+def enqueue_now(task, *args, **kwargs):
+    """``task.enqueue(*args, **kwargs)``, and wake the embedded worker if there is one."""
+    rq_job = task.enqueue(*args, **kwargs)
+    app = current_app._get_current_object()
+    if app.config.get("JOBS") == "thread":
+        from .worker import wake_worker  # the worker's rounds import this module
 
+        wake_worker(app)
+    return rq_job
+
+
+def _enqueue(task: str, job_id: str, *, timeout: int, retries: int) -> None:
     options = {"job_id": job_id, "job_timeout": timeout}
     if retries and rq.queue.is_async:  # RQ refuses a retry for a job it runs at once
         options["retry"] = Retry(max=retries)
@@ -159,10 +156,6 @@ def redispatch_lost(*, now: dt.datetime | None = None) -> int:
     db.session.commit()
     if not rows:
         return 0
-    from rq.job import Job as RQJob
-
-    from ..extensions import rq
-
     connection = rq.queue.connection
     put_back = 0
     for row_id, job_id in rows:
@@ -177,7 +170,9 @@ def redispatch_lost(*, now: dt.datetime | None = None) -> int:
     return put_back
 
 
-def pending_count() -> int:
-    """Rows waiting to be handed to RQ (the health check, the admin's jobs page)."""
-    return db.session.scalar(sa.select(sa.func.count()).select_from(JobOutbox)
-                             .where(JobOutbox.dispatched_at.is_(None))) or 0
+def pending(connection=None) -> tuple[int, dt.datetime | None]:
+    """How many rows wait to be handed to RQ, and when the oldest was recorded: the health
+    check (its own connection) and the admin's Planning page."""
+    return tuple((connection or db.session).execute(
+        sa.select(sa.func.count(), sa.func.min(JobOutbox.created_at))
+        .where(JobOutbox.dispatched_at.is_(None))).one())

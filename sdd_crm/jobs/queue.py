@@ -3,7 +3,7 @@
 A job enqueued before the commit may run before the rows exist (or after they were rolled
 back). Services call :func:`enqueue_after_commit`, which records the job in the transaction's
 outbox (:mod:`.outbox`): it goes out when the session commits (and later, should Redis be down
-then) and is dropped when it rolls back. Every enqueue goes through :func:`enqueue_now`, which also wakes
+then) and is dropped when it rolls back. Every enqueue goes through :func:`.outbox.enqueue_now`, which also wakes
 the embedded worker thread when jobs run in-process (``JOBS = "thread"``). With ``JOBS =
 "inline"`` (tests) RQ runs the job at once, in a fresh application context with its own
 database session.
@@ -11,9 +11,10 @@ database session.
 
 from __future__ import annotations
 
-from flask import current_app
-
 from ..extensions import db
+from .outbox import enqueue_now, record
+
+__all__ = ["enqueue_after_commit", "enqueue_now"]
 
 
 def enqueue_after_commit(job, job_id: str, /, **options) -> None:
@@ -23,8 +24,6 @@ def enqueue_after_commit(job, job_id: str, /, **options) -> None:
 
     ``options``: ``job_id`` (the RQ job's id: always the Job row's), ``job_timeout`` and an
     optional ``retry`` (RQ's :class:`~rq.Retry`; its ``max`` is kept)."""
-    from .outbox import record
-
     rq_id = options.pop("job_id", job_id)
     if rq_id != job_id:
         raise ValueError("the RQ job's id is the Job row's id")
@@ -36,14 +35,3 @@ def enqueue_after_commit(job, job_id: str, /, **options) -> None:
     record(job, job_id, timeout=timeout, retries=getattr(retry, "max", 0) or 0)
     if opened:
         db.session.commit()  # nothing else is in this transaction: the caller had committed
-
-
-def enqueue_now(job, *args, **kwargs):
-    """``job.enqueue(*args, **kwargs)``, and wake the embedded worker if there is one."""
-    rq_job = job.enqueue(*args, **kwargs)
-    app = current_app._get_current_object()
-    if app.config.get("JOBS") == "thread":
-        from .worker import wake_worker
-
-        wake_worker(app)
-    return rq_job

@@ -4,8 +4,8 @@ While :func:`sdd_crm.jobs.lifecycle.run` runs a job, a :class:`Heartbeat` thread
 ``sdd_crm:job-alive:<id>`` in the queue's Redis alive (expiring after ``JOB_ALIVE_SECONDS``,
 30 by default, renewed three times as often), and the Job row names its process (``worker``:
 host and process id). A dead worker is so found within ``JOB_ALIVE_SECONDS`` plus one
-dispatcher round: well within a minute. :func:`reap` — run by every dispatcher round (:func:`.outbox.dispatch_pending`) —
-looks at the ``running`` rows:
+dispatcher round: well within a minute. :func:`reap` — run by every dispatcher round
+(:mod:`.dispatcher`) — looks at the ``running`` rows:
 
 * with Redis (``JOBS = "redis"``): a row whose key has expired lost its worker (a work-horse
   killed, a machine gone). RQ alone notices that only at its next maintenance run, up to ten
@@ -31,8 +31,9 @@ from flask_babel import gettext as _
 from redis.exceptions import RedisError
 
 from ..db import utcnow
-from ..extensions import db
+from ..extensions import db, rq
 from .models import Job, JobOutbox, JobStatus
+from .outbox import record, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +52,6 @@ def alive_seconds() -> float:
 
 
 def _connection():
-    from ..extensions import rq
-
     return rq.queue.connection
 
 
@@ -118,8 +117,6 @@ def _dead(job: Job, connection, mode: str, now) -> bool:
 def reap(now=None) -> list[str]:
     """Find the ``running`` jobs whose worker died; put each back on the outbox or, after
     :data:`MAX_RUNS` runs, mark it ``failed``. Returns the ids handled."""
-    from .outbox import record
-
     now = now or utcnow()
     mode = current_app.config.get("JOBS")
     if mode not in ("redis", "thread"):
@@ -158,16 +155,9 @@ def reap(now=None) -> list[str]:
         else:
             job.progress, job.started_at = 0, None
             job.message = _("Opnieuw in de wachtrij: de verwerking stopte onverwacht.")[:500]
-            record_task = last.task
             logger.warning("Job %s (%s): its worker %s died; run %d of %d queued", job.id,
                            job.kind, job.worker, runs + 1, MAX_RUNS)
-            _record_again(record, record_task, job, last)
+            record(resolve(last.task), job.id, timeout=last.timeout, retries=0)
         db.session.commit()
         handled.append(job.id)
     return handled
-
-
-def _record_again(record, task: str, job: Job, last: JobOutbox) -> None:
-    from .outbox import resolve
-
-    record(resolve(task), job.id, timeout=last.timeout, retries=0)

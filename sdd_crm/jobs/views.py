@@ -7,16 +7,17 @@ Features describe their jobs with ``register_kind`` (a title and an optional res
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, abort, jsonify, render_template, url_for
+from flask import Response, abort, current_app, jsonify, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..audit.events import record as record_audit
-from ..exceptions import hidden
+from ..exceptions import PermissionDenied, hidden
 from ..extensions import db
-from . import bp
+from . import bp, schedule
 from .files import file_roles, load_file
 from .models import Job, JobStatus
+from .outbox import pending
 from .progress import live_progress
 
 _KINDS: dict[str, dict] = {}
@@ -71,21 +72,14 @@ def schedule_overview():
     """Admins: the periodic work (:mod:`.schedule`) with each entry's last start and its
     outcome, and when it is next due; and the queue: jobs waiting to be handed to RQ, jobs
     running. Read from the database only (it answers with Redis down)."""
-    from ..exceptions import PermissionDenied
-    from . import schedule
-    from .models import JobOutbox
-
     if not current_user.is_admin:
         raise PermissionDenied()
     rows = schedule.status()
     ids = [run.last_job_id for _entry, run, _due in rows if run is not None and run.last_job_id]
     jobs = {j.id: j for j in db.session.scalars(sa.select(Job).where(Job.id.in_(ids)))} if ids else {}
-    waiting = db.session.scalar(sa.select(sa.func.count()).select_from(JobOutbox)
-                                .where(JobOutbox.dispatched_at.is_(None)))
+    waiting, _oldest = pending()
     running = db.session.scalar(sa.select(sa.func.count()).select_from(Job)
                                 .where(Job.status == JobStatus.RUNNING))
-    from flask import current_app
-
     return render_template("jobs/schedule.html", rows=rows, jobs=jobs, waiting=waiting,
                            running=running, mode=current_app.config.get("JOBS"),
                            kind_info=kind_info)

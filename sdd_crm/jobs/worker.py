@@ -29,6 +29,7 @@ from rq.timeouts import TimerDeathPenalty
 from rq.worker import SimpleWorker
 
 from ..extensions import rq
+from .dispatcher import run_round
 
 POLL_SECONDS = 5.0
 _KEY = "sdd_crm_embedded_worker"
@@ -98,11 +99,9 @@ class EmbeddedWorker:
     def dispatch(self) -> int:
         """Hand the outbox's pending jobs to the queue (:mod:`.outbox`): those whose first
         hand-over failed, and after a restart those this process's in-memory queue lost."""
-        from .outbox import dispatch_pending
-
         try:
             with self.app.app_context():
-                return dispatch_pending()
+                return run_round()
         except Exception:
             self.app.logger.exception("The job outbox could not be dispatched")
             return 0
@@ -133,12 +132,18 @@ class EmbeddedWorker:
             worker.work(burst=True, logging_level="WARNING")
 
 
+def is_running(app: Flask) -> bool:
+    """Whether this process's embedded worker thread is alive (the health check)."""
+    worker = app.extensions.get(_KEY)
+    return bool(worker is not None and worker.pid == os.getpid() and worker.thread.is_alive())
+
+
 def heartbeats(app: Flask) -> tuple[float | None, float | None]:
     """(worker, schedule): ``time.time()`` of this process's embedded worker's last round and
     last look at the schedule; (None, None) when none runs here (the health check)."""
-    worker = app.extensions.get(_KEY)
-    if worker is None or worker.pid != os.getpid() or not worker.thread.is_alive():
+    if not is_running(app):
         return None, None
+    worker = app.extensions[_KEY]
     return worker.last_round, worker.last_tick
 
 

@@ -67,16 +67,15 @@ def remind(today: dt.date, since: dt.datetime) -> int:
         sa.select(Notification.user_id).where(Notification.kind == KIND,
                                               Notification.created_at >= since,
                                               Notification.user_id.in_(list(counts)))))
-    link = LINK
-    notified = 0
+    by_count: dict[int, list[int]] = {}
     for user_id, n in counts.items():
-        if user_id in reminded:
-            continue
-        # Written in the receiver's own language (a lazy string, see notify()).
-        notify([user_id], KIND, lazy_ngettext("U heeft %(num)s verlopen taak",
-                                              "U heeft %(num)s verlopen taken", n), link=link)
-        notified += 1
-    return notified
+        if user_id not in reminded:
+            by_count.setdefault(n, []).append(user_id)
+    for n, user_ids in by_count.items():  # one notify() (and one e-mail job) per wording
+        # Written in each receiver's own language (a lazy string, see notify()).
+        notify(user_ids, KIND, lazy_ngettext("U heeft %(num)s verlopen taak",
+                                             "U heeft %(num)s verlopen taken", n), link=LINK)
+    return sum(len(ids) for ids in by_count.values())
 
 
 @rq.job
