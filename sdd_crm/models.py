@@ -29,6 +29,7 @@ from .valuechains.models import (  # noqa: F401
     ChainRole,
     Cluster,
     CriticalityAssessment,
+    CriticalityState,
     OrganisationCluster,
     SupplyLink,
     ValueChain,

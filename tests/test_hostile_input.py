@@ -319,7 +319,8 @@ def _targets(path: str) -> tuple[set, str | None]:
 # kept programme counts (programmes/tally.py: every participation an organisation change
 # reaches; tests/test_programme_tally.py proves they equal a fresh count).
 DERIVED_TABLES = {"criticality_assessment", "api_token",  # api_token: its last-used time
-                  "participation_verdict", "programme_tally"}
+                  "participation_verdict", "programme_tally",
+                  "criticality_state"}  # the network's change counter: every change bumps it
 DERIVED_COLUMNS = {"organisation": {"is_critical", "criticality_score", "last_contact_on"}}
 
 

@@ -110,6 +110,9 @@ def _assert_kept_figures(output: str) -> None:
     critical = db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)
                                  .where(Organisation.is_critical.is_(True)))
     assert critical > 2 and f"critical: {critical}" in output
+    from sdd_crm.valuechains.recompute import figures_state
+
+    assert figures_state().current  # the pages say the seeded figures are current
 
 
 def test_seed_demo_loads_a_complete_region_once(app, runner, client):

@@ -80,14 +80,17 @@ class Interaction(AuditedMixin, VersionedMixin, SoftDeleteMixin, TimestampMixin,
     id: Mapped[int] = mapped_column(primary_key=True)
     type: Mapped[str] = mapped_column(sa.String(16))
     date: Mapped[dt.date] = mapped_column(index=True)
-    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"))
+    # active_history: a contact moment moved to another organisation knows the one it left
+    # even when that was not loaded, so both dates of last contact are kept right.
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"),
+                                                 active_history=True)
     author_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
     deleted_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # see __table_args__
     subject: Mapped[str] = mapped_column(sa.String(200))
     notes: Mapped[str | None] = mapped_column(sa.Text)
     confidential: Mapped[bool] = mapped_column(default=False)
 
-    organisation = relationship("Organisation")
+    organisation = relationship("Organisation", active_history=True)
     author = relationship("User", foreign_keys=[author_id])
     contacts = relationship("Contact", secondary=interaction_contact)
     users = relationship("User", secondary=interaction_user)

@@ -165,18 +165,31 @@ def _apply_interaction(interaction: Interaction, clean: dict[str, Any]) -> None:
         interaction._audit_extra = extra
 
 
-def refresh_last_contact(*organisation_ids: int) -> None:
-    """Keep Organisation.last_contact_on equal to its latest live interaction's date.
+LAST_CONTACT_CHUNK = 500
 
-    A plain table UPDATE: it neither bumps the organisation's version (no false edit conflicts)
-    nor fills the audit log with derived values."""
-    db.session.flush()
+
+def last_contact_updates(organisation_ids) -> list[sa.Update]:
+    """The statements that set Organisation.last_contact_on of these organisations to their
+    latest live interaction's date (None without one), a chunk of ids each.
+
+    Plain table UPDATEs: they neither bump the organisation's version (no false edit conflicts)
+    nor fill the audit log with derived values."""
     table = Organisation.__table__
-    for org_id in {i for i in organisation_ids if i}:
-        latest = (sa.select(sa.func.max(Interaction.date))
-                  .where(Interaction.organisation_id == org_id, Interaction.deleted_at.is_(None))
-                  .scalar_subquery())
-        db.session.execute(sa.update(table).where(table.c.id == org_id).values(last_contact_on=latest))
+    latest = (sa.select(sa.func.max(Interaction.date))
+              .where(Interaction.organisation_id == table.c.id, Interaction.deleted_at.is_(None))
+              .scalar_subquery())
+    ids = sorted({i for i in organisation_ids if i})
+    return [sa.update(table).where(table.c.id.in_(ids[start:start + LAST_CONTACT_CHUNK]))
+            .values(last_contact_on=latest) for start in range(0, len(ids), LAST_CONTACT_CHUNK)]
+
+
+def refresh_last_contact(*organisation_ids: int) -> None:
+    """Keep Organisation.last_contact_on equal to its latest live interaction's date, for rows
+    written past the ORM. Every change through the ORM (the services, a merge, the bin) keeps it
+    by itself: :mod:`.receivers` refreshes it in the flush that writes the interaction."""
+    db.session.flush()
+    for statement in last_contact_updates(organisation_ids):
+        db.session.execute(statement)
 
 
 def create_interaction(data: Mapping[str, Any], *, actor) -> Interaction:
@@ -191,7 +204,6 @@ def create_interaction(data: Mapping[str, Any], *, actor) -> Interaction:
     for f in clean.get("follow_ups", []):
         _create_task_from_clean({**f, "organisation_id": interaction.organisation_id,
                                  "interaction_id": interaction.id}, actor=actor)
-    refresh_last_contact(interaction.organisation_id)
     return interaction
 
 
@@ -205,7 +217,6 @@ def update_interaction(interaction: Interaction, data: Mapping[str, Any], *, act
     if not can_see_interaction(actor, interaction) or not can_edit_interaction(actor, interaction):
         raise PermissionDenied()
     check_version(interaction, expected_version)
-    before_org = interaction.organisation_id
     clean = clean_interaction_data(data, interaction=interaction, partial=partial)
     if "contacts" in clean and not may_see_restricted(actor):
         # Objecting and erased people are hidden from everyone but admins: an edit by someone
@@ -219,7 +230,6 @@ def update_interaction(interaction: Interaction, data: Mapping[str, Any], *, act
     for f in follow_ups:
         _create_task_from_clean({**f, "organisation_id": interaction.organisation_id,
                                  "interaction_id": interaction.id}, actor=actor)
-    refresh_last_contact(before_org, interaction.organisation_id)
     return interaction
 
 
@@ -229,7 +239,7 @@ def delete_interaction(interaction: Interaction, *, actor, expected_version=None
     check_version(interaction, expected_version)
     interaction.deleted_at = utcnow()
     interaction.deleted_by_id = actor.id
-    refresh_last_contact(interaction.organisation_id)
+    db.session.flush()  # and with it the organisation's last contact (receivers)
 
 
 def _deleted_organisation(record) -> Organisation | None:
@@ -247,7 +257,7 @@ def restore_interaction(interaction: Interaction, *, actor) -> None:
                                 "daarbij.", name=org.name))
     interaction.deleted_at = None
     interaction.deleted_by_id = None
-    refresh_last_contact(interaction.organisation_id)
+    db.session.flush()  # and with it the organisation's last contact (receivers)
 
 
 # --- Tasks -------------------------------------------------------------------------------

@@ -54,17 +54,23 @@ def resolve(path: str):
     return getattr(importlib.import_module(module), name)
 
 
-def record(task, job_id: str, *, timeout: int, retries: int = 0) -> JobOutbox:
+def record(task, job_id: str, *, timeout: int, retries: int = 0,
+           delay: dt.timedelta | None = None) -> JobOutbox:
     """Record ``task(job_id)`` in the current transaction; it is handed to RQ once the
-    transaction commits (and, if Redis is down then, by the next dispatcher round)."""
+    transaction commits (and, if Redis is down then, by the next dispatcher round). With a
+    ``delay``, the first dispatcher round after it has passed hands it over (a recompute that
+    waits for more changes to come, :mod:`sdd_crm.valuechains.recompute`)."""
     row = JobOutbox(job_id=job_id, task=task_path(task), timeout=int(timeout),
                     retries=int(retries), request_id=current_request_id(),  # see sdd_crm.logs
-                    created_at=utcnow(), available_at=utcnow(), attempts=0)
+                    created_at=utcnow(), available_at=utcnow() + (delay or dt.timedelta()),
+                    attempts=0)
     db.session.add(row)
     db.session.flush()
     job = db.session.get(Job, job_id)
     if job is not None and job.request_id is None:
         job.request_id = row.request_id
+    if delay:
+        return row  # not yet: a dispatcher round takes it once it is due
     app = current_app._get_current_object()
     row_id = row.id
 

@@ -22,16 +22,18 @@ def enqueue_after_commit(job, job_id: str, /, **options) -> None:
     it once the transaction commits, and again later if Redis was down then. With no
     transaction open (the caller has just committed) the record is committed at once.
 
-    ``options``: ``job_id`` (the RQ job's id: always the Job row's), ``job_timeout`` and an
-    optional ``retry`` (RQ's :class:`~rq.Retry`; its ``max`` is kept)."""
+    ``options``: ``job_id`` (the RQ job's id: always the Job row's), ``job_timeout``, an
+    optional ``retry`` (RQ's :class:`~rq.Retry`; its ``max`` is kept) and an optional ``delay``
+    (a timedelta: a dispatcher round hands it over once it has passed)."""
     rq_id = options.pop("job_id", job_id)
     if rq_id != job_id:
         raise ValueError("the RQ job's id is the Job row's id")
     timeout = options.pop("job_timeout")
     retry = options.pop("retry", None)
+    delay = options.pop("delay", None)
     if options:
         raise TypeError(f"options the outbox does not keep: {sorted(options)}")
     opened = not db.session().in_transaction()
-    record(job, job_id, timeout=timeout, retries=getattr(retry, "max", 0) or 0)
+    record(job, job_id, timeout=timeout, retries=getattr(retry, "max", 0) or 0, delay=delay)
     if opened:
         db.session.commit()  # nothing else is in this transaction: the caller had committed

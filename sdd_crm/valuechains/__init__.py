@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("valuechains", __name__, url_prefix="/chains")
 
-from . import admin_views, insight_views, receivers, views  # noqa: E402,F401
+from . import admin_views, figures, insight_views, receivers, views  # noqa: E402,F401

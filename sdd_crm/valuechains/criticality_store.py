@@ -46,6 +46,7 @@ from ..reference.models import Municipality
 from . import criticality as engine
 from .criticality_services import _finite, get_settings
 from .models import ChainRole, CriticalityAssessment, SupplyLink, ValueChain
+from .recompute import read_network_version, record_computation
 
 COUNT_FACTORS = ("sole_source", "breadth")
 AMOUNT_FACTORS = ("employment", "bridging")
@@ -201,6 +202,8 @@ def run_assessment(*, job_id: str | None = None, progress: Progress | None = Non
     phases = _Phases(progress)
     _lock_storing()
     phases("loading", 0.0)
+    started_at = utcnow()
+    version = read_network_version()  # before the network: what follows is at least as new
     current = settings or get_settings()
     network, state = load_network()
     latest = latest_assessments()
@@ -208,6 +211,7 @@ def run_assessment(*, job_id: str | None = None, progress: Progress | None = Non
     result = engine.assess(network, current, progress=phases)
     phases("storing", 0.0)
     summary = store(result, state, latest, job_id=job_id)
+    record_computation(version, started_at, job_id)  # the pages' "berekend op" (issue 14)
     summary["seconds"] = phases.done()
     summary["stats"] = result.stats
     return summary

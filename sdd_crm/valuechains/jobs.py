@@ -30,10 +30,12 @@ def create_job(*, actor=None, trigger: str = "manual", reason: str = "") -> Job:
                              params={"trigger": trigger, "reason": reason[:200]})
 
 
-def enqueue_job(job: Job) -> None:
-    """Enqueue ``job`` on RQ once the current transaction commits (dropped on rollback)."""
+def enqueue_job(job: Job, *, delay=None) -> None:
+    """Enqueue ``job`` on RQ once the current transaction commits (dropped on rollback); with a
+    ``delay`` (a timedelta) a dispatcher round hands it over once that has passed."""
     timeout = int(current_app.config.get("CRITICALITY_JOB_TIMEOUT", DEFAULT_TIMEOUT))
-    lifecycle.enqueue(recompute_criticality, job.id, timeout=timeout)
+    lifecycle.enqueue(recompute_criticality, job.id, timeout=timeout,
+                      **({"delay": delay} if delay else {}))
 
 
 @rq.job

@@ -145,3 +145,21 @@ class CriticalityAssessment(db.Model):
     critical: Mapped[bool]
     factors: Mapped[list] = mapped_column(sa.JSON, default=list)
     job_id: Mapped[str | None] = mapped_column(sa.ForeignKey("job.id"))
+
+
+class CriticalityState(db.Model):
+    """One row (id 1): how current the stored criticality is (issue 14). ``network_version``
+    rises with every committed change of what the engine reads (roles, links, chains, the
+    organisations' employment, the settings); a finished recompute records the version it read
+    (``computed_version``) and when it started reading (``computed_at``). Stale: the network is
+    newer than the computation; missing: never computed. A counter, not a clock, decides."""
+
+    __tablename__ = "criticality_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    network_version: Mapped[int] = mapped_column(default=0)
+    network_changed_at: Mapped[dt.datetime | None]
+    network_change_reason: Mapped[str | None] = mapped_column(sa.String(40))
+    computed_version: Mapped[int] = mapped_column(default=0)
+    computed_at: Mapped[dt.datetime | None]
+    computed_job_id: Mapped[str | None] = mapped_column(sa.String(36))
