@@ -127,8 +127,9 @@ def test_opening_a_notification_marks_it_read_and_follows_its_link(client, login
     note = notifications_of(user)[0]
     login(user)
     page = text(client.get("/notifications/"))
-    assert f'action="/notifications/{note.id}/open"' in page
-    resp = client.post(f"/notifications/{note.id}/open")
+    # A plain link (issue 14 point 10): it opens in a new tab too, and marks it read.
+    assert f'href="/notifications/{note.id}/open"' in page
+    resp = client.get(f"/notifications/{note.id}/open")
     assert resp.status_code == 302
     assert resp.headers["Location"] == f"/leads/{world.leads['municipality'].id}"
     db.session.refresh(note)
@@ -160,6 +161,7 @@ def test_another_users_notification_is_not_found(client, login, world):
     note = notifications_of(world.users["local_receiving"])[0]
     login(world.users["named"])
     assert client.post(f"/notifications/{note.id}/open").status_code == 404
+    assert client.get(f"/notifications/{note.id}/open").status_code == 404
     assert client.post(f"/notifications/{note.id}/read").status_code == 404
     assert client.post("/notifications/987654/read").status_code == 404
     db.session.refresh(note)
@@ -172,7 +174,8 @@ def test_another_users_notification_is_not_found(client, login, world):
 def test_marking_read_needs_a_post(client, login, world):
     note = notifications_of(world.users["named"])[0]
     login(world.users["named"])
-    assert client.get(f"/notifications/{note.id}/open").status_code == 405
+    # Opening one is a link (GET, issue 14 point 10); marking without opening needs a POST.
+    assert client.get(f"/notifications/{note.id}/read").status_code == 405
     assert client.get("/notifications/read-all").status_code == 405
 
 

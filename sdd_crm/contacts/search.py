@@ -31,12 +31,12 @@ from ..organisations.search import (
     SHORTEST_SUBSTRING,
     case_variants,
     dialect_name,
-    estimated_rows,
     fts_ids,
     fts_phrase,
     like,
     starts_with,
 )
+from ..pagination import estimated_rows
 from .models import Contact
 
 SEARCH_TABLE = "contact_search"  # SQLite FTS5 table (and its triggers' name prefix)

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import json
 import sys
 
 import sqlalchemy as sa
@@ -48,6 +47,7 @@ from sqlalchemy.orm import aliased
 
 from ..db import escape_like
 from ..extensions import db
+from ..pagination import estimated_rows
 from .models import Organisation
 
 SEARCH_TABLE = "organisation_search"  # SQLite FTS5 table (and its triggers' name prefix)
@@ -236,20 +236,6 @@ def _sqlite_plan(found: sa.Select, survivors: sa.Select, limit: int) -> tuple[bo
         else:
             few = value <= limit
     return few, sorted(set(ids))
-
-
-def estimated_rows(stmt: sa.Select) -> float:
-    """PostgreSQL's own estimate of the rows ``stmt`` returns (its planner, from the statistics
-    ANALYZE keeps; no row is read)."""
-    connection = db.session.connection()
-    compiled = stmt.compile(dialect=connection.dialect)
-    params = compiled.params
-    if compiled.positional:
-        params = tuple(params[name] for name in compiled.positiontup)
-    plan = connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled), params).scalar()
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-    return float(plan[0]["Plan"]["Plan Rows"])
 
 
 def name_condition(text: str, organisation=Organisation, *, city: bool = False):
