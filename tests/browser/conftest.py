@@ -58,6 +58,14 @@ def _seed(app) -> tuple[dict, dict]:
             "english": create_user(email="english@example.nl", name="Emma English",
                                    role="regional_account_manager", password=PASSWORD,
                                    locale="en"),
+            # One user of every other role (issue 14: the reflow crawl signs in as each role).
+            "local": create_user(email="lokaal@example.nl", name="Lotte Lokaal",
+                                 role="local_account_manager", municipality_code="GM0505",
+                                 password=PASSWORD),
+            "bd": create_user(email="bizdev@example.nl", name="Bram Bizdev",
+                              role="business_developer", password=PASSWORD),
+            "viewer": create_user(email="kijker@example.nl", name="Kim Kijker", role="viewer",
+                                  password=PASSWORD),
         }
         db.session.flush()
         # Two-factor authentication is required for admins: the seeded admin has it, and signs
@@ -196,3 +204,52 @@ def phone_page(chromium, live_server, signed_in_state):
     tab = context.new_page()
     yield tab
     context.close()
+
+
+@pytest.fixture(scope="session")
+def role_state(chromium, live_server):
+    """``role_state(role)``: the storage state (cookies) of the seeded user of ``role`` — one of
+    "admin", "regional", "local" (Dordrecht, GM0505), "bd", "viewer", "english" — signed in
+    through the real form once per session (the admin with one of its recovery codes)."""
+    states: dict[str, dict] = {}
+
+    def state(role: str) -> dict:
+        if role not in states:
+            context = chromium.new_context(base_url=live_server.url)
+            try:
+                tab = context.new_page()
+                sign_in(tab, live_server.users[role][1])
+                assert "/login" not in tab.url, (role, tab.url)
+                states[role] = context.storage_state()
+            finally:
+                context.close()
+        return states[role]
+
+    return state
+
+
+@pytest.fixture
+def role_context(chromium, live_server, role_state):
+    """``role_context(role, width=1280, height=900, **context_options)``: a new browser context
+    signed in as the seeded user of ``role`` (see ``role_state``); closed after the test."""
+    contexts = []
+
+    def make(role: str, width: int = 1280, height: int = 900, **options):
+        options.setdefault("locale", "nl-NL")
+        context = chromium.new_context(base_url=live_server.url,
+                                       viewport={"width": width, "height": height},
+                                       storage_state=role_state(role), **options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def role_page(role_context):
+    """``role_page(role, width=1280, height=900, **context_options)``: a tab signed in as the
+    seeded user of ``role``."""
+    return lambda role, *args, **kwargs: role_context(role, *args, **kwargs).new_page()
