@@ -52,7 +52,7 @@ BAD = {
     "unknown organisation": ({"organisation": "Bestaat Niet B.V."}, "organisation",
                              "Geen organisatie gevonden met deze naam of dit KvK-nummer."),
     "bad follow-up date": ({"follow_ups-0-due_date": "morgen"}, "follow_ups",
-                           "Vul een datum in als JJJJ-MM-DD."),
+                           "Vul een geldige datum in, bijvoorbeeld 6-12-2026."),
 }
 
 

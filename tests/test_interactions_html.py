@@ -1,5 +1,6 @@
-"""Contact moments in the browser: the full form, the phone visit form from the organisation
-page, the list with its filters and pagination, the detail page, soft delete."""
+"""Contact moments in the browser: the one form (the old visit address leads to it with the kind
+preset) from the organisation page, the list with its filters and pagination, the detail page,
+soft delete."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def s(make_user, make_org, make_contact):
             "kees": make_contact(other, first_name="Kees", last_name="Visser")}
 
 
-def test_the_full_form_saves_people_topics_and_three_follow_ups(client, login, s):
+def test_the_one_form_saves_people_topics_and_three_follow_ups(client, login, s):
     login(s["me"])
     resp = client.get(f"/interactions/new?organisation_id={s['org'].id}")
     assert resp.status_code == 200
@@ -53,7 +54,10 @@ def test_the_full_form_saves_people_topics_and_three_follow_ups(client, login, s
     resp = client.post("/interactions/new", data=form)
     assert resp.status_code == 302
     interaction = db.session.scalar(sa.select(Interaction))
-    assert resp.headers["Location"] == f"/interactions/{interaction.id}"
+    # It lands on the organisation's timeline (issue 14 point 4), where the message shows.
+    assert resp.headers["Location"] == f"/organisations/{s['org'].id}#tijdlijn"
+    timeline = text(client.get(resp.headers["Location"])).split('id="tijdlijn"')[1]
+    assert "Het contactmoment met Dordtse Scheepswerf B.V. is vastgelegd." in timeline
     assert (interaction.type, interaction.subject, interaction.confidential) == (
         "meeting", "Warmtenet en personeel", True)
     assert sorted(t.topic for t in interaction.topics) == ["energy", "workforce"]
@@ -67,12 +71,12 @@ def test_the_full_form_saves_people_topics_and_three_follow_ups(client, login, s
     assert db.session.scalar(sa.select(Notification.title).where(
         Notification.user_id == s["colleague"].id)) == "Lies Dordrecht gaf u een taak: Subsidie uitzoeken"
 
-    detail = client.get(resp.headers["Location"])
+    detail = client.get(f"/interactions/{interaction.id}")
     assert_good_markup(detail)
     page = text(detail)
     for expected in ("Warmtenet en personeel", "Overleg", "Anna de Vries", "Rik Regio",
                      "Energie", "Personeel", "vertrouwelijk", "Subsidie uitzoeken",
-                     "Regel 1\nRegel 2; met komma, en puntkomma", "1 feb 2030"):
+                     "Regel 1\nRegel 2; met komma, en puntkomma", "1 feb. 2030"):
         assert expected in page, expected
 
 
@@ -92,18 +96,24 @@ def test_show_contacts_button_loads_the_typed_organisations_contacts_without_sav
 def test_visit_form_from_the_organisation_page_in_under_a_minute(client, login, s):
     login(s["me"])
     org_page = text(client.get(f"/organisations/{s['org'].id}"))
-    assert f'href="/interactions/visit?organisation_id={s["org"].id}">Bezoek vastleggen' in org_page
-    resp = client.get(f"/interactions/visit?organisation_id={s['org'].id}")
+    assert (f'href="/interactions/new?organisation_id={s["org"].id}">Contactmoment vastleggen'
+            in org_page)
+    # The old visit address leads to the one form, the kind "visit" preset.
+    old = client.get(f"/interactions/visit?organisation_id={s['org'].id}")
+    assert old.status_code == 302
+    assert old.headers["Location"] == f"/interactions/new?type=visit&organisation_id={s['org'].id}"
+    resp = client.get(old.headers["Location"])
     assert resp.status_code == 200
     assert_good_markup(resp)
     page = resp.get_data(as_text=True)
-    assert 'class="app-visit"' in page and "<script src=" in page and 'list="organisation-options"' in page
-    form = form_fields(resp, "/interactions/visit")
+    assert 'class="app-log-form"' in page and "<script src=" in page and 'list="organisation-options"' in page
+    form = form_fields(resp, "/interactions/new")
     assert form["organisation"] == "Dordtse Scheepswerf B.V. (KvK 11112222)"
     assert (form["date"], form["type"]) == (TODAY.isoformat(), "visit")
     # Only the subject has to be typed; a follow-up for myself is one more line.
-    form.update({"subject": "Kennismaking nieuwe directeur", "follow_ups-0-title": "Mail sturen"})
-    resp = client.post("/interactions/visit", data=form)
+    form.update({"subject": "Kennismaking nieuwe directeur", "follow_ups-0-title": "Mail sturen",
+                 "action": "save"})
+    resp = client.post("/interactions/new", data=form)
     assert resp.status_code == 302
     assert resp.headers["Location"] == f"/organisations/{s['org'].id}#tijdlijn"
     interaction = db.session.scalar(sa.select(Interaction))
@@ -191,7 +201,7 @@ def test_list_is_newest_first_and_filters(client, login, s):
         assert _subjects(client.get("/interactions/" + query)) == expected, query
     bad = client.get("/interactions/?date_from=gisteren")
     assert bad.status_code == 200
-    assert "Vul een datum in als JJJJ-MM-DD." in text(bad)
+    assert "Vul een geldige datum in, bijvoorbeeld 6-12-2026." in text(bad)
     assert len(_subjects(bad)) == 3
 
 
@@ -212,9 +222,12 @@ def test_list_pages_without_count_and_without_n_plus_1(app, client, login, s, co
         resp = client.get("/interactions/")
     assert len(_subjects(resp)) == 30
     assert few.count == many.count, many.statements
-    # (the bounded unread-notification badge counts at most 100 rows; no count of interactions)
-    assert not any("count(" in st.lower() and "interaction" in st.lower()
-                   for st in many.statements)
+    # The list's total (issue 14 point 2) is counted, but bounded: up to a cap in a LIMIT
+    # subquery, never a COUNT(*) of the whole table (the badges count at most 100 rows).
+    counts = [st for st in many.statements if "count(" in st.lower()]
+    assert all("limit" in st.lower() for st in counts), counts
+    assert any("interaction" in st.lower() for st in counts)
+    assert "30 contactmomenten" in text(resp)
     monkeypatch.setitem(app.config, "PAGE_SIZE", 20)
     first = client.get("/interactions/?author=me")
     # The next page is found by a cursor (keyset pagination); ?page=2 alone works as well.

@@ -1,4 +1,4 @@
-"""Forms for contact moments: the full form, the phone-friendly visit form, the list filters.
+"""Forms for contact moments: the one form (a visit is one of its kinds), the list filters.
 
 Forms check shape and length; the rules (no future date, contacts of this organisation, known
 topics, active colleagues) live in ``services.clean_interaction_data``, whose Dutch messages are
@@ -27,7 +27,7 @@ from ..forms import CheckedTextMixin, ServiceErrorsMixin, max_length, options
 from .queries import local_today
 from .services import NOTES_LIMIT
 
-FOLLOW_UP_ROWS = 3  # the full form offers three follow-ups; the visit form one
+FOLLOW_UP_ROWS = 3  # at most this many follow-ups are read from one submit; one row is shown
 # Service keys → form fields, for apply_service_errors.
 FIELD_MAP = {"organisation_id": "organisation", "contact_ids": "contact_ids",
              "user_ids": "user_ids", "follow_ups": "follow_ups"}
@@ -89,13 +89,13 @@ class _InteractionFields(ServiceErrorsMixin, FlaskForm):
 
 
 class InteractionForm(_InteractionFields):
-    """The full form: who was there, and up to three follow-ups."""
+    """The one form for logging a contact moment of any kind (issue 14 point 4): who was there
+    (contacts of the organisation and colleagues) and a follow-up task. A visit is a kind."""
 
     contact_ids = SelectMultipleField(_l("Contactpersonen aanwezig"), choices=[],
                                       validate_choice=False)
     user_ids = SelectMultipleField(_l("Collega's aanwezig"), choices=[], validate_choice=False)
-    follow_ups = FieldList(FormField(FollowUpForm), min_entries=FOLLOW_UP_ROWS,
-                           max_entries=FOLLOW_UP_ROWS)
+    follow_ups = FieldList(FormField(FollowUpForm), min_entries=1, max_entries=FOLLOW_UP_ROWS)
     version = HiddenField()
 
     def set_people(self, contacts, users) -> None:
@@ -115,12 +115,6 @@ class InteractionForm(_InteractionFields):
             "user_ids": [str(u.id) for u in interaction.users],
             "version": str(interaction.version),
         })
-
-
-class VisitForm(_InteractionFields):
-    """Right after a company visit, on a phone: few required fields, one follow-up."""
-
-    follow_ups = FieldList(FormField(FollowUpForm), min_entries=1, max_entries=1)
 
 
 class InteractionFilterForm(CheckedTextMixin, Form):

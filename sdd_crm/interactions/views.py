@@ -1,5 +1,6 @@
-"""Browser screens for contact moments: list, detail, the full form, the phone visit form,
-edit with the version, soft delete.
+"""Browser screens for contact moments: list, detail, the one form for logging a contact moment
+of any kind (the old visit address leads to it with the kind preset), edit with the version,
+soft delete.
 
 Viewers never read interaction notes (403). A confidential contact moment outside the user's
 circle answers 404, as if it did not exist (DESIGN 4.4). Views parse, call the services (which
@@ -23,11 +24,12 @@ from ..forms import apply_service_errors, form_page, submitted_version
 from ..organisations.forms import VersionForm
 from ..organisations.queries import get_organisation
 from ..pagination import request_keyset_page
+from ..validation import BAD_DATE
 from ..views_common import confirm_soft_delete, offer_version
 from .visibility import can_see_interactions, task_visible
 from . import bp
-from .forms import FIELD_MAP, InteractionFilterForm, InteractionForm, VisitForm
-from .models import Task
+from .forms import FIELD_MAP, InteractionFilterForm, InteractionForm
+from .models import InteractionType, Task
 from .queries import (
     InteractionFilters,
     colleagues,
@@ -70,7 +72,7 @@ def index():
     for key in ("date_from", "date_to"):
         raw = (request.args.get(key) or "").strip()
         if raw and getattr(filters, key) is None:
-            form[key].errors = [_("Vul een datum in als JJJJ-MM-DD.")]
+            form[key].errors = [str(BAD_DATE)]
     organisation = None
     if filters.organisation_id:
         organisation = get_organisation(filters.organisation_id)
@@ -111,7 +113,10 @@ def organisation_options():
                     for o in matches])
 
 
-# --- Create: the full form and the visit form share one flow ---------------------------------
+# --- Create: one form for every kind of contact moment -----------------------------------
+
+TEMPLATE = "interactions/form.html"
+
 
 def _resolve(form):
     """The organisation the user typed or picked; on failure a Dutch message on the field."""
@@ -128,20 +133,19 @@ def _resolve(form):
     return org, candidates
 
 
-def _prepare(form, org, *, people: bool):
+def _prepare(form, org):
     users = colleagues()
     form.set_assignees(users, current_user.id)
-    if people:
-        form.set_people(organisation_contacts(org.id if org else None,
-                                              include_restricted=current_user.is_admin), users)
+    form.set_people(organisation_contacts(org.id if org else None,
+                                          include_restricted=current_user.is_admin), users)
 
 
-def _render(template, form, *, org=None, candidates=(), interaction=None, status=200):
-    return render_template(template, form=form, org=org, candidates=candidates,
+def _render(form, *, org=None, candidates=(), interaction=None, status=200):
+    return render_template(TEMPLATE, form=form, org=org, candidates=candidates,
                            interaction=interaction, choice_label=organisation_choice_label), status
 
 
-def _refuse(template, form, org, candidates, interaction=None):
+def _refuse(form, org, candidates, interaction=None):
     """Every message at once: the form's own (required, lengths) plus the service's rules for
     the fields that passed those; nothing is saved."""
     try:
@@ -153,48 +157,69 @@ def _refuse(template, form, org, candidates, interaction=None):
         if org is None:  # the field already says why
             errors.pop("organisation_id", None)
         apply_service_errors(form, errors, FIELD_MAP)
-    return _render(template, form, org=org, candidates=candidates, interaction=interaction,
+    return _render(form, org=org, candidates=candidates, interaction=interaction,
                    status=INVALID)
 
 
-def _create(form_class, template, *, people: bool):
+def _picked(form) -> bool:
+    """A candidate button ("Bedoelt u een van deze?") was pressed: take it as the organisation
+    and show the form again with its contacts (works without JavaScript)."""
+    picked = (request.form.get("pick_organisation") or "").strip()
+    if picked:
+        form.organisation.data = picked[:300]
+    return bool(picked)
+
+
+def _landing(org) -> str:
+    """Where a logged contact moment lands: the organisation page's timeline, whose top shows
+    the success message (issue 14 point 4)."""
+    return url_for("organisations.detail", org_id=org.id, _anchor="tijdlijn")
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():
+    """Log a contact moment of any kind: ``?organisation_id=`` and ``?type=`` preset the form."""
     _require_worker()
-    form = form_class()
+    form = InteractionForm()
     org = None
     if not form.is_submitted():
         org_id = request.args.get("organisation_id", "")
         if org_id.isdigit() and len(org_id) < 10:
             org = get_organisation(int(org_id))
             form.organisation.data = organisation_choice_label(org)
-        _prepare(form, org, people=people)
-        return _render(template, form, org=org)
-    refresh = request.form.get("action") == "refresh"  # "Contactpersonen tonen": no save yet
+        if request.args.get("type") in {t.value for t in InteractionType}:
+            form.type.data = request.args["type"]
+        _prepare(form, org)
+        return _render(form, org=org)
+    # "Contactpersonen tonen" or a picked candidate: show the form again, no save yet.
+    refresh = _picked(form) or request.form.get("action") == "refresh"
     valid = refresh or form.validate()  # (validate() first: it resets the fields' errors)
     org, candidates = _resolve(form)
-    _prepare(form, org, people=people)
+    _prepare(form, org)
     if refresh:
-        return _render(template, form, org=org, candidates=candidates)
+        return _render(form, org=org, candidates=candidates)
     if not valid or org is None:
-        return _refuse(template, form, org, candidates)
-    form_page(form, lambda: _render(template, form, org=org)[0], field_map=FIELD_MAP)
-    interaction = create_interaction(form.service_data(org.id), actor=current_user)
+        return _refuse(form, org, candidates)
+    form_page(form, lambda: _render(form, org=org)[0], field_map=FIELD_MAP)
+    create_interaction(form.service_data(org.id), actor=current_user)
     flash(_("Het contactmoment met %(name)s is vastgelegd.", name=org.name), "success")
-    if people:
-        return redirect(url_for("interactions.detail", interaction_id=interaction.id))
-    return redirect(url_for("organisations.detail", org_id=org.id, _anchor="tijdlijn"))
-
-
-@bp.route("/new", methods=["GET", "POST"])
-@login_required
-def create():
-    return _create(InteractionForm, "interactions/form.html", people=True)
+    return redirect(_landing(org))
 
 
 @bp.route("/visit", methods=["GET", "POST"])
 @login_required
 def visit():
-    """"Bezoek vastleggen": the phone form, type visit and today's date filled in."""
-    return _create(VisitForm, "interactions/visit.html", people=False)
+    """The old "Bezoek vastleggen" address: the one form with the kind "visit" preset. A POST
+    (an old page still open, other code) is handled by the one form itself."""
+    _require_worker()
+    if request.method == "POST":
+        return create()
+    args = {"type": InteractionType.VISIT.value}
+    org_id = request.args.get("organisation_id", "")
+    if org_id.isdigit() and len(org_id) < 10:
+        args["organisation_id"] = org_id
+    return redirect(url_for("interactions.create", **args))
 
 
 @bp.route("/<int:interaction_id>/edit", methods=["GET", "POST"])
@@ -202,25 +227,24 @@ def visit():
 def edit(interaction_id: int):
     """Only the author (or an admin) edits; a stale version gets 409 with the input kept."""
     interaction = get_interaction(interaction_id, user=current_user, for_edit=True)
-    template = "interactions/form.html"
     if request.method == "GET":
         form = InteractionForm.from_interaction(
             interaction, organisation_choice_label(interaction.organisation))
-        _prepare(form, interaction.organisation, people=True)
-        return _render(template, form, org=interaction.organisation, interaction=interaction)
+        _prepare(form, interaction.organisation)
+        return _render(form, org=interaction.organisation, interaction=interaction)
     form = InteractionForm()
-    refresh = request.form.get("action") == "refresh"
+    refresh = _picked(form) or request.form.get("action") == "refresh"
     valid = refresh or form.validate()
     org, candidates = _resolve(form)
-    _prepare(form, org, people=True)
+    _prepare(form, org)
     if refresh:
-        return _render(template, form, org=org, candidates=candidates, interaction=interaction)
+        return _render(form, org=org, candidates=candidates, interaction=interaction)
     if not valid or org is None:
-        return _refuse(template, form, org, candidates, interaction)
+        return _refuse(form, org, candidates, interaction)
 
     def render():
         offer_version(form, interaction)  # a second save overwrites knowingly
-        return _render(template, form, org=org, interaction=interaction)[0]
+        return _render(form, org=org, interaction=interaction)[0]
 
     form_page(form, render, conflict_message=CONFLICT_MESSAGE, field_map=FIELD_MAP,
               current=lambda: InteractionForm.from_interaction(

@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from ..exceptions import NotFound, PermissionDenied, ValidationError
 from ..forms import form_page, submitted_version
 from .. import labels
+from ..audit import labels as audit_labels
 from ..audit.models import AuditEvent, record_changes
 from ..auth.models import Role, User
 from ..contacts.queries import contact_list
@@ -24,6 +25,7 @@ from ..timeline.queries import KIND_LABELS as TIMELINE_KIND_LABELS
 from ..timeline.queries import KINDS as TIMELINE_KINDS
 from ..timeline.queries import entry_url as timeline_entry_url
 from ..timeline.queries import organisation_timeline
+from ..timeline.queries import TimelineFilter
 from ..pagination import request_keyset_page
 from ..permissions import can_create_organisation, can_view_contacts
 from .permissions import can_edit_organisation, can_manage_account_team
@@ -43,6 +45,7 @@ from .forms import (
     options,
 )
 from .models import Organisation
+from .page_views import page_sections, summary, timeline_filter
 from .queries import OrganisationFilters, get_organisation, organisation_list
 from .services import (
     clean_organisation_data,
@@ -54,6 +57,8 @@ from .services import (
 )
 
 INVALID = 422  # a form re-rendered with messages; nothing was saved
+PAGE_TIMELINE_LIMIT = 20  # timeline entries shown at first; "Meer tonen" shows TIMELINE_LIMIT
+TIMELINE_ARGS = ("kind", "type", "date_from", "date_to")
 CONFLICT_MESSAGE = _l(
     "Iemand anders heeft deze organisatie intussen gewijzigd. Uw invoer staat hieronder nog; "
     "kies per gewijzigd veld welke waarde blijft en sla op.")
@@ -76,14 +81,16 @@ def action_text(event) -> str:
             or str(ACTION_LABELS.get(event.action, event.action)))
 
 
-def change_value(key: str, value) -> str:
-    """An audited value as the user reads it: Dutch labels for codes, ja/nee, — for empty."""
+def change_value(key: str, value, names: dict | None = None) -> str:
+    """An audited value as the user reads it: Dutch labels for codes, ja/nee, — for empty, the
+    name of a record it refers to (``names`` from ``change_names``), dates and amounts."""
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return _("ja") if value else _("nee")
     if key in VALUE_LABELS:
         return labels.label(VALUE_LABELS[key], value)
+    value = audit_labels.format_value("organisation", key, value, names)
     text = str(value)
     return text if len(text) <= 80 else text[:79] + "…"
 
@@ -126,6 +133,28 @@ def index():
                            filtered=bool(kept.keys() - {"sort"}))
 
 
+def change_names(changes) -> dict[tuple[str, str], str]:
+    """The names of the organisations and municipalities the recent changes refer to (a parent,
+    a merge, a municipality), as ``format_value`` wants them: one query per kind, none when no
+    change names one."""
+    wanted: dict[str, set] = {}
+    for event, _user in changes:
+        for key, pair in (event.changes or {}).items() if event.action == "update" else ():
+            kind = audit_labels.reference_type("organisation", key)
+            if kind in ("organisation", "municipality") and isinstance(pair, list):
+                wanted.setdefault(kind, set()).update(str(v) for v in pair if v not in (None, ""))
+    names = {}
+    ids = [int(i) for i in wanted.get("organisation", ()) if i.isdigit() and len(i) < 10]
+    if ids:
+        names |= {("organisation", str(i)): n for i, n in db.session.execute(
+            sa.select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids)))}
+    codes = [c for c in wanted.get("municipality", ()) if len(c) <= 10]
+    if codes:
+        names |= {("municipality", c): n for c, n in db.session.execute(
+            sa.select(Municipality.code, Municipality.name).where(Municipality.code.in_(codes)))}
+    return names
+
+
 def _recent_changes(org_id: int, limit: int = 10):
     """The organisation's audit events, with those of the records merged into it."""
     from ..organisations.merge import history_ids
@@ -164,6 +193,7 @@ def _render_detail(org: Organisation, team_form: AccountTeamForm | None = None, 
             (str(u.id), f"{u.name} ({u.municipality.name if u.municipality else _('regio')})")
             for u in _team_candidates()])
     contacts = None
+    changes = _recent_changes(org.id)
     if can_view_contacts(current_user):
         contacts = db.session.scalars(contact_list(
             organisation_id=org.id, include_restricted=current_user.is_admin).limit(51)).all()
@@ -174,17 +204,29 @@ def _render_detail(org: Organisation, team_form: AccountTeamForm | None = None, 
     ).all()
     team = sorted(org.team, key=lambda m: (m.team_role != "strategic", m.user.name))
     timeline_kind = request.args.get("kind") if request.args.get("kind") in TIMELINE_KINDS else None
+    flt, filter_form = timeline_filter(request.args)
+    may_log = can_see_interactions(current_user)
+    # The first screenful of the timeline; "Meer tonen" reads up to TIMELINE_LIMIT.
+    more = request.args.get("more") == "1"
+    limit = TIMELINE_LIMIT if more else PAGE_TIMELINE_LIMIT
+    kept = {k: request.args[k] for k in TIMELINE_ARGS if request.args.get(k)}
     return render_template(
         "organisations/detail.html", org=org, may_edit=may_edit, team=team,
         may_manage_team=may_manage_team, action_text=action_text,
         timeline=organisation_timeline(org.id, current_user,
-                                       kinds=[timeline_kind] if timeline_kind else None),
+                                       kinds=[timeline_kind] if timeline_kind else None,
+                                       flt=flt, previews=may_log, limit=limit),
         timeline_kind=timeline_kind, timeline_kinds=TIMELINE_KIND_LABELS,
-        timeline_url=timeline_entry_url, timeline_limit=TIMELINE_LIMIT,
-        may_log=can_see_interactions(current_user),
+        timeline_url=timeline_entry_url, timeline_limit=limit,
+        timeline_more_url=None if more else url_for(
+            "organisations.detail", org_id=org.id, **kept, more=1, _anchor="tijdlijn"),
+        timeline_form=filter_form, timeline_filtered=bool(timeline_kind or flt != TimelineFilter()),
+        may_log=may_log, summary=summary(org, team, current_user, may_edit=may_edit),
+        sections=page_sections(org.id, current_user,
+                               contacts_shown=can_view_contacts(current_user)),
         team_form=team_form, contacts=contacts, subsidiaries=subsidiaries,
         network=organisation_network(org, current_user),
-        changes=_recent_changes(org.id), change_labels=CHANGE_LABELS,
+        changes=changes, change_names=change_names(changes), change_labels=CHANGE_LABELS,
         action_labels=ACTION_LABELS, change_value=change_value,
         establishments=[e for e in org.establishments if e.deleted_at is None],
         **join_context(org, current_user, join_form),

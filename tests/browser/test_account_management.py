@@ -14,21 +14,26 @@ def test_visit_on_a_phone(phone_page, live_server):
     org = live_server.orgs["first"]
     p.goto(f"/organisations/{org}")
     _check(p, "org-detail-phone")
-    p.get_by_role("link", name="Bezoek vastleggen").first.click()
-    expect(p.get_by_role("heading", level=1)).to_have_text("Bezoek vastleggen")
+    # Issue 14 point 4: one form for every kind of contact moment (a visit is the default kind).
+    p.get_by_role("link", name="Contactmoment vastleggen").first.click()
+    expect(p.get_by_role("heading", level=1)).to_have_text("Contactmoment vastleggen")
+    expect(p.get_by_label("Soort contact")).to_have_value("visit")
     _check(p, "visit-phone")
     box = p.get_by_label("Onderwerp")
     h = box.bounding_box()["height"]
     assert h >= 44, h
-    p.get_by_label("Organisatie").fill("Installatietech")
-    expect(p.locator("#organisation-options option").first).to_be_attached()
-    value = p.locator("#organisation-options option").first.get_attribute("value")
+    p.get_by_label("Organisatie").fill("")
+    p.get_by_label("Organisatie").press_sequentially("Installatietech", delay=20)
+    option = p.get_by_role("listbox").get_by_role("option").first
+    expect(option).to_be_visible()
+    value = option.get_attribute("data-value")
     assert value.startswith("Installatietechniek Drechtsteden")
-    p.get_by_label("Organisatie").fill(value)
+    option.click()
+    expect(p.get_by_label("Organisatie")).to_have_value(value)
     box.fill("Kennismaking")
     p.get_by_label("Energie").check()
-    p.get_by_role("button", name="Bezoek opslaan").click()
-    expect(p.get_by_text("is vastgelegd")).to_be_visible()
+    p.get_by_role("button", name="Opslaan", exact=True).last.click()
+    expect(p.get_by_text("is vastgelegd")).to_be_in_viewport()
     _check(p, "after-visit")
 
 
@@ -42,6 +47,9 @@ def test_pages_desktop(user_page, live_server):
     p.locator("#follow_ups-0-title").fill("Offerte")
     p.locator("#follow_ups-0-due_date").fill("2031-01-01")
     p.get_by_label("Onderwerp").press("Enter")
+    # Saved, it lands on the organisation's timeline (issue 14 point 4); the entry leads on.
+    expect(p.get_by_text("is vastgelegd")).to_be_in_viewport()
+    p.locator(".app-timeline").get_by_role("link", name="Overleg warmtenet").first.click()
     expect(p.get_by_role("heading", level=1)).to_have_text("Overleg warmtenet")
     _check(p, "interaction-detail")
     p.goto("/interactions/new")
