@@ -39,7 +39,6 @@ from dataclasses import field as dc_field
 
 import sqlalchemy as sa
 from flask import current_app, g, request
-from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from wtforms import (
@@ -57,6 +56,7 @@ from wtforms import (
 
 from .audit.models import AuditEvent
 from .extensions import db
+from .i18n import format_day
 
 BASE = "_conflict_base"
 THEIRS = "_conflict_theirs"
@@ -261,9 +261,10 @@ def _one(f, value: str) -> str:
     kind = _input_type(f)
     try:
         if kind == "date" or f.type == "DateField":
-            return format_date(dt.date.fromisoformat(value[:10]), "medium")
+            return format_day(dt.date.fromisoformat(value[:10]))
         if kind == "datetime-local" or f.type in ("DateTimeLocalField", "DateTimeField"):
-            return format_datetime(dt.datetime.fromisoformat(value), "short")
+            moment = dt.datetime.fromisoformat(value)  # as typed: local time, no zone
+            return f"{format_day(moment.date())} {moment:%H:%M}"
     except ValueError:
         pass
     return value

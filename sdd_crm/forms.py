@@ -18,7 +18,16 @@ from collections.abc import Callable
 from flask import g
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Form, HiddenField, PasswordField, StringField, TextAreaField
+from wtforms import (
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import Length, ValidationError
 
 from .validation import control_characters_error
@@ -139,3 +148,61 @@ def form_page(form, render: Callable[[], object], *, conflict_message=None,
     """
     g.form_page = (form, render, conflict_message, field_map)
     g.form_page_current = current
+
+
+# --- What the form macros need (templates/_macros/forms.html) ----------------------------------
+
+def error_summary(form) -> list[dict]:
+    """Every message of a form that failed to save, in the order of its fields, for the error
+    summary at the top of the form: ``{"id", "label", "message"}`` with the id of the input a
+    link should focus (the first option of a radio group; the rows of a list of sub-forms too).
+    Form-level messages (no field) come last with ``id`` None."""
+    items: list[dict] = []
+    unlinked: list[str] = []  # hidden fields (version, CSRF) have no input to go to
+
+    def walk(fields, prefix_label=""):
+        for f in fields:
+            if isinstance(f, HiddenField) or f.type == "CSRFTokenField":
+                unlinked.extend(str(m) for m in f.errors if isinstance(m, str))
+                continue
+            if isinstance(f, FieldList):
+                for n, entry in enumerate(f.entries, start=1):
+                    walk([entry], f"{f.label.text} {n}")
+                continue
+            if isinstance(f, FormField):
+                walk(list(f.form), prefix_label or f.label.text)
+                continue
+            errors = f.errors if isinstance(f.errors, (list, tuple)) else []
+            if not errors:
+                continue
+            label = str(f.label.text) if f.label else f.name
+            if prefix_label:
+                label = f"{prefix_label}: {label}"
+            target = f.id
+            if isinstance(f, RadioField):
+                target = f"{f.id}-0"
+            for message in errors:
+                if isinstance(message, str) or not isinstance(message, (list, dict)):
+                    items.append({"id": target, "label": label, "message": str(message)})
+
+    walk(list(form))
+    for message in [*(getattr(form, "form_errors", None) or []), *unlinked]:
+        if str(message) not in {i["message"] for i in items if i["id"] is None}:
+            items.append({"id": None, "label": None, "message": str(message)})
+    return items
+
+
+def condition_met(trigger, values) -> bool:
+    """Whether a conditional field's trigger is set now (server side, for the first render):
+    a checkbox is set when ticked ("y"), any other field when its value is one of ``values``
+    (``"*"``: any value, e.g. a follow-up's date once its title is typed)."""
+    data = trigger.data
+    if isinstance(data, bool) or trigger.type == "BooleanField":
+        data = "y" if data else ""
+    text = str(data if data is not None else "").strip()
+    wanted = {str(v) for v in values}
+    return text in wanted or ("*" in wanted and text != "")
+
+
+def register(app) -> None:
+    app.jinja_env.globals.update(error_summary=error_summary, condition_met=condition_met)

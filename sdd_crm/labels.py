@@ -37,6 +37,9 @@ ORGANISATION_FIELD = {
     "parent_id": _l("Moederorganisatie"), "status": _l("Status"), "is_critical": _l("Kritisch"),
     "deleted_at": _l("Verwijderd"), "source": _l("Bron"),
     "merged_into_id": _l("Samengevoegd met"), "sbi_codes": _l("SBI-codes"), "tags": _l("Labels"),
+    "criticality_score": _l("Kritikaliteitsscore"), "manual_critical": _l("Handmatig kritisch"),
+    "manual_critical_reason": _l("Reden handmatig kritisch"),
+    "last_contact_on": _l("Laatste contact"),
 }
 TEAM_ROLE = {"strategic": _l("Strategisch accountmanager"), "local": _l("Lokaal accountmanager")}
 LAWFUL_BASIS = {"public_task": _l("Publieke taak"), "consent": _l("Toestemming")}

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from flask_babel import gettext as _
-
+from flask_babel import lazy_gettext as _l
 
 # Control characters (Unicode Cc: C0, DEL and C1) and lone surrogates: never text a person
 # typed, and PostgreSQL refuses NUL and surrogates outright (a 500 instead of a message).
@@ -65,6 +65,23 @@ def choice(data, key, errors, allowed, *, default=None, message=None) -> str | N
     return value
 
 
+# What a person types, not the wire format: a date field shows the browser's date picker, and
+# where a browser shows a plain text box people type 6-12-2026 (issue 14).
+BAD_DATE = _l("Vul een geldige datum in, bijvoorbeeld 6-12-2026.")
+_DUTCH_DATE = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$")
+
+
+def parse_date(text) -> dt.date:
+    """A date as the browser sends it (2026-12-06) or as a person types it (6-12-2026,
+    6/12/2026, 6.12.2026: day first). ValueError when it is neither."""
+    text = str(text).strip()
+    found = _DUTCH_DATE.match(text)
+    if found:
+        day, month, year = (int(p) for p in found.groups())
+        return dt.date(year, month, day)
+    return dt.date.fromisoformat(text)
+
+
 def date(data, key, errors, *, required=False, message=None) -> dt.date | None:
     value = data.get(key)
     if blank(value):
@@ -76,9 +93,9 @@ def date(data, key, errors, *, required=False, message=None) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     try:
-        return dt.date.fromisoformat(str(value).strip())
+        return parse_date(value)
     except ValueError:
-        errors[key] = _("Vul een datum in als JJJJ-MM-DD.")
+        errors[key] = str(BAD_DATE)
         return None
 
 

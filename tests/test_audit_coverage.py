@@ -157,6 +157,7 @@ def hidden_world(make_user, make_org, make_contact):
 
     admin = make_user("admin")
     author = make_user("local_account_manager", municipality="GM0642")
+    make_user("local_account_manager", municipality="GM0610")  # the lead's receiving side
     outsider = make_user("business_developer")
     org = make_org(actor=admin)
     objecting = make_contact(org, objection=True)

@@ -307,7 +307,7 @@ def test_dates_and_people_are_shown_as_a_person_reads_them(app, two, login):
     assert resp.status_code == 409
     rows = conflict_rows(resp)
     assert set(rows) == {"due_date", "assignee_id"}
-    assert rows["due_date"].base == "1 mrt 2027" and rows["due_date"].theirs.startswith("12 mrt 2027")
+    assert rows["due_date"].base == "1 mrt. 2027" and rows["due_date"].theirs.startswith("12 mrt. 2027")
     assert rows["assignee_id"].base.startswith("Mira Mijn")
     assert rows["assignee_id"].theirs.startswith("Otto Ander")
     assert str(two["other"].id) not in rows["assignee_id"].theirs.split()
@@ -368,7 +368,7 @@ def _case_interaction(w):
     i = create_interaction({"organisation_id": w.org.id, "type": "call",
                             "date": dt.date(2026, 11, 2), "subject": "Gesprek"}, actor=w.me)
     return Case(f"/interactions/{i.id}/edit", "/edit", ("subject", "Gesprek over groei"),
-                ("date", "2026-11-03"), shows=("2 nov 2026", "3 nov 2026"))
+                ("date", "2026-11-03"), shows=("2 nov. 2026", "3 nov. 2026"))
 
 
 def _case_task(w):

@@ -78,8 +78,8 @@ def test_detail_shows_gdpr_fields(client, login, region, make_contact):
     assert resp.status_code == 200
     page = text(resp)
     source = f"Ingevoerd door {region.users['local_account_manager'].name}"
-    for expected in ("Anna de Vries", "CFO", "+31781234567", "Toestemming", "14 mrt 2025",
-                     source, "Bezwaar tegen verwerking</dt><dd>ja", "14 mrt 2027",
+    for expected in ("Anna de Vries", "CFO", "+31781234567", "Toestemming", "14 mrt. 2025",
+                     source, "Bezwaar tegen verwerking</dt><dd>ja", "14 mrt. 2027",
                      "Engels", "Dordtse Scheepswerf B.V."):
         assert expected in page, expected
     assert_good_markup(resp)
@@ -123,7 +123,7 @@ BAD_INPUT = [
     ({"phone": "12"}, "phone", "Vul een geldig telefoonnummer in, zoals 078-1234567."),
     ({"lawful_basis": "consent", "consent_date": ""}, "consent_date",
      "Bij toestemming hoort de datum waarop die is gegeven."),
-    ({"review_due": "morgen"}, "review_due", "Vul een datum in als JJJJ-MM-DD."),
+    ({"review_due": "morgen"}, "review_due", "Vul een geldige datum in, bijvoorbeeld 6-12-2026."),
     ({"preferred_language": "xx"}, "preferred_language", "Kies een taal."),
     ({"notes": "x" * 2001}, "notes", "Hoogstens 2000 tekens."),
 ]

@@ -53,7 +53,9 @@ def test_saving_settings_keeps_bad_input_with_dutch_messages_and_saves_good_inpu
     assert resp.status_code == 422
     page = text(resp)
     assert "Het formulier is niet opgeslagen." in page
-    assert page.count("Vul een gewicht tussen 0 en 5 in.") == 2
+    # Next to each of the two fields and, linked to them, in the error summary at the top.
+    assert page.count("Vul een gewicht tussen 0 en 5 in.") == 4
+    assert page.count("Vul een gewicht tussen 0 en 5 in.</a>") == 2
     assert 'value="veel"' in page and 'value="7"' in page  # the form keeps what was typed
     assert db.session.get(Setting, "criticality") is None
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from flask_babel import format_date
 
 from insight_support import (
     add_role,
@@ -18,6 +17,7 @@ from insight_support import (
     soft_delete,
 )
 from sdd_crm.extensions import db
+from sdd_crm.i18n import format_day
 from sdd_crm.organisations.services import set_account_team_member
 from sdd_crm.valuechains.critical_list import reasons
 
@@ -173,7 +173,7 @@ def test_each_row_says_why_who_and_when(app, client, login, world):
     assert "Rita Regio" in r and "Lars Lokaal" in r
     assert r.index("Strategisch") < r.index("Rita Regio") < r.index("Lokaal") < r.index("Lars Lokaal")
     with app.test_request_context():
-        assert format_date(o["R"].last_contact_on, "medium") in r
+        assert format_day(o["R"].last_contact_on) in r
     assert "geen accountteam" in _row(html, o["P"])
     assert "S Niet Kritisch" not in html and "T Verwijderd" not in html
 

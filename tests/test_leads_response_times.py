@@ -25,6 +25,9 @@ def crafted(make_user, make_org):
     Plus: one Sliedrecht lead waiting 8 hours, one answered long ago, one deleted."""
     author = make_user("local_account_manager", municipality="GM0642")
     colleague = make_user("business_developer")
+    # A lead goes only to a municipality where someone receives it (issue 14).
+    make_user("local_account_manager", municipality="GM0610")
+    make_user("local_account_manager", municipality="GM0505")
     org = make_org(name="Werf", city="Sliedrecht")
 
     def lead(target: dict, shared_hours_ago: float, answered_after: float | None,
@@ -101,11 +104,14 @@ def test_the_report_page_shows_the_table_and_the_chart_data(client, login, make_
     page = text(resp)
     row = re.search(r'scope="row">Sliedrecht</th>(.*?)</tr>', page, re.S).group(1)
     cells = re.findall(r">([^<]*)</td>", row)
-    assert cells[:4] == ["3", "4", "8,8", "1"]  # the oldest waiting depends on the clock
+    # Durations in the unit that fits, never a bare number of hours (issue 14).
+    assert cells[:4] == ["3", "4 uur", "8,8 uur", "1"]  # the oldest waiting depends on the clock
+    assert re.fullmatch(r"8(,\d)? uur", cells[4]), cells[4]
     data = json.loads(re.search(
         r'<script type="application/json" id="response-times-data">(.*?)</script>', page,
         re.S).group(1))
     assert data["labels"] == ["Regionaal team", "Dordrecht", "Sliedrecht"]
+    assert data["unit"] == "hours"  # no bar passes two days
     assert data["datasets"][0]["data"] == [6.0, 4.0, 4.0]
     assert data["datasets"][1]["data"] == [6.0, 22.5, 8.8]
     assert 'src="/static/js/lead-response-times.js"' in page

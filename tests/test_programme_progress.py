@@ -394,7 +394,7 @@ def test_page_shows_the_same_numbers_to_every_role(proef, role, client, login, m
     body = text(resp)
     assert "5 van 20 mkb-bedrijven geteld (25%)." in body
     assert '<progress id="progress-bar" class="app-progress" max="20" value="5">' in body
-    assert ("Om het streefaantal op 31 dec 2026 te halen zijn vanaf nu 2 mkb-bedrijven per maand "
+    assert ("Om het streefaantal op 31 dec. 2026 te halen zijn vanaf nu 2 mkb-bedrijven per maand "
             "nodig: nog 15 in 8,5 maanden.") in body
     assert "vendor/chart.umd.min.js" in body and "//cdn" not in body.lower() and "https://" not in body.lower()
     series = _table(body, "series")

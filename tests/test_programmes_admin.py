@@ -100,7 +100,7 @@ def test_an_admin_creates_a_programme(client, login, make_user):
     ({"name": "n" * 201}, "name", "Hoogstens 200 tekens."),
     ({"funder": "f" * 201}, "funder", "Hoogstens 200 tekens."),
     ({"description": "d" * 5001}, "description", "Hoogstens 5000 tekens."),
-    ({"start_date": "2025-02-30"}, "start_date", "Vul een datum in als JJJJ-MM-DD."),
+    ({"start_date": "2025-02-30"}, "start_date", "Vul een geldige datum in, bijvoorbeeld 6-12-2026."),
     ({"end_date": "2024-12-31"}, "end_date", "De einddatum ligt vóór de begindatum."),
     ({"municipalities": []}, "municipalities", "Kies minstens één gemeente voor de regio."),
     ({"municipalities": ["GM0505", "GM9999"]}, "municipalities", "Onbekende gemeente: GM9999."),

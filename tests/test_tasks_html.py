@@ -82,7 +82,7 @@ def test_my_tasks_page(client, login, s, monkeypatch):
     assert 'href="/tasks/?tab=week&amp;scope=assigned"' in resp.get_data(as_text=True)
     week = client.get("/tasks/?tab=week")
     assert _titles(week) == ["Vandaag", "Zondag"]
-    assert "tot en met zondag 16 mrt 2025" in text(week)
+    assert "tot en met zondag 16 mrt. 2025" in text(week)
     assert _titles(client.get("/tasks/?tab=overdue&scope=created")) == ["Te laat", "Voor Rik"]
     assert _titles(client.get("/tasks/?tab=nonsense")) == TABS[("open", "assigned")]
     switch_user(client, login, s["colleague"])
@@ -113,7 +113,7 @@ def test_create_assigns_a_colleague_who_is_notified(client, login, s):
 BAD = {
     "missing title": ({"title": ""}, "title", "Vul in wat er moet gebeuren."),
     "long description": ({"description": "x" * 25_000}, "description", "Hoogstens 2000 tekens."),
-    "bad date": ({"due_date": "volgende week"}, "due_date", "Vul een datum in als JJJJ-MM-DD."),
+    "bad date": ({"due_date": "volgende week"}, "due_date", "Vul een geldige datum in, bijvoorbeeld 6-12-2026."),
     "unknown organisation": ({"organisation": "Bestaat Niet"}, "organisation",
                              "Geen organisatie gevonden met deze naam of dit KvK-nummer."),
     "unknown colleague": ({"assignee_id": "999999"}, "assignee_id", "Kies een actieve collega."),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -14,14 +12,12 @@ from ..audit.labels import ACTIONS, ENTITY_TYPES, RESULTS
 from ..auth.models import User
 from ..extensions import db
 from ..forms import CheckedTextMixin, options
-
-BAD_DATE = _l("Vul een datum in als JJJJ-MM-DD.")
-
+from ..validation import BAD_DATE, parse_date
 
 def _date(_form, field) -> None:
     if field.data:
         try:
-            field.parsed = dt.date.fromisoformat(field.data.strip())
+            field.parsed = parse_date(field.data)
         except ValueError:
             raise ValidationError(str(BAD_DATE)) from None
 

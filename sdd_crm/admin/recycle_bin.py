@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from .. import labels
+from ..i18n import format_day
 from ..contacts.models import Contact
 from ..contacts.services import restore_contact
 from ..interactions.services import restore_interaction, restore_task
@@ -81,7 +81,7 @@ def _contact(c: Contact) -> Row:
 
 
 def _interaction(i: Interaction) -> Row:
-    return _of_org(i.subject, i.organisation, format_date(i.date) if i.date else "")
+    return _of_org(i.subject, i.organisation, format_day(i.date))
 
 
 def _task(t: Task) -> Row:
@@ -151,10 +151,10 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
          _interaction, restore_interaction, (joinedload(Interaction.organisation),)),
     Kind("tasks", Task, _l("Taken"), _l("Verwijderde taken"), _task, restore_task,
          (joinedload(Task.organisation),)),
-    Kind("leads", Lead, _l("Leads"), _l("Verwijderde leads"), _lead, restore_lead,
+    Kind("leads", Lead, _l("Signalen"), _l("Verwijderde signalen"), _lead, restore_lead,
          (joinedload(Lead.organisation),)),
-    Kind("lead-comments", LeadComment, _l("Reacties op leads"),
-         _l("Verwijderde reacties op leads"), _comment, restore_comment,
+    Kind("lead-comments", LeadComment, _l("Reacties op signalen"),
+         _l("Verwijderde reacties op signalen"), _comment, restore_comment,
          (joinedload(LeadComment.lead), joinedload(LeadComment.author))),
     Kind("establishments", Establishment, _l("Vestigingen"), _l("Verwijderde vestigingen"),
          _establishment, restore_establishment,

@@ -15,16 +15,18 @@ import datetime as dt
 import decimal
 import re
 
-from flask_babel import format_currency, format_date, format_datetime
+from flask_babel import format_currency
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from .. import labels
+from ..i18n import format_day, format_moment
 from .sanitise import HIDDEN, one_line
 
 ACTIONS = {
     "create": _l("Aangemaakt"), "update": _l("Gewijzigd"), "delete": _l("Verwijderd"),
     "restore": _l("Hersteld"), "merge": _l("Samengevoegd"), "import": _l("Geïmporteerd"),
+    "import_undo": _l("Import ongedaan gemaakt"),
     "export": _l("Geëxporteerd"), "download": _l("Bestand gedownload"), "view": _l("Bekeken"),
     "refused": _l("Toegang geweigerd"), "purge": _l("Definitief verwijderd"),
     "erase": _l("Geanonimiseerd (AVG)"),
@@ -47,6 +49,11 @@ ACTIONS = {
     "recovery_codes_renewed": _l("Nieuwe herstelcodes gemaakt"),
     # Sessions and passwords (sdd_crm/auth/sessions.py, auth/services.py).
     "password_changed": _l("Wachtwoord gewijzigd"),
+    # Account self-service (sdd_crm/auth/account_views.py, auth/reset.py).
+    "password_change_failed": _l("Wachtwoord onjuist bij wijzigen"),
+    "password_reset_requested": _l("Wachtwoordherstel aangevraagd"),
+    "password_reset_throttled": _l("Wachtwoordherstel afgeremd (te veel aanvragen)"),
+    "password_reset_refused": _l("Ongeldige link voor wachtwoordherstel"),
     "sign_out_everywhere": _l("Overal afgemeld door een beheerder"),
     "session_ended": _l("Andere sessie beëindigd door de gebruiker"),
     "session_expired": _l("Sessie verlopen"),
@@ -89,6 +96,7 @@ COMMON_FIELDS = {
     "programme_id": _l("Programma"), "interaction_id": _l("Contactmoment"),
     "lead_id": _l("Signaal"), "stage_id": _l("Ketenschakel"),
     "interaction_ids": _l("Contactmomenten"), "contact_ids": _l("Contactpersonen"),
+    "user_ids": _l("Collega's"),
     "topics": _l("Onderwerpen"), "tags": _l("Labels"), "sbi_codes": _l("SBI-codes"),
     "member": _l("Teamlid"), "strategic_manager": _l("Strategisch accountmanager"),
     "decided_by_id": _l("Besloten door"), "decided_at": _l("Besloten op"),
@@ -113,10 +121,7 @@ CONTACT_FIELDS = {
 FIELDS = {
     "organisation": {
         **labels.ORGANISATION_FIELD,
-        "criticality_score": _l("Kritikaliteitsscore"),
-        "manual_critical": _l("Handmatig kritisch"),
-        "manual_critical_reason": _l("Reden handmatig kritisch"),
-        "last_contact_on": _l("Laatste contact"), "is_critical": _l("Kritisch"),
+        "deleted_at": _l("Verwijderd op"),
     },
     "contact": CONTACT_FIELDS,
     "establishment": {"establishment_number": _l("Vestigingsnummer"),
@@ -134,10 +139,13 @@ FIELDS = {
     "setting": {"key": _l("Instelling")},
     "user": {"active": _l("Actief"), "locale": _l("Taal"),
              "left": _l("Herstelcodes over"), "second_factor": _l("Tweede factor"),
-             "wait": _l("Wachttijd (seconden)"), "by": _l("Door (gebruikersnummer)"),
+             "wait": _l("Wachttijd (seconden)"), "by": _l("Door"),
              "sessions_ended": _l("Sessies beëindigd"), "session": _l("Sessie (nummer)"),
              "label": _l("Naam van het API-token"), "labels": _l("Namen van de API-tokens"),
-             "count": _l("Aantal")},
+             "count": _l("Aantal"), "via": _l("Via"),
+             "notify_in_app": _l("Meldingen in de app"),
+             "notify_email": _l("Meldingen per e-mail"),
+             "notify_digest": _l("Dagelijks overzicht per e-mail")},
     "lead": {"type": _l("Soort signaal"), "from_municipality_code": _l("Van gemeente"),
              "shared_with": _l("Gedeeld met"), "shared_with_user_id": _l("Gedeeld met collega"),
              "shared_with_municipality_code": _l("Gedeeld met gemeente"),
@@ -159,6 +167,8 @@ REFERENCES = {
     "customer_id": "organisation",
     "municipality_code": "municipality", "from_municipality_code": "municipality",
     "shared_with_municipality_code": "municipality",
+    # Lists of records (who was present at a contact moment, what a participation links).
+    "contact_ids": "contact", "user_ids": "user", "interaction_ids": "interaction",
 }
 # ``user_id`` names a user on these records (on others it is not a reference we show by name).
 USER_ID_RECORDS = {"account_team_member", "account_team_request", "user_session"}
@@ -176,7 +186,9 @@ CODES = {
 }
 MONEY = {"annual_turnover_eur", "balance_sheet_total_eur"}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+# A whole value that is an ISO date or moment (whatever the field: a purge's "cutoff", an
+# undone import's "changed_at") reads as a date; never ISO in the audit view (issue 14).
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 MAX_SHOWN = 200
 EMPTY = "—"
 
@@ -211,6 +223,8 @@ def field_label(entity_type: str, field: str) -> str:
 
 def reference_type(entity_type: str, field: str) -> str | None:
     if field == "user_id" and entity_type in USER_ID_RECORDS:
+        return "user"
+    if field == "by" and entity_type == "user":  # who reset a second factor, ended sessions
         return "user"
     return REFERENCES.get(field)
 
@@ -247,13 +261,10 @@ def _when(value: str, field: str):
     if not isinstance(value, str):
         return None
     try:
-        if _DATE.match(value) and (field.endswith(("date", "_on", "_due")) or field == "date"):
-            return format_date(dt.date.fromisoformat(value))
-        if _DATETIME.match(value) and (field.endswith(("_at", "date", "_on"))):
-            moment = dt.datetime.fromisoformat(value)
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=dt.timezone.utc)
-            return format_datetime(moment, "short")
+        if _DATE.match(value):
+            return format_day(dt.date.fromisoformat(value))
+        if _DATETIME.match(value):
+            return format_moment(dt.datetime.fromisoformat(value))  # no zone: UTC
     except (ValueError, OverflowError):
         return None
     return None

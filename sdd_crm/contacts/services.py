@@ -8,6 +8,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from .. import validation as v
 from ..validation import has_control_characters
 from .. import normalise
 from ..db import utcnow
@@ -37,9 +38,9 @@ def _date(value, field, errors):
     if isinstance(value, dt.date):
         return value
     try:
-        return dt.date.fromisoformat(str(value))
+        return v.parse_date(value)
     except ValueError:
-        errors[field] = _("Vul een datum in als JJJJ-MM-DD.")
+        errors[field] = str(v.BAD_DATE)
         return None
 
 

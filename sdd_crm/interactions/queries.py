@@ -21,6 +21,7 @@ from ..i18n import local_today  # noqa: F401  (re-exported for the task and time
 from ..organisations.models import Organisation
 from ..organisations.queries import kvk_or_name
 from ..organisations.search import name_starts_with
+from ..validation import parse_date
 from .visibility import can_see_interaction, can_see_interactions, interaction_visible
 from .models import Interaction, InteractionTopic, InteractionType, Topic
 from .search import subject_contains
@@ -34,7 +35,7 @@ def _int(value) -> int | None:
 
 def _date(value) -> dt.date | None:
     try:
-        return dt.date.fromisoformat(str(value).strip()) if value else None
+        return parse_date(value) if value else None
     except ValueError:
         return None
 

@@ -37,13 +37,21 @@ class ShareLeadForm(ServiceErrorsMixin, LeadTextMixin, FlaskForm):
     shared_with_user_id = SelectField(_l("Collega"), choices=[], validate_choice=False)
     shared_with_municipality = SelectField(_l("Gemeente"), choices=[], validate_choice=False)
 
-    def set_choices(self, users, municipalities) -> None:
+    def set_choices(self, users, municipalities, *, own_municipality: str | None = None,
+                    reachable: set[str] | None = None) -> None:
+        """The colleagues and municipalities to choose from. One's own municipality is left out
+        and a municipality without a local account manager says so (``reachable``: the codes
+        that have one); the service refuses both whatever is posted."""
         self.shared_with_user_id.choices = options(
             [("", _l("— kies een collega —"))]
             + [(str(u.id), f"{u.name} ({labels.label(labels.ROLE, u.role)}"
                 + (f", {u.municipality.name})" if u.municipality else ")")) for u in users])
+        nobody = str(_l("nog niemand ontvangt hier signalen"))
         self.shared_with_municipality.choices = options(
-            [("", _l("— kies een gemeente —"))] + [(m.code, m.name) for m in municipalities])
+            [("", _l("— kies een gemeente —"))]
+            + [(m.code, m.name if reachable is None or m.code in reachable
+                else f"{m.name} ({nobody})")
+               for m in municipalities if m.code != own_municipality])
 
     def service_data(self) -> dict:
         return {key: self._fields[key].data for key in SHARE_FIELDS}

@@ -105,10 +105,19 @@ def response_times(days: int | None = 365, *, now: dt.datetime | None = None,
 def chart_data(report: Report) -> dict:
     """What the bar chart draws, as JSON for a ``<script type="application/json">`` block."""
     rows = [r for r in report.rows if r.answered]
+    # Hours while they stay short, days once any bar passes two days (never 12,003.3 hours).
+    in_days = any((r.p90_hours or 0) > 48 for r in rows)
+
+    def unit(hours):
+        return None if hours is None else round(hours / 24, 1) if in_days else hours
+
+    median, p90 = ((_l("Mediaan (dagen)"), _l("90e percentiel (dagen)")) if in_days
+                   else (_l("Mediaan (uren)"), _l("90e percentiel (uren)")))
     return {
         "labels": [r.label for r in rows],
+        "unit": "days" if in_days else "hours",
         "datasets": [
-            {"label": str(_l("Mediaan (uren)")), "data": [r.median_hours for r in rows]},
-            {"label": str(_l("90e percentiel (uren)")), "data": [r.p90_hours for r in rows]},
+            {"label": str(median), "data": [unit(r.median_hours) for r in rows]},
+            {"label": str(p90), "data": [unit(r.p90_hours) for r in rows]},
         ],
     }

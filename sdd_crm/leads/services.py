@@ -47,7 +47,38 @@ def receivers(lead: Lead) -> list[int]:
     return list(db.session.scalars(stmt))
 
 
-def clean_lead_data(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+def municipalities_with_receivers() -> set[str]:
+    """The codes of the municipalities where at least one active local account manager works:
+    the only ones a lead shared "with a municipality" reaches. One query."""
+    return set(db.session.scalars(
+        sa.select(User.municipality_code).distinct()
+        .where(User.active.is_(True), User.role == Role.LOCAL_ACCOUNT_MANAGER,
+               User.municipality_code.is_not(None))))
+
+
+def check_municipality_target(code: str, actor) -> str | None:
+    """Why a lead may not go to municipality ``code`` (a Dutch message), or None.
+
+    Refused, not merely warned (issue 14): a lead shared with one's own municipality goes back
+    to oneself and one's direct colleagues, who can simply act on it; one shared with a
+    municipality where nobody works in the CRM reaches no one, waits as "new" for ever and
+    skews the response times. Both are refused with what to do instead; the form is kept."""
+    if actor is not None and actor.municipality_code and code == actor.municipality_code:
+        return _("Dit is uw eigen gemeente. Een signaal deelt u met een andere gemeente, het "
+                 "regionale team of een collega; voor uw eigen gemeente kunt u er zelf mee aan de "
+                 "slag, bijvoorbeeld met een taak.")
+    if code not in municipalities_with_receivers():
+        municipality = db.session.get(Municipality, code)
+        return _("In %(name)s werkt nog geen lokaal accountmanager met het CRM, dus niemand zou "
+                 "dit signaal ontvangen. Deel het met het regionale team of met een collega.",
+                 name=municipality.name if municipality else code)
+    return None
+
+
+def clean_lead_data(data: Mapping[str, Any], *, partial: bool = False,
+                    actor=None) -> dict[str, Any]:
+    """The lead's fields checked; a municipality must be reachable and (with ``actor``) not the
+    actor's own (:func:`check_municipality_target`)."""
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
     for key in sorted(set(data) - set(FIELDS) - {"version"}):
@@ -95,6 +126,8 @@ def clean_lead_data(data: Mapping[str, Any], *, partial: bool = False) -> dict[s
             code = str(data.get("shared_with_municipality") or "").strip().upper()
             if not code or db.session.get(Municipality, code) is None:
                 errors["shared_with_municipality"] = _("Kies een gemeente.")
+            elif refused := check_municipality_target(code, actor):
+                errors["shared_with_municipality"] = refused
             else:
                 out["shared_with_municipality_code"] = code
     if errors:
@@ -106,7 +139,7 @@ def share_lead(data: Mapping[str, Any], *, actor) -> Lead:
     """Share a lead; the receiving side is notified (in the app, and by e-mail if configured)."""
     if actor.role == Role.VIEWER:
         raise PermissionDenied()
-    clean = clean_lead_data(data)
+    clean = clean_lead_data(data, actor=actor)
     if clean["shared_with_user_id"] == actor.id:
         # The author would be its own receiving side and could accept its own lead.
         raise ValidationError({"shared_with_user_id":
@@ -199,7 +232,7 @@ def restore_lead(lead: Lead, *, actor) -> None:
         raise PermissionDenied()
     org = lead.organisation
     if org is not None and org.deleted_at is not None:
-        raise ValidationError(_("Herstel eerst de organisatie %(name)s; deze lead hoort daarbij.",
+        raise ValidationError(_("Herstel eerst de organisatie %(name)s; dit signaal hoort daarbij.",
                                 name=org.name))
     lead.deleted_at = None
     lead.deleted_by_id = None
@@ -212,7 +245,7 @@ def restore_comment(comment: LeadComment, *, actor) -> None:
         raise PermissionDenied()
     lead = comment.lead
     if lead.deleted_at is not None:
-        raise ValidationError(_("Herstel eerst de lead %(title)s; deze reactie hoort daarbij.",
+        raise ValidationError(_("Herstel eerst het signaal %(title)s; deze reactie hoort daarbij.",
                                 title=lead.title))
     comment.deleted_at = None
     comment.deleted_by_id = None

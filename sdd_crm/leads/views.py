@@ -52,6 +52,7 @@ from .services import (
     add_comment,
     change_status,
     clean_lead_data,
+    municipalities_with_receivers,
     share_lead,
     status_label,
     update_lead,
@@ -119,7 +120,9 @@ def index():
 def _share_form(org) -> ShareLeadForm:
     form = ShareLeadForm()
     municipalities = db.session.scalars(sa.select(Municipality).order_by(Municipality.name)).all()
-    form.set_choices(colleagues(current_user), municipalities)
+    form.set_choices(colleagues(current_user), municipalities,
+                     own_municipality=current_user.municipality_code,
+                     reachable=municipalities_with_receivers())
     if not form.is_submitted() and org.municipality_code \
             and org.municipality_code != current_user.municipality_code:
         form.shared_with_municipality.data = org.municipality_code
@@ -143,7 +146,7 @@ def create():
     if not form.validate():
         # Every message at once: the form's own plus the service's for the other fields.
         try:
-            clean_lead_data(data)
+            clean_lead_data(data, actor=current_user)
         except ValidationError as e:
             apply_service_errors(form, {k: v for k, v in e.errors.items()
                                         if not (k in form._fields and form._fields[k].errors)})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import decimal
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Form, HiddenField, SelectField, StringField, TextAreaField
@@ -16,6 +17,8 @@ from wtforms.validators import InputRequired
 
 from .. import labels
 from ..forms import CheckedTextMixin, TOO_LONG, ServiceErrorsMixin, apply_service_errors, max_length, options  # noqa: F401
+from ..extensions import db
+from .models import Organisation
 from .services import EDITABLE_FIELDS, MAX_LENGTHS
 
 _max = max_length
@@ -62,7 +65,7 @@ class OrganisationForm(ServiceErrorsMixin, FlaskForm):
     description = TextAreaField(_l("Omschrijving"),
                                 validators=[_max(MAX_LENGTHS["description"])],
                                 render_kw={"rows": 4})
-    parent_id = StringField(_l("Moederorganisatie (nummer)"), validators=[_max(20)],
+    parent_id = StringField(_l("Moederorganisatie"), validators=[_max(20)],
                             render_kw={"inputmode": "numeric"})
     status = SelectField(_l("Status"), choices=options(labels.choices(labels.ORG_STATUS)),
                          validate_choice=False, default="active",
@@ -75,8 +78,11 @@ class OrganisationForm(ServiceErrorsMixin, FlaskForm):
             _l("— volgt uit de plaats —"), [(m.code, m.name) for m in municipalities])
 
     def service_data(self) -> dict:
-        """The service's input: exactly the editable keys, as the user typed them."""
-        return {key: self._fields[key].data for key in EDITABLE_FIELDS}
+        """The service's input: exactly the editable keys, as the user typed them (the parent
+        by its KvK number, which people know, turned into the record it names)."""
+        data = {key: self._fields[key].data for key in EDITABLE_FIELDS}
+        data["parent_id"] = _parent_ref(data.get("parent_id"))
+        return data
 
     @classmethod
     def from_organisation(cls, org):
@@ -86,7 +92,7 @@ class OrganisationForm(ServiceErrorsMixin, FlaskForm):
             "city": org.city, "municipality": org.municipality_code or "",
             "website": org.website, "phone": org.phone, "email": org.email,
             "description": org.description, "status": org.status,
-            "parent_id": str(org.parent_id) if org.parent_id else "",
+            "parent_id": _parent_text(org),
             "employees": str(org.employees) if org.employees is not None else "",
             "annual_turnover_eur": _amount_text(org.annual_turnover_eur),
             "balance_sheet_total_eur": _amount_text(org.balance_sheet_total_eur),
@@ -98,6 +104,29 @@ class OrganisationForm(ServiceErrorsMixin, FlaskForm):
             "version": str(org.version),
         }
         return cls(data={k: ("" if v is None else v) for k, v in data.items()})
+
+
+def _parent_text(org) -> str:
+    """The parent as the form shows it: its KvK number (its number when it has none)."""
+    if not org.parent_id:
+        return ""
+    parent = db.session.get(Organisation, org.parent_id)
+    return (parent.kvk_number if parent is not None and parent.kvk_number
+            else str(org.parent_id))
+
+
+def _parent_ref(text):
+    """The organisation a typed parent names: by KvK number (8 digits) first, else taken as
+    the organisation's number (older links and organisations without a KvK number); the
+    service checks that it exists and is not the organisation itself."""
+    value = str(text or "").strip().replace(" ", "")
+    if len(value) == 8 and value.isdigit():
+        found = db.session.scalar(sa.select(Organisation.id).where(
+            Organisation.kvk_number == value, Organisation.deleted_at.is_(None),
+            Organisation.merged_into_id.is_(None)).limit(1))
+        if found is not None:
+            return str(found)
+    return value
 
 
 def _amount_text(value: decimal.Decimal | None) -> str:

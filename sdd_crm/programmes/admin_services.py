@@ -148,7 +148,7 @@ def clean_programme_data(data: Mapping[str, Any], *, programme: Programme | None
         if present(key):
             value = data.get(key)
             if value is not None and not isinstance(value, str) and not hasattr(value, "isoformat"):
-                errors[key] = _("Vul een datum in als JJJJ-MM-DD.")
+                errors[key] = str(v.BAD_DATE)
             else:
                 out[key] = v.date(data, key, errors)
     start = out.get("start_date", programme.start_date if programme is not None else None)

@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -23,6 +22,7 @@ from ..interactions.models import Interaction
 from ..organisations.models import Organisation
 from ..exceptions import NotFound, ValidationError
 from ..forms import form_page
+from ..i18n import format_day
 from ..pagination import paginate
 from ..views_common import confirm_soft_delete
 from ..interactions.visibility import can_see_interactions, interaction_visible
@@ -108,7 +108,7 @@ def _render_participation(programme, p, *, edit_form=None, status_form=None, lin
         link_form = link_form or LinkInteractionForm(formdata=None)
         linkable = _linkable(p, linked)
         link_form.interaction_id.choices = options([("", _("— kies een contactmoment —"))] + [
-            (str(i.id), f"{format_date(i.date, 'short')} · {i.subject}") for i in linkable])
+            (str(i.id), f"{format_day(i.date)} · {i.subject}") for i in linkable])
     return render_template(
         "programmes/participation.html", programme=programme, p=p, history=_history(p),
         verdict=verdicts_for(programme, [p.id]).get(p.id), linked=linked,

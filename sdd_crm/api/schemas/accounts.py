@@ -173,7 +173,10 @@ class LeadSchema(ResourceSchema):
     shared_with_user_id = f.Id(allow_none=True, data_dependent=True)
     shared_with_municipality = f.Text(allow_none=True, pattern="^GM[0-9]{4}$", data_dependent=True,
                                       source="shared_with_municipality_code",
-                                      description="CBS code, e.g. GM0610.")
+                                      description="CBS code, e.g. GM0610: a municipality "
+                                                  "with at least one active local account "
+                                                  "manager, not the sender's own (409 "
+                                                  "otherwise).")
     status = f.Choice(LeadStatus, data_dependent=True,
                       description="new → accepted | declined; accepted → in_progress; "
                                   "in_progress → won | lost. Only the receiving side.")
