@@ -66,6 +66,14 @@ def test_human_output_in_dutch_with_spreadsheet_row_numbers(runner, tmp_path):
         "Afgewezen (rijnummers zoals in het spreadsheet, kopregel = rij 1):",
         "  rij 32, kolom Naam: De naam ontbreekt.",
         "  rij 33, kolom KVK nummer: Een KvK-nummer bestaat uit 8 cijfers.",
+        # Issue 14: the three Breda rows are imported without a municipality, and say so; the
+        # rows in Gorinchem (a neighbour, outside the seven) keep it, and say so too.
+        "Aangepast en wel geïmporteerd (rijnummers zoals in het spreadsheet):",
+        *[message for n in (10, 20, 30) for message in (
+            f"  rij {n}, kolom Woonplaats: Gorinchem ligt buiten de regio Drechtsteden "
+            "(buurgemeente); de gemeente is ingevuld.",
+            f"  rij {n + 1}, kolom Woonplaats: Breda ligt buiten de regio Drechtsteden; de "
+            "gemeente is leeg gelaten.")],
     ]
 
 

@@ -254,8 +254,9 @@ def test_a_dry_run_reports_exactly_what_the_run_does_and_writes_nothing():
     strip = lambda s: {k: v for k, v in s.items() if k not in ("job_id", "dry_run")}  # noqa: E731
     assert strip(preview) == strip(real) and preview["dry_run"] is True
     job = db.session.get(Job, preview["job_id"])
-    assert job.message == ("Proefimport: 31 nieuw, 0 bij te werken, 0 ongewijzigd, 0 ter "
-                           "beoordeling, 2 afgewezen. Er is nog niets opgeslagen.")
+    assert job.message == ("Proefimport, er is nog niets opgeslagen. Zou worden aangemaakt: 31; "
+                           "bijgewerkt: 0; ongewijzigd blijven: 0; vastgehouden ter beoordeling: "
+                           "0; afgewezen: 2.")
 
 
 def test_parent_organisations_by_kvk_number(make_org):

@@ -35,7 +35,7 @@ from flask_babel import gettext as _
 from ..audit.models import AuditEvent
 from ..db import utcnow
 from ..extensions import db
-from ..imports.models import ImportKind, ImportReview, ReviewStatus
+from ..imports.models import ImportChange, ImportKind, ImportReview, ReviewStatus
 from ..organisations.models import Establishment, Organisation, OrganisationSbi
 from ..signals import organisation_changed, organisations_written
 from .planning import UPDATE_COLUMNS, sbi_label
@@ -319,8 +319,13 @@ def apply_plan(plan: Plan, *, actor_id: int | None, source: str, filename: str,
         progress(70, label)
 
         # 2. Updated organisations (version-checked).
-        update_versioned(org_t, plan.updates, UPDATE_COLUMNS, now,
+        update_versioned(org_t, plan.updates, UPDATE_COLUMNS + ("deleted_at",), now,
                          order=lambda u: (u["values"]["name"], u["id"]))
+        if plan.revive:  # organisations an import undo deleted, back with this import
+            revived = [u["id"] for u in plan.updates if "deleted_at" in u["changes"]]
+            for chunk in _batches(revived):
+                db.session.execute(sa.update(org_t).where(org_t.c.id.in_(chunk))
+                                   .values(deleted_by_id=None))
         organisations_written.send(None, ids=[u["id"] for u in plan.updates])
         progress(78, label)
         rows = rest.result()
@@ -350,6 +355,7 @@ def apply_plan(plan: Plan, *, actor_id: int | None, source: str, filename: str,
 
     # 5. The audit trail.
     insert_tuples(AuditEvent.__table__, *rows["events"])
+    insert_tuples(ImportChange.__table__, *rows["changes"])
     progress(95, label)
 
     if plan.criticality_changed:
@@ -419,10 +425,33 @@ def _other_rows(plan: Plan, *, ids, est_ids, created_rows, later_parents, now, d
         event("update", "establishment", update["id"],
               {k: [jsonable(a), jsonable(b)] for k, (a, b) in update["changes"].items()},
               update["version"] + 1)
+    changes_rows = []  # what the import did, for its undo (ImportChange)
     if job_id:
+        def change(entity_type, entity_id, action, changes, version, extra=None):
+            changes_rows.append({"job_id": job_id, "entity_type": entity_type,
+                                 "entity_id": entity_id, "action": action, "changes": changes,
+                                 "extra": extra, "record_version": version})
+
+        for row in created_rows:
+            change("organisation", row["id"], "create", {}, row["version"])
+        for update in plan.updates:
+            change("organisation", update["id"], "update",
+                   {k: [jsonable(a), jsonable(b)] for k, (a, b) in update["changes"].items()},
+                   update["version"] + 1,
+                   {"sbi": plan.sbi_before[update["id"]]} if update["id"] in plan.sbi_before
+                   else None)
+        new_orgs = {row["id"] for row in created_rows}
+        for row in est_rows:  # an establishment of a new organisation goes (and comes) with it
+            if row["organisation_id"] not in new_orgs:
+                change("establishment", row["id"], "create", {}, row["version"])
+        for update in plan.est_updates:
+            change("establishment", update["id"], "update",
+                   {k: [jsonable(a), jsonable(b)] for k, (a, b) in update["changes"].items()},
+                   update["version"] + 1)
         summary = plan.summary(dry_run=False)
         event("import", "job", job_id,
               {k: summary[k] for k in ("created", "updated", "unchanged", "held_for_review",
                                        "rejected", "establishments")} | {"file": filename[:255]})
     return {"sbi": table_rows(sbi_t, sbi_rows), "establishments": table_rows(est_t, est_rows),
-            "events": table_rows(AuditEvent.__table__, events)}
+            "events": table_rows(AuditEvent.__table__, events),
+            "changes": table_rows(ImportChange.__table__, changes_rows)}

@@ -181,10 +181,12 @@ def _run(job: Job, progress) -> dict:
             apply_contacts(plan, actor_id=actor_id, source=source, filename=filename,
                            job_id=job_id, progress=progress, origin=params.get("origin"))
     summary["job_id"] = job_id
-    if summary["errors"]:
+    if summary["errors"] or summary.get("warnings"):
         stem = os.path.splitext(filename)[0][:200]
-        store_file(job_id, "report", _("%(name)s-afgewezen-rijen.csv", name=stem),
-                   "text/csv; charset=utf-8", report_csv(summary["errors"]))
+        name = _("%(name)s-afgewezen-rijen.csv", name=stem) if summary["errors"] else \
+            _("%(name)s-waarschuwingen.csv", name=stem)
+        store_file(job_id, "report", name, "text/csv; charset=utf-8",
+                   report_csv(summary["errors"], plan.warnings))  # every warning
     return summary
 
 
@@ -201,9 +203,9 @@ def finished_message(summary: dict) -> str:
               "rejected": summary["rejected"]}
     counts = {k: format_decimal(v) for k, v in counts.items()}  # 30.000, as in the summary
     if summary.get("dry_run"):
-        return _("Proefimport: %(created)s nieuw, %(updated)s bij te werken, %(unchanged)s "
-                 "ongewijzigd, %(held)s ter beoordeling, %(rejected)s afgewezen. Er is nog "
-                 "niets opgeslagen.", **counts)
+        return _("Proefimport, er is nog niets opgeslagen. Zou worden aangemaakt: %(created)s; "
+                 "bijgewerkt: %(updated)s; ongewijzigd blijven: %(unchanged)s; vastgehouden ter "
+                 "beoordeling: %(held)s; afgewezen: %(rejected)s.", **counts)
     return _("Klaar: %(created)s nieuw, %(updated)s bijgewerkt, %(unchanged)s ongewijzigd, "
              "%(held)s ter beoordeling, %(rejected)s afgewezen.", **counts)
 
@@ -214,12 +216,18 @@ def _safe(cell) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def report_csv(errors: list[dict]) -> bytes:
-    """The rejected rows for Dutch Excel: UTF-8 with BOM, ``;``-separated, spreadsheet rows."""
+def report_csv(errors: list[dict], warnings=()) -> bytes:
+    """The rejected rows for Dutch Excel: UTF-8 with BOM, ``;``-separated, spreadsheet rows;
+    then the warnings (rows imported with a repaired or emptied cell, such as a municipality
+    outside the region), each message marked as a warning."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow([_("Rij (spreadsheet)"), _("Kolom"), _("Melding")])
     for error in errors:
         writer.writerow([error["row"], _safe(error["column"]), _safe(error["message"])])
+    for warning in warnings:
+        writer.writerow([warning["row"], _safe(warning["column"]), _safe(_(
+            "Waarschuwing (de rij is wel geïmporteerd): %(message)s",
+            message=warning["message"]))])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 

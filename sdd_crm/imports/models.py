@@ -62,3 +62,31 @@ class ImportReview(db.Model):
 
     candidate = relationship("Organisation", foreign_keys=[candidate_id])
     resolved_organisation = relationship("Organisation", foreign_keys=[resolved_organisation_id])
+
+
+class ImportChange(db.Model):
+    """One record an import created or updated, with the fields it changed ([before, after]):
+    what an admin's undo of that import puts back (issue 14 point 7). Written in bulk with the
+    import's audit events, in the same transaction. ``extra`` holds what the audit event does not
+    carry in full (the SBI codes with their main flags before the import)."""
+
+    __table_args__ = (sa.Index("ix_import_change_job", "job_id", "entity_type", "action"),
+                      sa.Index("ix_import_change_entity", "entity_type", "entity_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[str] = mapped_column(sa.ForeignKey("job.id"))
+    entity_type: Mapped[str] = mapped_column(sa.String(20))  # organisation, establishment, contact
+    entity_id: Mapped[int]
+    action: Mapped[str] = mapped_column(sa.String(10))  # create, update
+    changes: Mapped[dict] = mapped_column(sa.JSON, default=dict)  # {field: [before, after]}
+    extra: Mapped[dict | None] = mapped_column(sa.JSON)
+    record_version: Mapped[int | None]  # the record's version right after the import
+
+
+class ImportUndo(db.Model):
+    """An import an admin undid: one row per import, so it is never undone twice."""
+
+    job_id: Mapped[str] = mapped_column(sa.ForeignKey("job.id"), primary_key=True)
+    undone_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    undone_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    result: Mapped[dict] = mapped_column(sa.JSON, default=dict)  # counts and conflicts

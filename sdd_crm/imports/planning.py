@@ -103,6 +103,9 @@ def _create(group: Group, plan: Plan) -> None:
 def _update(group: Group, existing: dict, stored: dict, plan: Plan) -> None:
     org_id = existing["id"]
     changes = differences(group.org, existing, ORG_FIELDS + ADDRESS)
+    if org_id in plan.revive and existing["deleted_at"] is not None:
+        changes["deleted_at"] = [existing["deleted_at"], None]  # undone before: back again
+        plan.criticality_changed = True
     if group.parent_ref is not None and group.parent_ref != existing["parent_id"]:
         changes["parent_id"] = [existing["parent_id"], group.parent_ref]
     sbi_changed = _plan_sbi(group, org_id, stored["sbi"].get(org_id, []), plan)
@@ -119,6 +122,8 @@ def _update(group: Group, existing: dict, stored: dict, plan: Plan) -> None:
         return  # only establishments changed: they have their own rows and audit events
     values = {k: existing[k] for k in UPDATE_COLUMNS}
     values.update({k: v[1] for k, v in changes.items() if k in UPDATE_COLUMNS})
+    if "deleted_at" in changes:
+        values["deleted_at"] = None
     values["size_class"] = new_size_class(values)
     if values["size_class"] != existing["size_class"]:
         changes["size_class"] = [existing["size_class"], values["size_class"]]
@@ -143,6 +148,7 @@ def _plan_sbi(group: Group, org_id: int, rows: list[dict], plan: Plan) -> list |
                 wanted[code] = code == main
     if wanted == current:
         return None
+    plan.sbi_before[org_id] = [[c, v, m] for (c, v), m in sorted(current.items())]
     for code, is_main in wanted.items():
         if code not in current:
             plan.sbi_inserts.append({"org": org_id, "code": code[0], "version": code[1],

@@ -33,13 +33,22 @@ column in the summary's ``warnings`` (shown with the result, printed by the CLI)
 * a municipality cell naming no known municipality, in a row whose place lies in a known one:
   the place decides (as it does for a row without that column). Without such a place the
   unknown municipality rejects the row, naming the column and the value: it is never silently
-  dropped.
+  dropped;
+* a municipality or place outside the region (issue 14): a Dutch municipality or large place
+  that the reference tables do not hold (``data/dutch_municipalities.txt``: Breda, Rotterdam,
+  Bolnes in Ridderkerk) is imported with an empty municipality and the warning "Breda ligt
+  buiten de regio Drechtsteden" — organisations outside the region belong in the CRM too (a
+  supplier in a value chain), but nobody should think their municipality was read. A place
+  nobody knows: "Onbekende gemeente/plaats", with an empty municipality as well. A neighbour
+  in the reference tables (Gorinchem, Molenlanden: no Drechtsteden member) keeps its code, with
+  a warning that it lies outside the seven.
 """
 
 from __future__ import annotations
 
 import decimal
 import functools
+import pathlib
 import re
 import unicodedata
 from collections.abc import Callable
@@ -174,6 +183,21 @@ def normalise_name(name: str | None) -> str:
 
 # --- reference data ---------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=1)
+def dutch_municipalities() -> dict[str, tuple[str, str]]:
+    """The municipalities of the Netherlands, and some other names and large places, outside
+    the reference tables: compact name → (the name as written, its municipality)."""
+    out = {}
+    path = pathlib.Path(__file__).with_name("data") / "dutch_municipalities.txt"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, _sep, municipality = (part.strip() for part in line.partition("="))
+        out[compact(name)] = (name, municipality or name)
+    return out
+
+
 class Places:
     """Places and municipalities from the reference tables, matched like headers are."""
 
@@ -181,10 +205,17 @@ class Places:
         self.place = {compact(name): code for name, code in
                       db.session.execute(sa.select(Place.name, Place.municipality_code))}
         self.municipality = {}
-        for code, name in db.session.execute(sa.select(Municipality.code, Municipality.name)):
+        self.names: dict[str, str] = {}  # code → name
+        self.neighbours: set[str] = set()  # codes of municipalities outside the Drechtsteden
+        for code, name, member in db.session.execute(
+                sa.select(Municipality.code, Municipality.name,
+                          Municipality.drechtsteden_member)):
             self.municipality[compact(name)] = code
             self.municipality[compact(code)] = code
             self.municipality[compact(code[2:])] = code  # "0505" as well as "GM0505"
+            self.names[code] = name
+            if not member:
+                self.neighbours.add(code)
 
         self._seen: dict[tuple[bool, str], str | None] = {}  # a file repeats its places
 
@@ -203,6 +234,38 @@ class Places:
         if key not in self._seen:
             self._seen[key] = self.municipality.get(compact(value))
         return self._seen[key]
+
+    def outside(self, value: str | None) -> tuple[str, str] | None:
+        """(name, municipality) when ``value`` names a Dutch municipality or place that is not
+        in the reference tables: outside the region (Breda, Rotterdam, Bolnes)."""
+        if not value:
+            return None
+        return dutch_municipalities().get(compact(value))
+
+    def outside_message(self, value: str, *, kept: str | None = None) -> str:
+        """"Breda ligt buiten de regio Drechtsteden; …", for a municipality or a place."""
+        name, municipality = self.outside(value) or (value, value)
+        if kept:
+            tail = _("de gemeente volgt uit de plaats %(place)s.", place=kept)
+        else:
+            tail = _("de gemeente is leeg gelaten.")
+        if compact(name) == compact(municipality):
+            return _("%(name)s ligt buiten de regio Drechtsteden; %(tail)s",
+                     name=value[:60], tail=tail)
+        return _("%(name)s ligt in %(municipality)s, buiten de regio Drechtsteden; %(tail)s",
+                 name=value[:60], municipality=municipality, tail=tail)
+
+    def neighbour_message(self, code: str, place: str | None = None) -> str | None:
+        """A warning for a municipality of the reference table that is no Drechtsteden member
+        (Gorinchem, Molenlanden: neighbours in parts of the programme); None for a member."""
+        if code not in self.neighbours:
+            return None
+        name = self.names.get(code, code)
+        if place and compact(place) != compact(name):
+            return _("%(place)s ligt in %(name)s, buiten de regio Drechtsteden (buurgemeente); "
+                     "de gemeente is ingevuld.", place=place[:60], name=name)
+        return _("%(name)s ligt buiten de regio Drechtsteden (buurgemeente); de gemeente is "
+                 "ingevuld.", name=name)
 
 
 # --- rows -------------------------------------------------------------------------------------
@@ -399,25 +462,42 @@ def clean_organisation_row(values: dict[str, str], column, places: Places, *,
     # The municipality: the municipality column, else the place (DESIGN 4.5). A place outside
     # the reference table gives none (and then says so: the organisation's municipality is empty).
     # An unknown municipality is never dropped silently (module docstring).
+    # A municipality or place outside the region (Breda, Rotterdam) or unknown is imported with
+    # an empty municipality and a warning, never silently (issue 14 point 7); a municipality
+    # cell that names no municipality at all, and no place that decides, rejects the row.
     cell = values.get("municipality")
     municipality = places.for_municipality(cell)
     from_place = places.for_place(out.get("city"))
     if municipality:
         out["municipality_code"] = municipality
+        note = places.neighbour_message(municipality)
+        if note:
+            warnings.append((column("municipality"), note))
     elif cell is not None:
         if has_control_characters(cell, multiline=False):
             problems.append((column("municipality"), _("De tekst bevat ongeldige tekens.")))
         elif from_place:
             out["municipality_code"] = from_place
-            warnings.append((column("municipality"), _(
+            warnings.append((column("municipality"), places.outside_message(
+                cell, kept=out["city"]) if places.outside(cell) else _(
                 "Onbekende gemeente: %(value)s; de gemeente volgt uit de plaats %(place)s.",
                 value=cell[:60], place=out["city"])))
+        elif places.outside(cell):
+            out["municipality_code"] = None
+            warnings.append((column("municipality"), places.outside_message(cell)))
         else:
             problems.append((column("municipality"), _(
                 "Onbekende gemeente: %(value)s. Gebruik de naam of de CBS-code van een gemeente "
                 "in de regio, zoals Dordrecht of GM0505.", value=cell[:60])))
     elif "city" in out:
         out["municipality_code"] = from_place
+        if from_place is None:
+            warnings.append((column("city"), places.outside_message(out["city"])
+                             if places.outside(out["city"]) else _(
+                "Onbekende gemeente/plaats: %(value)s; de gemeente is leeg gelaten.",
+                value=out["city"][:60])))
+        elif note := places.neighbour_message(from_place, out["city"]):
+            warnings.append((column("city"), note))
     return out, problems
 
 

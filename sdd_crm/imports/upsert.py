@@ -95,6 +95,8 @@ class Plan:
     review_status: dict = field(default_factory=dict)  # (candidate id, row hash) → status
     parents_not_found: int = 0
     criticality_changed: bool = False
+    sbi_before: dict = field(default_factory=dict)  # org id → [[code, version, is_main]] (undo)
+    revive: set = field(default_factory=set)  # ids of organisations an import undo deleted
 
     def summary(self, *, dry_run: bool) -> dict:
         return {
@@ -355,10 +357,17 @@ def _drop_conflicts(groups: dict[str, Group], stored: dict, plan: Plan, column) 
     """Rows that cannot be applied: a deleted organisation's KvK number, an establishment number
     that belongs to another organisation (stored or earlier in the file)."""
     owner_in_file: dict[str, str] = {}
+    deleted = [o["id"] for o in stored["by_kvk"].values() if o["deleted_at"] is not None]
+    if deleted:  # deleted by the undo of the import that made them: this import revives them
+        from .undo import undone_creations
+
+        for org_id in undone_creations(deleted):
+            plan.revive.add(org_id)
     for key in list(groups):
         group = groups[key]
         existing = stored["by_kvk"].get(group.kvk) if group.kvk else None
-        if existing is not None and existing["deleted_at"] is not None:
+        if existing is not None and existing["deleted_at"] is not None \
+                and existing["id"] not in plan.revive:
             for number, _record in group.rows:
                 _reject(plan, number, [(column("kvk_number"), _(
                     "Dit KvK-nummer hoort bij een verwijderde organisatie (%(name)s); een "

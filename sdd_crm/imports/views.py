@@ -24,7 +24,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..auth.models import Role
+from ..auth.models import Role, User
 from ..extensions import db
 from ..jobs.files import load_file, store_file
 from ..jobs import lifecycle
@@ -53,11 +53,14 @@ SAMPLE_ROWS, SAMPLES_PER_COLUMN, SAMPLE_LENGTH = 200, 3, 60
 register_kind(UPLOAD_KIND, title=_l("Importbestand geüpload"),
               result_template="imports/_upload_result.html",
               file_labels={"input": _l("Het geüploade bestand")})
-_IMPORT_FILES = {"input": _l("Geïmporteerd bestand"), "report": _l("Afgewezen rijen (CSV)")}
+_IMPORT_FILES = {"input": _l("Geïmporteerd bestand"),
+                 "report": _l("Afgewezen rijen en waarschuwingen (CSV)")}
 register_kind(JOB_KINDS["organisations"], title=_l("Import van organisaties"),
               result_template="imports/_job_result.html", file_labels=_IMPORT_FILES)
 register_kind(JOB_KINDS["contacts"], title=_l("Import van contactpersonen"),
               result_template="imports/_job_result.html", file_labels=_IMPORT_FILES)
+register_kind("import_undo", title=_l("Import ongedaan maken"),
+              result_template="imports/_undo_job_result.html")
 
 
 def may_import(user) -> bool:
@@ -268,6 +271,109 @@ def run(job_id: str):
     preview.params = {**params, "run_job_id": real.id}
     enqueue_import(real)  # goes out once the request has committed
     return redirect(url_for("jobs.detail", job_id=real.id))
+
+
+@bp.app_template_global("import_outcome")
+def _import_outcome_global(job):
+    """What an import created and updated, and its undo (for the job page)."""
+    from .undo import import_outcome
+
+    return import_outcome(job)
+
+
+@bp.app_template_global("import_undo_refusal")
+def _import_undo_refusal_global(job):
+    from .undo import undo_refusal
+
+    return undo_refusal(job)
+
+
+def _undo_job_or_404(job_id: str) -> Job:
+    """An import job for its undo: admins only (DESIGN 4.4: the undo deletes and restores
+    organisations of every municipality); a preview or any other job is not found."""
+    if not current_user.is_admin:
+        raise PermissionDenied()
+    job = get_job_or_404(job_id)
+    if job.kind != JOB_KINDS["organisations"] or (job.params or {}).get("dry_run"):
+        abort(404)
+    return job
+
+
+def _value_names(conflicts) -> dict:
+    """Names for the reference values in conflicts (municipality, parent organisation)."""
+    from ..organisations.models import Organisation
+    from ..reference.models import Municipality
+
+    names = {("municipality", code): name for code, name in db.session.execute(
+        sa.select(Municipality.code, Municipality.name))}
+    parents = {v for c in conflicts if c["field"] == "parent_id"
+               for v in (c["before"], c["after"], c["current"]) if isinstance(v, int)}
+    if parents:
+        names.update({("organisation", str(i)): n for i, n in db.session.execute(
+            sa.select(Organisation.id, Organisation.name).where(Organisation.id.in_(parents)))})
+    return names
+
+
+def _conflict_rows(conflicts) -> list[dict]:
+    """The conflicts of an undo as a person reads them: labels, values and names."""
+    import datetime as dt
+
+    from ..audit.labels import format_value
+
+    names = _value_names(conflicts)
+    rows = []
+    for c in conflicts:
+        kind, field = c.get("entity_type", "organisation"), c.get("field")
+
+        def show(value, kind=kind, field=field):
+            return format_value(kind, field, value, names) if field else "—"
+
+        when = c.get("changed_at")
+        rows.append({**c, "before_text": show(c.get("before")), "after_text": show(c.get("after")),
+                     "current_text": show(c.get("current")),
+                     "when": dt.datetime.fromisoformat(when) if when else None})
+    return rows
+
+
+@bp.route("/<job_id>/undo", methods=["GET", "POST"])
+@login_required
+def undo(job_id: str):
+    """An admin undoes an import: asks first (GET), then undoes it (POST) and shows what was put
+    back and which fields were left because someone changed them since (see undo.py)."""
+    from . import undo as undoing
+    from .undo import import_outcome, undo_days, undo_import, undo_of, undo_refusal
+
+    job = _undo_job_or_404(job_id)
+    if request.method == "POST":
+        ActionForm()  # the CSRF token is checked for every POST by CSRFProtect
+        large = undoing.change_count(job) > undoing.INLINE_MAX
+        try:
+            with attempt():
+                if large:  # a background job with progress
+                    background = undoing.start_undo_job(job, actor=current_user)
+                else:
+                    undo_import(job, actor=current_user)
+        except ValidationError as exc:
+            flash("; ".join(map(str, exc.errors.values())), "error")
+            return redirect(url_for("imports.undo", job_id=job.id))
+        if large:
+            flash(_("De import wordt op de achtergrond ongedaan gemaakt; deze pagina toont de "
+                    "voortgang."), "info")
+            return redirect(url_for("jobs.detail", job_id=background.id))
+        flash(_("De import is ongedaan gemaakt."), "success")
+        return redirect(url_for("imports.undo", job_id=job.id))
+    running = undoing.running_undo(job)
+    if running is not None:
+        return render_template("imports/undo.html", job=job, done=None, running=running,
+                               refusal=None, outcome=import_outcome(job), days=undo_days(),
+                               conflicts=[], undone_by=None)
+    done = undo_of(job)
+    conflicts = (done.result or {}).get("conflicts", []) if done else []
+    undone_by = db.session.get(User, done.undone_by_id) if done and done.undone_by_id else None
+    return render_template("imports/undo.html", job=job, done=done, undone_by=undone_by,
+                           conflicts=_conflict_rows(conflicts),
+                           refusal=None if done else undo_refusal(job),
+                           outcome=import_outcome(job), days=undo_days())
 
 
 from . import review_views  # noqa: E402,F401  (the review queue lives on the same blueprint)

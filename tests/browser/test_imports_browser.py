@@ -247,8 +247,11 @@ def test_import_flow_as_a_business_developer(bd_page, job_server, tmp_path):
                               "held_for_review": "0", "rejected": "2", "errors": "2"}
     expect(page.locator("[data-job-field=status]")).to_have_text("Klaar")
     expect(page.get_by_role("button", name="Nu importeren")).to_have_count(0)
-    rows = page.locator("section[aria-labelledby=import-summary] table tbody tr")
+    rows = page.locator("section[aria-labelledby=import-summary] table:not([data-summary]) tbody tr")
     expect(rows).to_have_count(2)
+    # Issue 14: the rows outside the region are imported with a warning each, never silently.
+    warnings = page.locator("table[data-summary=warnings] tbody tr")
+    expect(warnings.filter(has_text="Breda ligt buiten de regio Drechtsteden")).to_have_count(3)
     expect(rows.first).to_contain_text("De naam ontbreekt.")
     expect(rows.nth(1)).to_contain_text("Een KvK-nummer bestaat uit 8 cijfers.")
     _check(page, "imports-run-finished")
@@ -258,9 +261,11 @@ def test_import_flow_as_a_business_developer(bd_page, job_server, tmp_path):
         link.click()
     assert download.value.suggested_filename == "kvk_export_nl-afgewezen-rijen.csv"
     with open(download.value.path(), "rb") as fh:
-        assert fh.read().decode("utf-8") == (
-            "\ufeffRij (spreadsheet);Kolom;Melding\r\n32;Naam;De naam ontbreekt.\r\n"
-            "33;KVK nummer;Een KvK-nummer bestaat uit 8 cijfers.\r\n")
+        report = fh.read().decode("utf-8")
+    assert report.startswith(
+        "\ufeffRij (spreadsheet);Kolom;Melding\r\n32;Naam;De naam ontbreekt.\r\n"
+        "33;KVK nummer;Een KvK-nummer bestaat uit 8 cijfers.\r\n")
+    assert report.count("Waarschuwing (de rij is wel geïmporteerd): Breda ligt buiten") == 3
 
     # The imported organisations are there for everyone to find.
     page.goto("/organisations/?q=Scheepsbouw+Dordrecht+0")
