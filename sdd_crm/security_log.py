@@ -91,13 +91,16 @@ def _audit_result(name: str) -> str:
     return "success"
 
 
-def event(level: int, name: str, **fields) -> None:
+def event(level: int, name: str, *, audit: bool = True, **fields) -> None:
     """Log a security event, and write it to the audit trail (kept even when the request's own
     transaction is rolled back). ``user_id`` names the account; never pass a password or token,
-    and an e-mail address only as :func:`email_digest`."""
+    and an e-mail address only as :func:`email_digest`. ``audit=False``: the log line only, for
+    a change the service audits itself with the request's own transaction (a new password)."""
     parts = " ".join(f"{key}={clean(value)}" for key, value in fields.items() if value is not None)
     logger.log(level, "%s address=%s %s", name, client_address(), parts,
                extra=_extra(name, fields))
+    if not audit:
+        return
     from .audit.events import masked_path, record
 
     action, result = AUDIT_ACTIONS.get(name, (name, _audit_result(name)))

@@ -27,7 +27,7 @@ class User(AuditedMixin, VersionedMixin, TimestampMixin, UserMixin, db.Model):
     # two-factor authentication are written as their own events (sdd_crm/auth/twofactor.py).
     __audit_exclude__ = {"password_hash", "last_login_at", "calendar_token_hash", "totp_secret",
                          "totp_enabled_at", "totp_last_step", "failed_login_count",
-                         "last_failed_login_at"}
+                         "last_failed_login_at", "digest_sent_on"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
@@ -52,6 +52,13 @@ class User(AuditedMixin, VersionedMixin, TimestampMixin, UserMixin, db.Model):
     # attempt (sdd_crm/auth/login_delay.py). Kept here so every web process sees them.
     failed_login_count: Mapped[int] = mapped_column(default=0, server_default="0")
     last_failed_login_at: Mapped[dt.datetime | None]
+    # Notification preferences (the account page; sdd_crm/notifications/preferences.py): in the
+    # app, an e-mail per notification, one e-mail a day listing the day's notifications. The
+    # last day a digest covered: the digest job claims a day once (sdd_crm/notifications/digest.py).
+    notify_in_app: Mapped[bool] = mapped_column(default=True, server_default="1")
+    notify_email: Mapped[bool] = mapped_column(default=True, server_default="1")
+    notify_digest: Mapped[bool] = mapped_column(default=False, server_default="0")
+    digest_sent_on: Mapped[dt.date | None]
 
     municipality = relationship("Municipality", lazy="joined")
 
@@ -140,3 +147,25 @@ class RecoveryCode(db.Model):
     code_hash: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     used_at: Mapped[dt.datetime | None]
+
+
+class PasswordResetToken(db.Model):
+    """A "forgot password" link (sdd_crm/auth/reset.py): single use, short-lived.
+
+    Only the SHA-256 of the token is stored (it is random, 256 bits: no need for a slow hash);
+    the token itself exists only in the e-mail. Spent when used, when a newer link is asked for
+    and when the password changes in any way.
+    """
+
+    __tablename__ = "password_reset_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+
+    @staticmethod
+    def hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()

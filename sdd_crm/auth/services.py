@@ -16,6 +16,7 @@ from ..extensions import db
 from ..exceptions import ValidationError
 from .models import ApiToken, Role, User
 from .passwords import password_problem, user_inputs_for
+from .reset import spend_tokens
 from .sessions import DEACTIVATED, PASSWORD_CHANGED, revoke_user_sessions
 
 _hasher = PasswordHasher()
@@ -130,12 +131,17 @@ def update_user(user: User, *, name, role, municipality_code, active, locale=Non
     return user
 
 
-def _set_password(user: User, password: str, *, keep=None) -> None:
-    """Store a new password; every session of the user ends (except ``keep``). Audited (the
-    hash itself is never in the audit trail)."""
+def _set_password(user: User, password: str, *, keep=None, via: str | None = None) -> None:
+    """Store a new password; every session of the user ends (except ``keep``) and every
+    "forgot password" link dies. Audited (the hash itself is never in the audit trail);
+    ``via``: how, when not by the user or an admin who knew it ("reset": an e-mailed link)."""
     user.password_hash = hash_password(password)
     ended = revoke_user_sessions(user, reason=PASSWORD_CHANGED, keep=keep)
-    record("password_changed", "user", user.id, detail={"sessions_ended": ended})
+    spend_tokens(user)
+    detail = {"sessions_ended": ended}
+    if via:
+        detail["via"] = via
+    record("password_changed", "user", user.id, detail=detail)
 
 
 def set_password(user: User, password: str) -> User:

@@ -24,7 +24,7 @@ import secrets
 import sqlalchemy as sa
 from flask import current_app, flash, g, has_request_context, request, session
 from flask_babel import gettext as _
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy.orm import joinedload
 
 from ..db import utcnow
@@ -34,6 +34,8 @@ from .models import User, UserSession
 
 # The key of the session id in Flask's (signed) session cookie.
 SESSION_KEY = "_sid"
+# Set when a language was chosen on the login page: signing in then keeps it for the user.
+LANGUAGE_CHOSEN = "lang_chosen"
 # last_seen_at is written at most this often: not a database write on every request.
 LAST_SEEN_RESOLUTION = dt.timedelta(minutes=1)
 # Ended sessions are kept this long (the list on /account, investigations), then deleted.
@@ -78,7 +80,11 @@ def start_session(user: User) -> UserSession:
     stores a new session with a new random id, puts that id in the signed cookie and tells
     Flask-Login who is signed in. No remember-me cookie: the session is the only way in.
     """
+    # A language chosen on the login page (before signing in) is kept into the account.
+    chosen = session.get("lang") if session.get(LANGUAGE_CHOSEN) else None
     session.clear()
+    if chosen in current_app.config["LANGUAGES"] and user.locale != chosen:
+        user.locale = chosen
     session_id = secrets.token_urlsafe(32)
     at = now()
     record = UserSession(token_hash=UserSession.hash(session_id), user_id=user.id,
@@ -97,8 +103,13 @@ def end_session(reason: str = LOGOUT) -> None:
     record = current_session()
     if record is not None and record.revoked_at is None:
         _revoke(record, reason, now())
+    # The login page that follows speaks the user's language (not as a choice for whoever signs
+    # in next on this browser: that is only what they choose there, LANGUAGE_CHOSEN).
+    lang = getattr(current_user, "locale", None) or session.get("lang")
     logout_user()
     session.clear()
+    if lang:
+        session["lang"] = lang
     g.pop("user_session", None)
 
 

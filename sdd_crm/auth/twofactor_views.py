@@ -33,7 +33,8 @@ ENROLMENT_ENDPOINTS = frozenset({
     "static", "auth.two_factor_setup", "auth.two_factor_start", "auth.two_factor_confirm",
     "auth.logout", "auth.set_language", "auth.account", "auth.login",
     # The account page's own forms, so what it offers also works.
-    "auth.change_password", "auth.end_other_session",
+    "auth.change_password", "auth.end_other_session", "auth.account_language",
+    "auth.account_notifications",
 })
 
 
@@ -68,10 +69,12 @@ def second_step(user: User, next_url: str):
     factor (the session then holds only the pending marker), else None (sign in now)."""
     if not twofactor.is_enabled(user):
         return None
-    language = session.get("lang")
+    language, chosen = session.get("lang"), session.get(sessions.LANGUAGE_CHOSEN)
     session.clear()
     if language:
         session["lang"] = language
+    if chosen:  # kept into the account once the code is accepted (sessions.start_session)
+        session[sessions.LANGUAGE_CHOSEN] = True
     session[PENDING] = {"user_id": user.id, "at": int(twofactor.now().timestamp()),
                         "next": next_url}
     event(logging.INFO, "password_accepted", user_id=user.id, second_factor="pending")

@@ -5,15 +5,13 @@ from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from ..extensions import limiter
 from ..security_log import email_digest, event
-from ..forms import form_page
 from . import bp, login_delay, sessions, twofactor_views
-from .forms import LoginForm, PasswordChangeForm
-from .passwords import MIN_PASSWORD_LENGTH
-from .services import authenticate, change_own_password, get_user_by_email, normalise_email
+from .forms import LoginForm
+from .services import authenticate, get_user_by_email, normalise_email
 
 
 def _login_failed(response) -> bool:
@@ -102,54 +100,6 @@ def set_language(lang: str):
         session["lang"] = lang
         if current_user.is_authenticated:
             current_user.locale = lang
+        else:  # chosen before signing in: kept into the account (sessions.start_session)
+            session[sessions.LANGUAGE_CHOSEN] = True
     return redirect(_safe_next(request.form.get("next")))
-
-
-@bp.route("/account")
-@login_required
-def account():
-    return _account_page(PasswordChangeForm())
-
-
-def _account_page(form: PasswordChangeForm):
-    return render_template("auth/account.html", form=form, min_password_length=MIN_PASSWORD_LENGTH,
-                           sessions=sessions.active_sessions(current_user),
-                           current_session=sessions.current_session())
-
-
-def _password_change_key() -> str:
-    return f"password-change:{current_user.get_id()}"
-
-
-def _form_refused(response) -> bool:
-    return response.status_code == 422
-
-
-@bp.route("/account/password", methods=["POST"])
-@login_required
-# Guessing the current password from a borrowed session is throttled like the login itself.
-@limiter.limit(_failure_limit, methods=["POST"], key_func=_password_change_key,
-               deduct_when=_form_refused)
-def change_password():
-    form = PasswordChangeForm()
-    if form.validate_on_submit():
-        form_page(form, lambda: _account_page(form))
-        user = current_user._get_current_object()
-        change_own_password(user, current_password=form.current_password.data,
-                            new_password=form.new_password.data,
-                            new_password_again=form.new_password_again.data)
-        sessions.start_session(user)  # a fresh session id; every other session has ended
-        flash(_("Uw wachtwoord is gewijzigd. U bent op uw andere apparaten afgemeld."), "success")
-        return redirect(url_for("auth.account"))
-    return _account_page(form), 422
-
-
-@bp.route("/account/sessions/<int:session_id>/end", methods=["POST"])
-@login_required
-def end_other_session(session_id: int):
-    if sessions.end_own_session(current_user, session_id):
-        event(logging.INFO, "session_ended", user_id=current_user.id, session=session_id)
-        flash(_("De sessie is beëindigd."), "success")
-    else:
-        flash(_("Deze sessie bestaat niet of is al beëindigd."), "error")
-    return redirect(url_for("auth.account"))

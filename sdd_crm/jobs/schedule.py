@@ -211,3 +211,7 @@ register("criticality_recompute", "sdd_crm.valuechains.jobs:start_scheduled_reco
 register("task_reminders", "sdd_crm.tasks.reminders:start_scheduled_reminders", cron="0 5 * * *",
          description="Verlopen taken: wie open taken over de vervaldatum heeft, krijgt 's "
                      "ochtends één herinnering")
+register("notification_digest", "sdd_crm.notifications.digest:start_scheduled_digest",
+         cron="30 4 * * *",
+         description="Dagelijks overzicht: wie het heeft aangezet, krijgt 's ochtends één e-mail "
+                     "met de meldingen van gisteren")

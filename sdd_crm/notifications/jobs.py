@@ -12,7 +12,6 @@ the same notifications finds them claimed.
 
 from __future__ import annotations
 
-import smtplib
 from email.message import EmailMessage
 
 import sqlalchemy as sa
@@ -20,6 +19,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from .. import mail
 from ..auth.models import User
 from ..db import utcnow
 from ..extensions import db, rq
@@ -46,14 +46,7 @@ def create_email_job(notification_ids: list[int]) -> Job:
 
 
 def _smtp():
-    cfg = current_app.config
-    cls = smtplib.SMTP_SSL if cfg.get("MAIL_USE_SSL") else smtplib.SMTP
-    server = cls(cfg["MAIL_SERVER"], int(cfg.get("MAIL_PORT", 25)), timeout=30)
-    if cfg.get("MAIL_USE_TLS"):
-        server.starttls()
-    if cfg.get("MAIL_USERNAME"):
-        server.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD", ""))
-    return server
+    return mail.smtp()
 
 
 @rq.job
@@ -74,7 +67,8 @@ def _send(job: Job, progress, checkpoint) -> lifecycle.Finished:
                   Notification.link)
         .join(User, Notification.user_id == User.id)
         .where(Notification.id.in_((job.params or {}).get("notification_ids") or []),
-               Notification.emailed_at.is_(None), User.active.is_(True))
+               Notification.emailed_at.is_(None), User.active.is_(True),
+               User.notify_email.is_(True))  # the receiver may have switched e-mail off since
         .order_by(Notification.id)
     ).all()
     sent = 0
