@@ -74,8 +74,9 @@ def _page(client, login, make_user, chain_id):
 def test_the_picture_is_well_formed_and_named(client, login, make_user, chain):
     html = _page(client, login, make_user, chain["chain"].id)
     svg = _svg(html)
-    assert svg.get("role") == "img"
-    title_id, desc_id = svg.get("aria-labelledby").split()
+    # A group, not an image: its nodes are links (issue 14), and an image's content is presentational.
+    assert svg.get("role") == "group"
+    title_id, desc_id = svg.get("aria-labelledby"), svg.get("aria-describedby")
     titles = {el.get("id"): el.text for el in svg if el.get("id")}
     assert titles[title_id] == "Netwerk van de waardeketen Scheepsbouw N"
     assert titles[desc_id].startswith("5 organisaties in 3 fasen, 4 leveringsrelaties waarvan 2 met")
@@ -98,14 +99,15 @@ def test_one_node_per_organisation_coloured_sized_and_marked(client, login, make
         g = nodes[o[key].id]
         assert g.get("data-role") == role
         assert dot(g).get("fill") == ROLE_COLOURS.get(role, "#ffffff")
-        assert g.find(f"{SVG}title").text.startswith(o[key].name)
-        assert g.get("data-href") == f"/organisations/{o[key].id}"
+        link = g.find(f"{SVG}a")
+        assert link.find(f"{SVG}title").text.startswith(o[key].name)
+        assert link.get("href") == f"/organisations/{o[key].id}"
     # Critical: a ring and a class, not colour alone.
     critical = {k for k in "ABCDE"
                 if any(c.get("class") == "vc-node__ring" for c in nodes[o[k].id].iter(f"{SVG}circle"))}
     assert critical == {"A"}
     assert nodes[o["A"].id].get("data-critical") == "true"
-    assert "kritisch" in nodes[o["A"].id].find(f"{SVG}title").text
+    assert "kritisch" in nodes[o["A"].id].find(f"{SVG}a/{SVG}title").text
     # The role code is drawn in the node.
     codes = {k: next(t for t in nodes[o[k].id].iter(f"{SVG}text")
                      if t.get("class") == "vc-node__code").text for k in "ABCDE"}

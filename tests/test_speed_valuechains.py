@@ -85,19 +85,19 @@ def _network(per_stage: int, tag: str = "S"):
 # SQLite and PostgreSQL alike). Lower a pin when a page gets cheaper; never raise it silently.
 PAGES = {
     "/chains/": 8,
-    "/chains/{chain}": 6,
-    "/chains/{chain}?page=2": 6,
+    "/chains/{chain}": 7,  # issue 14: + whether the criticality figures are current
+    "/chains/{chain}?page=2": 7,
     "/chains/{chain}/roles": 5,
     "/chains/{chain}/roles?stage={stage}&page=2": 5,
-    "/chains/{chain}/network": 8,
+    "/chains/{chain}/network": 9,  # issue 14: + the clusters of the filter
     "/chains/{chain}/gaps": 8,
     "/chains/gaps": 5,
     "/chains/links/": 3,
     "/chains/links/?value_chain_id={chain}&page=2": 5,
     "/chains/links/?organisation_id={org}": 8,
-    "/chains/critical": 9,
-    "/chains/criticality/{org}": 9,
-    "/chains/what-if/{org}": 13,
+    "/chains/critical": 10,  # issue 14: + the figures' notice, as on the chain page
+    "/chains/criticality/{org}": 10,
+    "/chains/what-if/{org}": 17,  # issue 14: + the picture of the affected part (stages, network)
 }
 API = {
     "/api/v1/value-chains": 3,

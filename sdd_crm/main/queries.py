@@ -10,21 +10,30 @@ logged along (author, date), those I took part in as described at
 (or, for a local account manager, those shared with me or my municipality, through their
 indexes). The accounts needing attention follow my own account-team memberships
 (``accounts.queries``). The viewers' overview counts only critical organisations, read through
-the ``is_critical`` index.
+the ``is_critical`` index. Admins also get the admin work (:func:`admin_work`): a few indexed
+statements, only for them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import joinedload
 
+from ..auth.models import User
+from ..db import utcnow
 from ..extensions import db
+from ..imports.models import ImportReview, ReviewStatus
 from ..interactions.models import Interaction, Task, TaskStatus, interaction_user
-from ..leads.models import Lead, LeadStatus
-from ..organisations.models import Organisation
-from ..reference.models import Municipality
 from ..interactions.visibility import interaction_visible, task_visible
+from ..jobs.models import Job, JobOutbox, JobStatus
+from ..leads.models import Lead, LeadStatus
 from ..leads.visibility import lead_receivers_condition, lead_visible
+from ..organisations.models import AccountTeamRequest, JoinRequestStatus, Organisation
+from ..reference.models import Municipality
 
 BLOCK_SIZE = 10
 
@@ -119,3 +128,72 @@ def critical_by_municipality() -> list[tuple[Municipality, int]]:
     municipalities = db.session.scalars(
         sa.select(Municipality).order_by(Municipality.drechtsteden_member.desc(), Municipality.name))
     return [(m, counts.get(m.code, 0)) for m in municipalities]
+
+
+# --- The admin's start page (issue 14, point 10) ----------------------------------------------
+
+ADMIN_LIST_SIZE = 5
+FAILED_JOBS_DAYS = 7  # "recent": the failures of the last week are counted
+# Failed logins in a row (within the login-delay window) that an admin should see: from the
+# third on, the user is made to wait (auth/login_delay.py) and may be locked out in practice.
+REPEATED_FAILURES = 3
+
+
+@dataclass
+class AdminWork:
+    """What waits for an admin, each figure linked to where it is handled."""
+
+    held_rows: int
+    oldest_held: dt.datetime | None
+    failed_jobs: int  # in the last FAILED_JOBS_DAYS days
+    recent_failures: list[Job]
+    users: int
+    inactive_users: int
+    slowed_users: list[User]  # repeated failed logins within the login-delay window
+    open_join_requests: int
+    join_requests: list[AccountTeamRequest]
+    outbox_waiting: int
+    outbox_oldest: dt.datetime | None
+
+
+def admin_work(now: dt.datetime | None = None) -> AdminWork:
+    """Five statements whatever the size of the tables, each through an index: the counts in
+    one (import_review by status, job by status, the partial index of waiting outbox rows, the
+    join requests by status, the small user table), then the short lists."""
+    now = now or utcnow()
+    since = now - dt.timedelta(days=FAILED_JOBS_DAYS)
+    window = current_app.config["LOGIN_DELAY_WINDOW"]
+    window = window if isinstance(window, dt.timedelta) else dt.timedelta(seconds=int(window))
+    slowed = sa.and_(User.failed_login_count >= REPEATED_FAILURES,
+                     User.last_failed_login_at >= now - window)
+
+    def count(model, *where):
+        return sa.select(sa.func.count()).select_from(model).where(*where).scalar_subquery()
+
+    pending_review = ImportReview.status == ReviewStatus.PENDING
+    (held, oldest_held, failed, users, inactive, joins, waiting, oldest_waiting) = db.session.execute(
+        sa.select(
+            count(ImportReview, pending_review),
+            sa.select(sa.func.min(ImportReview.created_at)).where(pending_review).scalar_subquery(),
+            count(Job, Job.status == JobStatus.FAILED, Job.created_at >= since),
+            count(User),
+            count(User, User.active.is_(False)),
+            count(AccountTeamRequest, AccountTeamRequest.status == JoinRequestStatus.OPEN),
+            count(JobOutbox, JobOutbox.dispatched_at.is_(None)),
+            sa.select(sa.func.min(JobOutbox.created_at))
+            .where(JobOutbox.dispatched_at.is_(None)).scalar_subquery(),
+        )).one()
+    recent = list(db.session.scalars(
+        sa.select(Job).where(Job.status == JobStatus.FAILED)
+        .order_by(Job.created_at.desc(), Job.id).limit(ADMIN_LIST_SIZE)))
+    slowed_users = list(db.session.scalars(
+        sa.select(User).where(slowed, User.active.is_(True))
+        .order_by(User.last_failed_login_at.desc(), User.id).limit(ADMIN_LIST_SIZE)))
+    requests = list(db.session.scalars(
+        sa.select(AccountTeamRequest)
+        .where(AccountTeamRequest.status == JoinRequestStatus.OPEN)
+        .options(joinedload(AccountTeamRequest.organisation))
+        .order_by(AccountTeamRequest.created_at, AccountTeamRequest.id)
+        .limit(ADMIN_LIST_SIZE))) if joins else []
+    return AdminWork(held, oldest_held, failed, recent, users, inactive, slowed_users, joins,
+                     requests, waiting, oldest_waiting)

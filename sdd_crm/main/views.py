@@ -9,8 +9,16 @@ from .. import health
 from ..accounts.queries import accounts_needing_attention, attention_cutoff
 from ..i18n import local_today
 from ..interactions.visibility import can_see_interactions
+from ..jobs.views import kind_info
 from . import bp
-from .queries import critical_by_municipality, leads_waiting_for_me, my_open_tasks, my_recent_interactions
+from .queries import (
+    FAILED_JOBS_DAYS,
+    admin_work,
+    critical_by_municipality,
+    leads_waiting_for_me,
+    my_open_tasks,
+    my_recent_interactions,
+)
 
 
 @bp.route("/")
@@ -23,6 +31,9 @@ def dashboard():
     cutoff = attention_cutoff()
     return render_template(
         "main/dashboard.html", personal=True, today=local_today(),
+        # The admin's start page begins with the admin work; the other roles skip the queries.
+        admin=admin_work() if current_user.is_admin else None, kind_info=kind_info,
+        failed_days=FAILED_JOBS_DAYS,
         tasks=my_open_tasks(current_user),
         interactions=my_recent_interactions(current_user),
         leads=leads_waiting_for_me(current_user),

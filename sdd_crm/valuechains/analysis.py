@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..organisations.models import OrgStatus, Organisation
+from ..organisations.models import Organisation, OrgStatus
 from ..reference.models import Municipality
 from .models import ChainRole, Cluster, SupplyLink, ValueChain, ValueChainStage
 from .queries import dead_organisation_ids
@@ -209,6 +210,20 @@ class ChainSplit:
     cut_off: list[OrgRef] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class AffectedOrg:
+    """An organisation hit when the leaving one goes: it loses its only supplier (a sole-source
+    link, the criticality model's ``sole_source`` factor) and/or is cut off from the rest of a
+    chain; ``employees`` (its recorded employment, the model's ``employment`` input) are the
+    jobs at stake there."""
+
+    org: OrgRef
+    employees: int | None
+    only_supplier: bool
+    cut_off: bool
+    chains: tuple[ChainRef, ...]
+
+
 @dataclass
 class WhatIf:
     organisation: OrgRef
@@ -217,10 +232,55 @@ class WhatIf:
     lost_stages: list[HeldStage]
     splits: list[ChainSplit]
     held_stages: list[HeldStage] = field(default_factory=list)
+    employees: dict[int, int | None] = field(default_factory=dict)  # of the affected, by id
+    own_employees: int | None = None  # the leaving organisation's own
+    linked_chains: list[ChainRef] = field(default_factory=list)  # chains it has links in
 
     @property
     def has_impact(self) -> bool:
         return bool(self.lose_only_supplier or self.lost_stages or self.splits)
+
+    def chains(self) -> list[ChainRef]:
+        """The chains it has a live role or supply link in, by name."""
+        found = {h.chain for h in self.held_stages}
+        found.update(link.chain for link in self.lose_only_supplier + self.lose_a_supplier if link.chain)
+        found.update(split.chain for split in self.splits)
+        found.update(self.linked_chains)
+        return sorted(found, key=lambda c: (c.name, c.id))
+
+    @cached_property
+    def affected(self) -> list[AffectedOrg]:
+        """Every organisation that loses its only supplier or is cut off, once, with its chains;
+        the largest employers first."""
+        found: dict[int, dict] = {}
+
+        def entry(org: OrgRef) -> dict:
+            return found.setdefault(org.id, {"org": org, "only": False, "cut": False, "chains": []})
+
+        for link in self.lose_only_supplier:
+            item = entry(link.customer)
+            item["only"] = True
+            if link.chain and link.chain not in item["chains"]:
+                item["chains"].append(link.chain)
+        for split in self.splits:
+            for org in split.cut_off:
+                item = entry(org)
+                item["cut"] = True
+                if split.chain not in item["chains"]:
+                    item["chains"].append(split.chain)
+        out = [AffectedOrg(i["org"], self.employees.get(oid), i["only"], i["cut"], tuple(i["chains"]))
+               for oid, i in found.items()]
+        return sorted(out, key=lambda a: (-(a.employees or 0), a.org.name, a.org.id))
+
+    @property
+    def jobs_at_stake(self) -> int:
+        """Recorded employment of the affected organisations (each counted once)."""
+        return sum(a.employees or 0 for a in self.affected)
+
+    @property
+    def unknown_employment(self) -> int:
+        """Affected organisations without a recorded number of employees."""
+        return sum(1 for a in self.affected if a.employees is None)
 
 
 def cut_off_by_removal(org_id: int, edges: Iterable[tuple[int, int]]) -> tuple[int, set[int]]:
@@ -265,14 +325,17 @@ def cut_off_by_removal(org_id: int, edges: Iterable[tuple[int, int]]) -> tuple[i
 def what_if(organisation: OrgRef, links: Iterable[OutgoingLink], held: Iterable[HeldStage],
             chain_edges: dict[ChainRef, list[tuple[int, int]]],
             names: dict[int, str],
-            cuts: dict[ChainRef, tuple[int, set[int]]] | None = None) -> WhatIf:
+            cuts: dict[ChainRef, tuple[int, set[int]]] | None = None, *,
+            employees: dict[int, int | None] | None = None,
+            own_employees: int | None = None) -> WhatIf:
     """What the region loses when ``organisation`` leaves (pure: plain data in, plain data out).
 
     ``links``: its live supply links as supplier; a sole-source customer loses its only supplier,
     the others lose one supplier and keep alternatives. ``held``: the stages where it has a role;
     those nobody else holds are lost to the chain. ``chain_edges``: each chain's live supply links as
     (supplier, customer) pairs, to find who is no longer connected to the rest of the chain;
-    ``cuts``: :func:`cut_off_by_removal` of each chain when the caller has it already.
+    ``cuts``: :func:`cut_off_by_removal` of each chain when the caller has it already;
+    ``employees``: the recorded employment of the organisations concerned (the jobs at stake).
     """
     def order(link: OutgoingLink):
         return (link.customer.name, link.customer.id, link.chain.name if link.chain else "")
@@ -293,6 +356,9 @@ def what_if(organisation: OrgRef, links: Iterable[OutgoingLink], held: Iterable[
         lost_stages=[h for h in held if h.other_holders == 0],
         splits=splits,
         held_stages=held,
+        employees=dict(employees or {}),
+        own_employees=own_employees,
+        linked_chains=list(chain_edges),
     )
 
 
@@ -305,7 +371,7 @@ def load_what_if(org: Organisation) -> WhatIf:
     # 1. Its live links as supplier, with the customer and the chain.
     rows = db.session.execute(
         sa.select(customer.id, customer.name, ValueChain.id, ValueChain.name,
-                  SupplyLink.supplied, SupplyLink.sole_source)
+                  SupplyLink.supplied, SupplyLink.sole_source, customer.employees)
         .join(customer, customer.id == SupplyLink.customer_id)
         .outerjoin(ValueChain, ValueChain.id == SupplyLink.value_chain_id)
         .where(SupplyLink.supplier_id == org.id, SupplyLink.deleted_at.is_(None),
@@ -329,8 +395,9 @@ def load_what_if(org: Organisation) -> WhatIf:
     links = [
         OutgoingLink(OrgRef(cid, cname), ChainRef(chid, chname) if chid is not None else None,
                      supplied, bool(sole), other.get((cid, chid), 0))
-        for cid, cname, chid, chname, supplied, sole in rows
+        for cid, cname, chid, chname, supplied, sole, _employees in rows
     ]
+    employees: dict[int, int | None] = {r[0]: r[6] for r in rows}
 
     # 3. The stages where it has a live role, and 4. how many other live holders each has.
     stage_rows = db.session.execute(
@@ -352,10 +419,16 @@ def load_what_if(org: Organisation) -> WhatIf:
     edges = load_chain_edges(org.id)
     cuts = {chain: cut_off_by_removal(org.id, pairs) for chain, pairs in edges.items()}
     cut_ids: set[int] = set().union(*(cut for _, cut in cuts.values()))
-    names = dict(db.session.execute(
-        sa.select(Organisation.id, Organisation.name).where(Organisation.id.in_(cut_ids))
-    ).all()) if cut_ids else {}
-    return what_if(me, links, held, edges, names, cuts)
+    names: dict[int, str] = {}
+    if cut_ids:
+        for oid, name, staff in db.session.execute(
+            sa.select(Organisation.id, Organisation.name, Organisation.employees)
+            .where(Organisation.id.in_(cut_ids))
+        ):
+            names[oid] = name
+            employees[oid] = staff
+    return what_if(me, links, held, edges, names, cuts, employees=employees,
+                   own_employees=org.employees)
 
 
 def load_other_holders(stage_ids: list[int], org_id: int,

@@ -7,6 +7,7 @@ of queries whatever the chain's size.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -14,10 +15,10 @@ from flask_babel import lazy_gettext as _l
 
 from .. import labels
 from ..extensions import db
-from ..organisations.models import Organisation
+from ..organisations.models import Organisation, OrganisationCluster
 from ..reference.models import Municipality
 from .analysis import ChainRef, StageRef, live_organisation
-from .models import ChainRole, ChainRoleType, SupplyLink, ValueChain
+from .models import ChainRole, ChainRoleType, SupplyLink, ValueChain, ValueChainStage
 
 MAX_NODES = 100  # a picture of more is no longer readable; the rest is one click away
 ROLE_ORDER = list(ChainRoleType)  # within a stage: OEM first, customers last
@@ -116,11 +117,63 @@ def _member_condition(chain_id: int):
     return sa.and_(live_organisation(), Organisation.id.in_(member_ids(chain_id)))
 
 
-def load_network(chain: ValueChain, max_nodes: int | None = None) -> ChainNetwork:
+@dataclass(frozen=True)
+class NetworkFilter:
+    """What the picture is narrowed to (issue 14, point 9): one stage of the chain (organisations
+    with a live role in it), one cluster (its member organisations), or both."""
+
+    stage_id: int | None = None
+    cluster_id: int | None = None
+
+    def __bool__(self) -> bool:
+        return self.stage_id is not None or self.cluster_id is not None
+
+    def condition(self, chain_id: int) -> sa.ColumnElement[bool]:
+        """SQL condition on ``Organisation``: through the chain's role index and the cluster
+        membership index, so it narrows the work rather than adding to it."""
+        parts = []
+        if self.stage_id is not None:
+            parts.append(Organisation.id.in_(
+                sa.select(ChainRole.organisation_id)
+                .where(ChainRole.value_chain_id == chain_id, ChainRole.stage_id == self.stage_id,
+                       ChainRole.deleted_at.is_(None))))
+        if self.cluster_id is not None:
+            parts.append(Organisation.id.in_(
+                sa.select(OrganisationCluster.organisation_id)
+                .where(OrganisationCluster.cluster_id == self.cluster_id)))
+        return sa.and_(sa.true(), *parts)
+
+
+def load_network(chain: ValueChain, max_nodes: int | None = None, *,
+                 narrow: NetworkFilter | None = None, focus: Iterable[int] = ()) -> ChainNetwork:
     """The chain's organisations (at most ``max_nodes``, default ``MAX_NODES``), their roles
-    and the links among them."""
-    max_nodes = max_nodes or MAX_NODES
+    and the links among them.
+
+    ``narrow``: only the organisations of one stage and/or cluster (``total`` counts those).
+    ``focus``: organisations that must be in the picture if they are in the chain (the what-if
+    view's leaving and affected organisations), drawn before the critical and the large ones
+    when the chain is capped."""
     stages = [StageRef(s.id, s.position, s.name) for s in chain.stages]
+    return _load(ChainRef(chain.id, chain.name), stages, max_nodes, narrow=narrow, focus=focus)
+
+
+def load_chain_network(chain: ChainRef, *, focus: Iterable[int] = ()) -> ChainNetwork:
+    """:func:`load_network` of a live chain known by reference only (the what-if view): its
+    stages in one statement instead of loading the chain with its cluster."""
+    stages = [StageRef(*row) for row in db.session.execute(
+        sa.select(ValueChainStage.id, ValueChainStage.position, ValueChainStage.name)
+        .where(ValueChainStage.value_chain_id == chain.id).order_by(ValueChainStage.position))]
+    return _load(chain, stages, None, focus=focus)
+
+
+def _load(chain: ChainRef, stages: list[StageRef], max_nodes: int | None, *,
+          narrow: NetworkFilter | None = None, focus: Iterable[int] = ()) -> ChainNetwork:
+    max_nodes = max_nodes or MAX_NODES
+    focus_ids = sorted(set(focus))[:max_nodes]
+    order = [Organisation.is_critical.desc(), Organisation.employees.desc().nulls_last(),
+             Organisation.name, Organisation.id]
+    if focus_ids:
+        order.insert(0, sa.case((Organisation.id.in_(focus_ids), 0), else_=1))
     stage_by_id = {s.id: s for s in stages}
     # One statement for the shown organisations and how many there are in all (the window
     # counts the rows before the LIMIT; the database sorts them for the ORDER BY anyway).
@@ -128,15 +181,14 @@ def load_network(chain: ValueChain, max_nodes: int | None = None) -> ChainNetwor
         sa.select(Organisation.id, Organisation.name, Organisation.employees,
                   Organisation.is_critical, Municipality.name, sa.func.count().over())
         .outerjoin(Municipality, Municipality.code == Organisation.municipality_code)
-        .where(_member_condition(chain.id))
-        .order_by(Organisation.is_critical.desc(), Organisation.employees.desc().nulls_last(),
-                  Organisation.name, Organisation.id)
+        .where(_member_condition(chain.id), (narrow or NetworkFilter()).condition(chain.id))
+        .order_by(*order)
         .limit(max_nodes)
     ).all()
     total = rows[0][5] if rows else 0
     nodes = {r[0]: NetworkNode(r[0], r[1], r[2], bool(r[3]), r[4]) for r in rows}
     if not nodes:
-        return ChainNetwork(ChainRef(chain.id, chain.name), stages, [], [], 0)
+        return ChainNetwork(chain, stages, [], [], 0)
 
     roles: dict[int, list] = {}
     for org_id, stage_id, role in db.session.execute(
@@ -173,4 +225,4 @@ def load_network(chain: ValueChain, max_nodes: int | None = None) -> ChainNetwor
                 node.name.lower(), node.id)
 
     ordered = sorted(nodes.values(), key=layout_key)
-    return ChainNetwork(ChainRef(chain.id, chain.name), stages, ordered, edges, total)
+    return ChainNetwork(chain, stages, ordered, edges, total)

@@ -3,8 +3,11 @@
 Stages are columns from left to right (a crowded stage wraps into sub-columns); organisations
 are circles coloured by role, with the role's code inside (colour is never the only cue,
 WCAG 1.4.1), sized by employment; critical ones carry a dark ring; sole-source links are thick,
-dashed and red. Every node and link has a ``<title>`` (the name shows on hover) and the whole
-picture has an accessible name; the table under it gives the same information.
+dashed and red. Every node is a link to its organisation (and, on focus, to its what-if view)
+whose full name shows on hover and on keyboard focus; every link has a ``<title>``; the whole
+picture has an accessible name; the table under it gives the same information. In the what-if
+view the leaving organisation, the organisations it hits and the links it takes away are marked
+by shape and pattern, not by colour alone.
 
 Only SVG presentation attributes are used (the Content-Security-Policy forbids ``style=``).
 """
@@ -13,8 +16,7 @@ from __future__ import annotations
 
 import math
 
-from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel import get_translations
 from markupsafe import Markup, escape
 
 from .models import ChainRoleType
@@ -41,7 +43,8 @@ FONT = "Noto Sans, Arial, sans-serif"
 
 MARGIN, HEADER, ROW_H, SUB_COL_W, MAX_ROWS = 12, 58, 54, 232, 16
 R_MIN, R_MAX, RING_GAP = 10.0, 22.0, 4.0
-LABEL_CHARS, STAGE_CHARS = 24, 28
+LABEL_CHARS, STAGE_CHARS, FULL_CHARS = 24, 28, 22  # FULL_CHARS: the focus box stays in its column
+MARK_COLOUR = "#1a1a1a"
 
 
 def role_colour(role: str | None) -> str:
@@ -71,17 +74,42 @@ def node_radius(employees: int | None, largest: int) -> float:
     return R_MIN + (R_MAX - R_MIN) * math.sqrt(min(employees, largest) / largest)
 
 
-def node_title(node: NetworkNode) -> str:
+class Words:
+    """The picture's words, translated through one catalogue lookup per picture: flask-babel's
+    ``gettext`` finds the request's locale and catalogue again on every call, which for 100 nodes
+    and a few hundred links cost more time than drawing them. Same msgids, same results."""
+
+    def __init__(self) -> None:
+        self._catalogue = get_translations()
+        self._roles: dict[str | None, str] = {}
+
+    def gettext(self, msgid: str, **variables) -> str:
+        text = self._catalogue.ugettext(msgid)
+        return text % variables if variables else text
+
+    def ngettext(self, singular: str, plural: str, num: int, **variables) -> str:
+        variables.setdefault("num", num)
+        return self._catalogue.ungettext(singular, plural, num) % variables
+
+    def role(self, role: str | None) -> str:
+        if role not in self._roles:
+            self._roles[role] = role_label(role)
+        return self._roles[role]
+
+
+def node_title(node: NetworkNode, words: Words | None = None) -> str:
+    w = words or Words()
+    no_stage = w.gettext("geen fase")
     parts = [node.name, ", ".join(
-        f"{role_label(role)} ({stage.name if stage else _('geen fase')})" for stage, role in node.roles
-    ) or role_label(None)]
+        f"{w.role(role)} ({stage.name if stage else no_stage})" for stage, role in node.roles
+    ) or w.role(None)]
     if node.employees is not None:
-        parts.append(ngettext("%(num)d werkzame persoon", "%(num)d werkzame personen", node.employees))
+        parts.append(w.ngettext("%(num)d werkzame persoon", "%(num)d werkzame personen", node.employees))
     if node.is_critical:
-        parts.append(_("kritisch"))
+        parts.append(w.gettext("kritisch"))
     if node.sole_source_for:
-        parts.append(ngettext("enige leverancier voor %(num)d afnemer",
-                              "enige leverancier voor %(num)d afnemers", node.sole_source_for))
+        parts.append(w.ngettext("enige leverancier voor %(num)d afnemer",
+                                "enige leverancier voor %(num)d afnemers", node.sole_source_for))
     return " — ".join(parts)
 
 
@@ -144,8 +172,48 @@ def _edge_path(p0, p2, r0: float, r2: float, same_column: bool) -> str:
     return f"M{_f(sx)} {_f(sy)} Q{_f(cx)} {_f(cy)} {_f(ex)} {_f(ey)}"
 
 
-def render_network_svg(network: ChainNetwork, *, element_id: str, org_url) -> Markup:
-    """The chain's network as an ``<svg role="img">`` named by its own title and description."""
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` characters, broken between words (a word longer
+    than a line is cut); the full name on focus stays inside its column."""
+    lines: list[str] = []
+    for word in text.split():
+        while len(word) > width:
+            if lines and not lines[-1]:
+                lines.pop()
+            lines.append(word[:width])
+            word = word[width:]
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [text]
+
+
+MARKS = ("leaving", "affected")  # the what-if view: who leaves, who is hit
+
+
+def _mark_text(mark: str | None, w: Words) -> str:
+    if mark == "leaving":
+        return w.gettext("valt weg in dit scenario")
+    if mark == "affected":
+        return w.gettext("getroffen: verliest de enige leverancier of raakt los van de keten")
+    return ""
+
+
+def render_network_svg(network: ChainNetwork, *, element_id: str, org_url, what_if_url=None,
+                       marks: dict[int, str] | None = None,
+                       cut_from: int | None = None) -> Markup:
+    """The chain's network as an ``<svg role="group">`` named by its own title and description.
+
+    Every node is a link to the organisation (``org_url``), with its full name shown on hover
+    and keyboard focus, and, when ``what_if_url`` is given, a second link to its what-if view
+    that appears with the focus. ``marks``: organisation id → ``"leaving"`` or ``"affected"``
+    (drawn with an outline and a hatched halo, not by colour alone); ``cut_from``: the leaving
+    organisation, whose supply links are drawn dotted as lost.
+    """
+    marks = marks or {}
+    words = Words()
+    _, ngettext = words.gettext, words.ngettext  # the same msgids, through one catalogue lookup
     positions, slots, boxes, width, height = layout(network)
     largest = max((n.employees or 0 for n in network.nodes), default=0)
     nodes = {n.id: n for n in network.nodes}
@@ -159,12 +227,14 @@ def render_network_svg(network: ChainNetwork, *, element_id: str, org_url) -> Ma
         ngettext("%(num)d leveringsrelatie", "%(num)d leveringsrelaties", len(network.edges)),
         ngettext("waarvan %(num)d met de enige leverancier.",
                  "waarvan %(num)d met de enige leverancier.", sole),
+        _("Elke organisatie is een link naar haar pagina."),
         _("De tabel onder de afbeelding geeft dezelfde informatie."),
     ])
     e = escape
     out = [
+        # A group, not an image: an image's content is presentational, and this one holds links.
         f'<svg xmlns="http://www.w3.org/2000/svg" class="vc-network" id="{e(element_id)}" '
-        f'role="img" aria-labelledby="{e(element_id)}-title {e(element_id)}-desc" '
+        f'role="group" aria-labelledby="{e(element_id)}-title" aria-describedby="{e(element_id)}-desc" '
         f'width="{_f(width)}" height="{_f(height)}" viewBox="0 0 {_f(width)} {_f(height)}" '
         f'font-family="{FONT}">',
         f'<title id="{e(element_id)}-title">{e(title)}</title>',
@@ -176,6 +246,9 @@ def render_network_svg(network: ChainNetwork, *, element_id: str, org_url) -> Ma
         f'<marker id="{e(element_id)}-arrow-sole" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="12" '
         f'markerHeight="12" markerUnits="userSpaceOnUse" orient="auto"><path d="M0 0 L10 5 L0 10 z" '
         f'fill="{SOLE_COLOUR}"/></marker>',
+        f'<pattern id="{e(element_id)}-hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
+        f'patternTransform="rotate(45)"><rect width="6" height="6" fill="#ffffff"/>'
+        f'<line x1="0" y1="0" x2="0" y2="6" stroke="{MARK_COLOUR}" stroke-width="3"/></pattern>',
         "</defs>",
         '<g class="vc-stages">',
     ]
@@ -193,7 +266,11 @@ def render_network_svg(network: ChainNetwork, *, element_id: str, org_url) -> Ma
         out.append("</g>")
     out.append("</g>")
 
-    ordered_edges = sorted(network.edges, key=lambda edge: edge.sole_source)  # sole-source on top
+    def is_cut(edge) -> bool:
+        return cut_from is not None and edge.supplier_id == cut_from
+
+    # sole-source on top, the links lost in a what-if on top of those
+    ordered_edges = sorted(network.edges, key=lambda edge: (is_cut(edge), edge.sole_source))
     out.append('<g class="vc-links">')
     for edge in ordered_edges:
         s, c = edge.supplier_id, edge.customer_id
@@ -209,19 +286,44 @@ def render_network_svg(network: ChainNetwork, *, element_id: str, org_url) -> Ma
                      customer=nodes[c].name) + what
             attrs = f'stroke="{LINK_COLOUR}" stroke-width="1.5" marker-end="url(#{e(element_id)}-arrow)"'
         kind = "vc-link vc-link--sole" if edge.sole_source else "vc-link"
+        if is_cut(edge):
+            kind += " vc-link--cut"
+            text += " — " + _("valt weg in dit scenario")
+            # dotted and thick: lost links differ in shape from the dashed sole-source ones
+            attrs = (f'stroke="{MARK_COLOUR}" stroke-width="4" stroke-dasharray="1 6" '
+                     f'stroke-linecap="round" marker-end="url(#{e(element_id)}-arrow-sole)"')
         out.append(f'<path class="{kind}" data-supplier="{s}" data-customer="{c}" d="{path}" '
                    f'fill="none" {attrs}><title>{e(text)}</title></path>')
     out.append("</g>")
 
+    what_if_label = _("Wat als?")
     out.append('<g class="vc-nodes">')
     for node in network.nodes:
         x, y = positions[node.id]
         r = radius[node.id]
+        mark = marks.get(node.id)
         kind = "vc-node vc-node--critical" if node.is_critical else "vc-node"
+        if mark in MARKS:
+            kind += f" vc-node--{mark}"
+        full = node_title(node, words)
+        if mark in MARKS:
+            full += " — " + _mark_text(mark, words)
+        href = org_url(node.id)
         out.append(f'<g class="{kind}" data-org-id="{node.id}" data-role="{e(node.role or "")}" '
                    f'data-critical="{"true" if node.is_critical else "false"}" '
-                   f'data-href="{e(org_url(node.id))}" transform="translate({_f(x)} {_f(y)})">')
-        out.append(f"<title>{e(node_title(node))}</title>")
+                   f'data-mark="{e(mark or "")}" transform="translate({_f(x)} {_f(y)})">')
+        out.append(f'<a class="vc-node__link" href="{e(href)}" aria-label="{e(full)}">')
+        out.append(f"<title>{e(full)}</title>")
+        halo = r + RING_GAP + (8 if node.is_critical else 4)
+        if mark == "affected":
+            out.append(f'<circle class="vc-node__mark" r="{_f(halo)}" fill="url(#{e(element_id)}-hatch)" '
+                       f'stroke="{MARK_COLOUR}" stroke-width="2.5" stroke-dasharray="5 3"/>')
+        elif mark == "leaving":
+            out.append(f'<rect class="vc-node__mark" x="{_f(-halo)}" y="{_f(-halo)}" width="{_f(2 * halo)}" '
+                       f'height="{_f(2 * halo)}" fill="#ffffff" stroke="{INK}" stroke-width="3" '
+                       f'stroke-dasharray="6 3"/>')
+        out.append(f'<circle class="vc-node__focus" r="{_f(halo + 3)}" fill="none" stroke="{INK}" '
+                   f'stroke-width="3"/>')
         if node.is_critical:
             out.append(f'<circle class="vc-node__ring" r="{_f(r + RING_GAP)}" fill="none" '
                        f'stroke="{INK}" stroke-width="3"/>')
@@ -230,9 +332,32 @@ def render_network_svg(network: ChainNetwork, *, element_id: str, org_url) -> Ma
         out.append(f'<text class="vc-node__code" text-anchor="middle" dy="0.35em" font-size="12" '
                    f'pointer-events="none" font-weight="700" fill="{code_ink(node.role)}">'
                    f'{e(role_code(node.role))}</text>')
-        out.append(f'<text class="vc-node__label" x="{_f(r + RING_GAP + 6)}" dy="0.35em" font-size="12" '
+        label_x = r + RING_GAP + 6
+        out.append(f'<text class="vc-node__label" x="{_f(label_x)}" dy="0.35em" font-size="12" '
                    f'fill="{INK}" stroke="#ffffff" stroke-width="3" stroke-linejoin="round" '
                    f'paint-order="stroke">{e(_short(node.name, LABEL_CHARS))}</text>')
+        # The full name, shown instead of the short label on hover and focus (app.css): a
+        # <title> alone never shows on keyboard focus.
+        lines = _wrap(node.name, FULL_CHARS)
+        box_w = max(len(line) for line in lines) * 7.2 + 10
+        box_h = len(lines) * 16 + 6
+        out.append(f'<g class="vc-node__full" aria-hidden="true">'
+                   f'<rect x="{_f(label_x - 4)}" y="{_f(-11)}" width="{_f(box_w)}" height="{_f(box_h)}" '
+                   f'rx="3" fill="#ffffff" stroke="{INK}" stroke-width="1.5"/>'
+                   f'<text x="{_f(label_x + 2)}" y="0" font-size="12" font-weight="700" fill="{INK}">')
+        for i, line in enumerate(lines):
+            out.append(f'<tspan x="{_f(label_x + 2)}" dy="{"0.35em" if i == 0 else "16"}">{e(line)}</tspan>')
+        out.append("</text></g>")
+        out.append("</a>")
+        if what_if_url is not None:
+            wy = -11 + box_h + 3  # just under the full name
+            label = what_if_label
+            out.append(f'<a class="vc-node__whatif" href="{e(what_if_url(node.id))}" '
+                       f'aria-label="{e(_("Wat als %(name)s wegvalt?", name=node.name))}">'
+                       f'<rect x="{_f(label_x - 4)}" y="{_f(wy)}" width="{_f(len(label) * 7 + 14)}" height="20" '
+                       f'rx="10" fill="#ffffff" stroke="{INK}" stroke-width="1.5"/>'
+                       f'<text x="{_f(label_x + 3)}" y="{_f(wy + 14)}" font-size="12" fill="{INK}" '
+                       f'text-decoration="underline">{e(label)}</text></a>')
         out.append("</g>")
     out.append("</g></svg>")
     return Markup("\n".join(out))
@@ -253,6 +378,18 @@ def legend_swatch(kind: str, role: str | None = None) -> Markup:
     elif kind == "size":
         body = ('<circle cx="8" cy="12" r="4" fill="#4a4a4a"/>'
                 '<circle cx="30" cy="12" r="10" fill="#4a4a4a"/>')
+    elif kind == "affected":
+        body = ('<defs><pattern id="vc-swatch-hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
+                'patternTransform="rotate(45)"><rect width="6" height="6" fill="#ffffff"/>'
+                f'<line x1="0" y1="0" x2="0" y2="6" stroke="{MARK_COLOUR}" stroke-width="3"/></pattern></defs>'
+                f'<circle cx="22" cy="12" r="11" fill="url(#vc-swatch-hatch)" stroke="{MARK_COLOUR}" '
+                'stroke-width="2" stroke-dasharray="5 3"/><circle cx="22" cy="12" r="5" fill="#4a4a4a"/>')
+    elif kind == "leaving":
+        body = (f'<rect x="11" y="1" width="22" height="22" fill="#ffffff" stroke="{INK}" stroke-width="3" '
+                'stroke-dasharray="6 3"/><circle cx="22" cy="12" r="6" fill="#4a4a4a"/>')
+    elif kind == "cut":
+        body = (f'<line x1="3" y1="12" x2="41" y2="12" stroke="{MARK_COLOUR}" stroke-width="4" '
+                'stroke-dasharray="1 6" stroke-linecap="round"/>')
     elif kind == "sole":
         body = (f'<line x1="2" y1="12" x2="42" y2="12" stroke="{SOLE_COLOUR}" stroke-width="3.5" '
                 f'stroke-dasharray="9 5"/>')
