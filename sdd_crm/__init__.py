@@ -96,10 +96,11 @@ def register_blueprints(app: Flask) -> None:
     from .imports import bp as imports_bp
     from .jobs import bp as jobs_bp
     from .privacy import bp as privacy_bp
+    from .search import bp as search_bp
 
     for bp in (main_bp, auth_bp, organisations_bp, contacts_bp, interactions_bp, tasks_bp,
                leads_bp, notifications_bp, accounts_bp, valuechains_bp, programmes_bp,
-               imports_bp, duplicates_bp, exports_bp, jobs_bp, admin_bp, privacy_bp):
+               imports_bp, duplicates_bp, exports_bp, jobs_bp, admin_bp, privacy_bp, search_bp):
         app.register_blueprint(bp)
     init_api(app)  # the API blueprint, through flask-smorest (it documents the routes)
 
@@ -119,13 +120,14 @@ def register_commands(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from . import labels
+    from . import forms, labels
     from .i18n import register_filters
     from .organisations import permissions as organisation_permissions
     from .permissions import register_template_globals
 
     register_filters(app)
     labels.register(app)
+    forms.register(app)
     register_template_globals(app)
     organisation_permissions.register_template_globals(app)
 

@@ -92,7 +92,8 @@ class Settings(Schema):
                   default_doc="`redis` with `REDIS_URL`, else `thread` (`inline` in tests)")
     PROXY_FIX_HOPS = integer(0, "Trusted reverse proxies in front (X-Forwarded-For/-Proto/-Host); "
                              "1 behind the nginx of `deploy/`.")
-    BASE_URL = string("", "Public address of the app, for links in e-mails.")
+    BASE_URL = string("", "Public address of the app, for links in e-mails; the \"forgot "
+                      "password\" link needs it (and `MAIL_SERVER`).")
     # Sessions and cookies
     SESSION_COOKIE_SECURE = boolean(True, "Send the session cookie over HTTPS only (`make run` "
                                     "sets `false` for plain-HTTP localhost).")
@@ -125,6 +126,12 @@ class Settings(Schema):
                                       "authentication (TOTP); everyone else may.")
     TWO_FACTOR_PENDING_SECONDS = integer(300, "How long the code step may follow an accepted "
                                          "password.", minimum=1)
+    PASSWORD_RESET_MINUTES = integer(60, "How long a \"forgot password\" link works (minutes); "
+                                     "it works once, and no longer once the password changed.",
+                                     minimum=1, maximum=24 * 60)
+    PASSWORD_RESET_LIMIT = rate_limits("5 per hour;20 per day", "\"Forgot password\" requests "
+                                       "allowed per e-mail address, known or not (per client "
+                                       "address `LOGIN_FAILURE_LIMIT` applies); then 429.")
     API_TOKEN_FAILURE_LIMIT = rate_limits("20 per minute;200 per hour", "Invalid API bearer tokens "
                                      "allowed per client address; then 429 for every token from "
                                      "it until the window passes.")
@@ -144,6 +151,9 @@ class Settings(Schema):
                                         default_doc="`209715200` (200 MB)")
     IMPORT_MAX_ZIP_RATIO = integer(100, "…or whose part over 1 MB unpacks to more than this many "
                                    "times its packed size.", minimum=1)
+    IMPORT_UNDO_DAYS = integer(30, "How many days after an import an admin may undo it (its new "
+                               "organisations deleted, the fields it changed restored).",
+                               minimum=0)
     EXPORT_DIRECT_MAX_ROWS = integer(5000, "Larger list exports go through a background job.")
     DUPLICATE_NAME_THRESHOLD = integer(85, "Name similarity (0–100) from which two organisations "
                                        "at one address are likely duplicates.", maximum=100)
@@ -165,6 +175,9 @@ class Settings(Schema):
                                       "many days.", minimum=1)
     CRITICALITY_AUTO_RECOMPUTE = boolean(True, "Recompute critical companies after a change to "
                                          "the value chains.")
+    CRITICALITY_RECOMPUTE_DELAY = number(
+        None, "Seconds an automatic recompute after a change in the web or the API waits for "
+        "more changes (they are computed together).", default_doc="`15`; `0` with `inline` jobs")
     # Background jobs and the schedule
     RQ_QUEUES = names(("default",), "The RQ queues.")
     SCHEDULE_ENABLED = boolean(None, "The periodic work in the embedded worker thread.",
@@ -190,7 +203,8 @@ class Settings(Schema):
     HEALTH_SCHEDULER_MAX_AGE = number(120, "…and the scheduler when it has sent none for this "
                                       "many seconds.", minimum=1)
     # E-mail
-    MAIL_SERVER = string("", "SMTP server; empty: notifications stay in the app.")
+    MAIL_SERVER = string("", "SMTP server; empty: notifications stay in the app, no daily "
+                         "digest, no \"forgot password\".")
     MAIL_PORT = integer(25, "SMTP port.", minimum=1, maximum=65535)
     MAIL_USE_TLS = boolean(False, "STARTTLS.")
     MAIL_USE_SSL = boolean(False, "SMTP over TLS.")

@@ -139,6 +139,13 @@ EXPECTED: dict[str, frozenset] = {
     "GET /tasks/calendar/<secret>.ics": EVERYONE,
     "GET /account": SIGNED_IN,
     "POST /account/password": SIGNED_IN,
+    "POST /account/language": SIGNED_IN,
+    "POST /account/notifications": SIGNED_IN,
+    # "Forgot password": the same answer for everyone (signed in: sent on to /account).
+    "GET /password/forgot": EVERYONE,
+    "POST /password/forgot": EVERYONE,
+    "GET /password/reset": EVERYONE,
+    "POST /password/reset": EVERYONE,
     # Ending local_home's other session: only local_home; anyone else is told it does not exist.
     "POST /account/sessions/<int:session_id>/end": answers(SIGNED_IN, changes={LOCAL_HOME}),
     "GET /account/two-factor": SIGNED_IN,
@@ -150,9 +157,11 @@ EXPECTED: dict[str, frozenset] = {
     "POST /account/two-factor/start": SIGNED_IN,
     "GET /privacy": SIGNED_IN,
     "GET /": SIGNED_IN,
+    "GET /search": SIGNED_IN,  # the global search; each kind filtered by who may see it
     "GET /accounts/": WORKERS,
     "GET /notifications/": SIGNED_IN,
     "POST /notifications/<int:notification_id>/open": only(LOCAL_HOME),
+    "GET /notifications/<int:notification_id>/open": only(LOCAL_HOME),  # a link (issue 14)
     "POST /notifications/<int:notification_id>/read": only(LOCAL_HOME),
     "POST /notifications/read-all": SIGNED_IN,
     "GET /jobs/": SIGNED_IN,
@@ -461,6 +470,9 @@ EXPECTED: dict[str, frozenset] = {
     "GET /imports/<job_id>/mapping": only(ADMIN, BIZDEV),
     "POST /imports/<job_id>/mapping": only(ADMIN, BIZDEV),
     "POST /imports/<job_id>/run": only(ADMIN, BIZDEV),
+    # Undoing an import that ran (issue 14): admins only.
+    "GET /imports/<job_id>/undo": ADMINS,
+    "POST /imports/<job_id>/undo": ADMINS,
     "GET /imports/review": IMPORTERS,
     "GET /imports/review/<int:review_id>": IMPORTERS,
     "POST /imports/review/<int:review_id>/create": IMPORTERS,
@@ -494,6 +506,15 @@ PROBES = (
     "/organisations/{org_id}?kind=lead",
     "/organisations/{org_id}?kind=change",
     "/contacts/?q=Vlieringmaker",
+    "/search?q=Geheimoverleg",
+    "/search?q=Matrixwerf",
+    "/search?q=Vlieringma",  # part of the name: the page repeats what was typed
+    "/search?q=Matrixwerf&kind=interactions",
+    "/search?q=Matrixwerf&kind=leads",
+    "/search?q=Matrixwerf&kind=contacts",
+    "/search?q=Kraanvogel",
+    "/search?q=Grutto",
+    "/search?q=Smienthav",
     "/tasks/?tab=open&scope=created",
     "/tasks/?tab=week",
     "/tasks/new?interaction_id={interaction_id}",
@@ -599,6 +620,9 @@ def build_world(app, make_user, make_org, make_contact, login) -> World:
         BIZDEV: make_user("business_developer", name="Matrix Bizdev"),
         VIEWER: make_user("viewer", name="Matrix Kijker"),
         "strategic": make_user("regional_account_manager", name="Matrix Strateeg"),
+        # The Sliedrecht lead's receiving side (a lead goes only where someone receives it).
+        "sliedrecht": make_user("local_account_manager", municipality="GM0610",
+                                name="Matrix Sliedrecht"),
     }
     admin, home = u[ADMIN], u[LOCAL_HOME]
     today = dt.date.today()
@@ -681,6 +705,21 @@ def build_world(app, make_user, make_org, make_contact, login) -> World:
     db.session.flush()
     store_file(preview.id, "input", "lijst.csv", "text/csv",
                b"naam;plaats\r\nMatrixnieuw B.V.;Papendrecht\r\n")
+    # An import that ran (the business developer's) and what it created: for the undo.
+    from sdd_crm.db import utcnow
+    from sdd_crm.imports.models import ImportChange
+
+    imported = make_org(actor=u[BIZDEV], name="Matrixgeimporteerd B.V.", city="Papendrecht")
+    import_run = Job(id=str(uuid.uuid4()), kind="import_organisations", status="finished",
+                     progress=100, created_by_id=u[BIZDEV].id, finished_at=utcnow(),
+                     params={"filename": "lijst.csv", "kind": "organisations",
+                             "dry_run": False, "mapping": {"naam": "name", "plaats": "city"}},
+                     result={"created": 1})
+    db.session.add(import_run)
+    db.session.flush()
+    db.session.add(ImportChange(job_id=import_run.id, entity_type="organisation",
+                                entity_id=imported.id, action="create", changes={},
+                                record_version=imported.version))
     review = ImportReview(kind="organisations", source="lijst.csv", row_number=2, row_hash="m1",
                           candidate_id=org.id, data={"name": "Matrixwerf", "postcode": "3351 AA"})
     db.session.add(review)
@@ -774,7 +813,7 @@ def build_world(app, make_user, make_org, make_contact, login) -> World:
     return World(users=u, user_ids={k: v.id for k, v in u.items()}, ids=ids, deleted=deleted,
                  variants=variants,
                  extra={"preview_job_id": preview.id, "twin_id": twin.id, "versions": versions,
-                        "fields": fields})
+                        "fields": fields, "import_job_id": import_run.id})
 
 
 def params_for(rule, world: World, variant: str | None = None) -> dict:
@@ -790,6 +829,8 @@ def params_for(rule, world: World, variant: str | None = None) -> dict:
         values[last] = world.deleted[last]
     if rule.rule.startswith("/imports/<"):
         values["job_id"] = world.extra["preview_job_id"]
+    if rule.rule == "/imports/<job_id>/undo":  # an import that ran, not a preview
+        values["job_id"] = world.extra["import_job_id"]
     if variant:
         values.update(world.variants[variant])
     missing = [a for a in rule.arguments if a not in values]

@@ -83,8 +83,10 @@ PINS: dict[str, Pin] = {
     # Dashboard, own things.
     # Each block of the dashboard shows at most ten (more at 3k all the same).
     "GET /": _p(7, r"Tel(?:signaal|gesprek) \w+", REGIONAL),
-    "GET / [viewer]": _p(4, None, VIEWER),  # counts per municipality
-    "GET /accounts/": _p(6, ORG, REGIONAL),
+    # Counts per municipality; +1 (issue 14 point 1): whether those criticality figures are
+    # stale or missing (valuechains/_figures_notice.html reads the one criticality_state row).
+    "GET / [viewer]": _p(5, None, VIEWER),
+    "GET /accounts/": _p(7, ORG, REGIONAL),  # +1: the list total (issue 14)
     "GET /notifications/": _p(3, r"Telmelding \w+", REGIONAL),
     "GET /jobs/": _p(3, r"Lijst exporteren", REGIONAL),
     "GET /jobs/schedule": _p(5, None),
@@ -95,11 +97,13 @@ PINS: dict[str, Pin] = {
     "GET /api/v1/jobs/<string(maxlength=36):job_id>": _p(2, None, REGIONAL),
 
     # Organisations.
-    "GET /organisations/": _p(5, ORG),
+    "GET /organisations/": _p(6, ORG),  # +1 on each list: its total, counted up to 10,000
     "GET /organisations/ [filtered, sorted]": _p(
-        (10, 9), ORG, query="municipality=GM0505&status=active&sort=-employees"),
-    "GET /organisations/ [search]": _p(9, ORG, query="q=Telrij"),
-    "GET /organisations/<int:org_id>": _p(25, ANY),
+        (11, 10), ORG, query="municipality=GM0505&status=active&sort=-employees"),
+    "GET /organisations/ [search]": _p(10, ORG, query="q=Telrij"),
+    # +1 (issue 14 point 4): the summary header says when the criticality figures are stale
+    # or missing (valuechains/_figures_notice.html reads the one criticality_state row).
+    "GET /organisations/<int:org_id>": _p(26, ANY),
     "GET /organisations/<int:org_id> [bizdev]": _p(25, ANY, BIZDEV),
     "GET /organisations/<int:org_id> [moments]": _p(23, MOMENT, query="kind=interaction"),
     "GET /organisations/<int:org_id> [tasks]": _p(23, TASK, query="kind=task"),
@@ -108,17 +112,23 @@ PINS: dict[str, Pin] = {
     "GET /api/v1/organisations [search]": _p(6, ORG, query="q=Telrij"),
     "GET /api/v1/organisations/<int:org_id>": _p(7, r"teltag-\w+"),
 
+    # The global search (issue 14 point 2): per kind the first rows with their capped count
+    # in one statement, plus what each kind's search rule reads to choose its plan.
+    "GET /search": _p((11, 10), ANY, query="q=Tel"),
+    "GET /search [viewer]": _p(5, None, VIEWER, query="q=Telrij"),  # five per group
+    "GET /search [kind]": _p((6, 5), MOMENT, query="q=Telgesprek&kind=interactions"),
+
     # Contacts.
-    "GET /contacts/": _p(3, CONTACT),
+    "GET /contacts/": _p(4, CONTACT),
     "GET /contacts/<int:contact_id>": _p(5, None),
     "GET /api/v1/contacts": _p(3, CONTACT),
     "GET /api/v1/contacts [organisation]": _p(3, CONTACT, query="organisation_id={org_id}"),
     "GET /api/v1/contacts/<int:contact_id>": _p(3, None),
 
     # Contact moments.
-    "GET /interactions/": _p(4, MOMENT),
-    "GET /interactions/ [bizdev]": _p(4, MOMENT, BIZDEV),
-    "GET /interactions/ [organisation]": _p(9, MOMENT, query="organisation_id={org_id}"),
+    "GET /interactions/": _p(5, MOMENT),
+    "GET /interactions/ [bizdev]": _p(5, MOMENT, BIZDEV),
+    "GET /interactions/ [organisation]": _p(10, MOMENT, query="organisation_id={org_id}"),
     "GET /interactions/<int:interaction_id>": _p(8, CONTACT),
     "GET /interactions/organisations.json": _p(4, ORG, query="q=Telrij"),
     "GET /api/v1/interactions": _p(5, MOMENT),
@@ -126,8 +136,8 @@ PINS: dict[str, Pin] = {
     "GET /api/v1/interactions/<int:interaction_id>": _p(5, None),
 
     # Tasks.
-    "GET /tasks/": _p(3, TASK, REGIONAL),
-    "GET /tasks/ [created]": _p(3, TASK, REGIONAL, query="scope=created"),
+    "GET /tasks/": _p(4, TASK, REGIONAL),
+    "GET /tasks/ [created]": _p(4, TASK, REGIONAL, query="scope=created"),
     "GET /tasks/<int:task_id>": _p(5, None, REGIONAL),
     "GET /tasks/calendar/<secret>.ics": _p(3, TASK, REGIONAL),
     "GET /api/v1/tasks": _p(2, TASK, REGIONAL),
@@ -135,8 +145,8 @@ PINS: dict[str, Pin] = {
     "GET /api/v1/tasks/<int:task_id>": _p(2, None, REGIONAL),
 
     # Leads.
-    "GET /leads/": _p(4, LEAD, REGIONAL),
-    "GET /leads/ [all]": _p(4, LEAD, REGIONAL, query="tab=all"),
+    "GET /leads/": _p(5, LEAD, REGIONAL),
+    "GET /leads/ [all]": _p(5, LEAD, REGIONAL, query="tab=all"),
     "GET /leads/<int:lead_id>": _p(6, r"Telreactie \w+", REGIONAL),
     "GET /leads/response-times": _p(5, None, REGIONAL),  # a row per kind of receiving side
     "GET /api/v1/leads": _p(2, LEAD, REGIONAL),
@@ -145,17 +155,21 @@ PINS: dict[str, Pin] = {
 
     # Clusters, value chains, supply links, criticality.
     "GET /chains/": _p(8, r"Telketen \w+"),
-    "GET /chains/<int:chain_id>": _p(6, ORG),
+    # +1 on the pages that show criticality (issue 14 point 1): the figures' notice.
+    "GET /chains/<int:chain_id>": _p(7, ORG),
     "GET /chains/<int:chain_id>/roles": _p(5, ORG),
     # Gaps: +1 for the codes of the municipalities outside the region, read first so the
     # organisations there are found through the municipality index (issue 12, value chains).
     "GET /chains/<int:chain_id>/gaps": _p(9, r"Telfase \w+"),
-    "GET /chains/<int:chain_id>/network": _p(8, ORG),
+    # +1 (issue 14 point 9): the clusters of the filter above the picture.
+    "GET /chains/<int:chain_id>/network": _p(9, ORG),
     "GET /chains/clusters/<int:cluster_id>": _p(8, ORG),
-    "GET /chains/critical": _p(9, ORG),
+    "GET /chains/critical": _p(10, ORG),
     "GET /chains/gaps": _p(6, r"Telfase \w+"),
-    "GET /chains/criticality/<int:org_id>": _p(9, None),
-    "GET /chains/what-if/<int:org_id>": _p(12, r"Telketen \w+"),
+    "GET /chains/criticality/<int:org_id>": _p(10, None),
+    # +4 (issue 14 point 9): the affected part drawn in one of its chains (its stages, roles,
+    # links and the organisations on them).
+    "GET /chains/what-if/<int:org_id>": _p(16, r"Telketen \w+"),
     "GET /chains/links/": _p(3, r"telgoed \w+"),
     "GET /api/v1/clusters": _p(2, r"Telcluster \w+"),
     "GET /api/v1/clusters/<int:cluster_id>": _p(3, r"Telketen \w+"),
@@ -189,7 +203,7 @@ PINS: dict[str, Pin] = {
     "GET /imports/duplicates/dismissed": _p(5, r"Telnotitie \d"),
 
     # Administration.
-    "GET /admin/users": _p(4, r"Tel (?:Collega|Aanvrager) \w+"),
+    "GET /admin/users": _p(5, r"Tel (?:Collega|Aanvrager) \w+"),  # +1: the total (issue 14)
     "GET /admin/users/<int:user_id>": _p(5, r"teltoken \w+"),
     # One statement per kind of record on the page (their labels): filtered to one kind, so
     # that both regions show the same kinds.
@@ -206,6 +220,8 @@ FORM = "a form (its choices are bounded lists of reference data)"
 SKIP: dict[str, str] = {
     "GET /login": "sign-in form",
     "GET /login/code": "sign-in form",
+    "GET /password/forgot": "\"forgot password\" form (signed out)",
+    "GET /password/reset": "a new-password form (signed out, one token looked up)",
     "GET /account/two-factor": "two-factor set-up form",
     "GET /account/two-factor/disable": "two-factor form",
     "GET /account/two-factor/recovery-codes": "two-factor form",
@@ -213,6 +229,8 @@ SKIP: dict[str, str] = {
     "GET /healthz": "health check",
     "GET /api/v1/openapi.json": "the API description (static)",
     "GET /admin/": "a redirect to /admin/users",
+    "GET /notifications/<int:notification_id>/open":
+        "a redirect to what the notification is about (and marks it read)",
     "GET /programmes/participations/<int:participation_id>":
         "a redirect to the participation under its programme",
     "GET /tasks/calendar": "the feed's address and a form",
@@ -224,6 +242,8 @@ SKIP: dict[str, str] = {
     "GET /contacts/<int:contact_id>/export.json": "a download (GDPR export of one person)",
     "GET /api/v1/contacts/<int:contact_id>/export": "a download (GDPR export of one person)",
     "GET /imports/<job_id>/mapping": "a form (columns of an uploaded file)",
+    "GET /imports/<job_id>/undo": "a confirmation form, then one import's undo result (a fixed "
+                                  "number of statements: tests/test_import_trust.py)",
     "GET /organisations/new": FORM,
     "GET /organisations/<int:org_id>/edit": FORM,
     "GET /organisations/<int:org_id>/delete": "a confirmation form",
