@@ -69,14 +69,14 @@ MIX = [
      "(`/interactions/organisations.json?q=…`)"),
     ("log_contact_moment", 6,
      "log a contact moment on an own account (8 in 10) or another: GET the full form, POST it "
-     "with its CSRF token, a topic and a contact person (must answer 302), open the new "
-     "contact moment"),
+     "with its CSRF token, a topic and a contact person (must answer 302), open the "
+     "organisation's timeline it lands on"),
 ]
 # The order of the result rows (locust's request names, see the locustfile).
 ROW_ORDER = ["login: form", "login: sign in", "dashboard", "Mijn accounts", "organisation list",
              "search by name", "search by KvK", "organisation detail", "contact moments",
              "organisation suggestions", "contact moment form", "log contact moment",
-             "contact moment detail"]
+             "timeline after saving"]
 
 
 def _normalise(url: str) -> str:

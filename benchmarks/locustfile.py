@@ -37,7 +37,8 @@ from benchmarks.load_forms import contact_moment_data, error_text, page_form  # 
 PLAN = json.loads(Path(os.environ["SDD_CRM_LOAD_PLAN"]).read_text(encoding="utf-8"))
 # Simulated users take the accounts in turn, so 20 users share the 10 account managers evenly.
 _ACCOUNTS = itertools.cycle(PLAN["users"])
-INTERACTION_URL = re.compile(r"^/interactions/(\d+)$")
+# Saving a contact moment lands on its organisation's timeline (issue 14: the one form).
+SAVED_URL = re.compile(r"^/organisations/(\d+)$")
 
 
 class AccountManagerSession(HttpUser):
@@ -137,10 +138,10 @@ class AccountManagerSession(HttpUser):
                               name="log contact moment /interactions/new",
                               catch_response=True) as saved:
             target = urlsplit(saved.headers.get("Location", "")).path
-            if saved.status_code != 302 or not INTERACTION_URL.match(target):
+            if saved.status_code != 302 or not SAVED_URL.match(target):
                 saved.failure(f"{saved.status_code} {target} {error_text(saved.text)}".strip())
                 return
-        self.page(target, "contact moment detail /interactions/<id>")
+        self.page(target, "timeline after saving /organisations/<id>")
 
 
 class AccountManager(AccountManagerSession):

@@ -177,7 +177,7 @@ class Settings(Schema):
                                          "the value chains.")
     CRITICALITY_RECOMPUTE_DELAY = number(
         None, "Seconds an automatic recompute after a change in the web or the API waits for "
-        "more changes (they are computed together).", default_doc="`15`; `0` with `inline` jobs")
+        "more changes (they are computed together).", default_doc="`15`; `0` when jobs run at once (`inline`)")
     # Background jobs and the schedule
     RQ_QUEUES = names(("default",), "The RQ queues.")
     SCHEDULE_ENABLED = boolean(None, "The periodic work in the embedded worker thread.",

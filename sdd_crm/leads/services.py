@@ -44,7 +44,7 @@ def receivers(lead: Lead) -> list[int]:
                           User.municipality_code == lead.shared_with_municipality_code)
     else:
         stmt = stmt.where(User.role == Role.REGIONAL_ACCOUNT_MANAGER)
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(stmt.order_by(User.id)))  # one order: notified, e-mailed
 
 
 def municipalities_with_receivers() -> set[str]:

@@ -34,7 +34,7 @@ from flask import current_app, has_request_context
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
-from ..extensions import db
+from ..extensions import db, rq
 from ..jobs.models import Job, JobStatus
 from .jobs import JOB_KIND, create_job, enqueue_job
 from .models import CriticalityState
@@ -86,8 +86,8 @@ def _delay() -> dt.timedelta | None:
     if not has_request_context():
         return None
     seconds = current_app.config.get("CRITICALITY_RECOMPUTE_DELAY")
-    if seconds is None:
-        seconds = 0 if current_app.config.get("JOBS") == "inline" else DEFAULT_DELAY
+    if seconds is None:  # none when RQ runs each job at once (inline jobs, the tests)
+        seconds = DEFAULT_DELAY if rq.queue.is_async else 0
     return dt.timedelta(seconds=float(seconds)) if seconds > 0 else None
 
 
