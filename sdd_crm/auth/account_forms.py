@@ -2,11 +2,12 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField
+from wtforms import BooleanField, EmailField, SelectField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from .. import labels
 from ..forms import ServiceErrorsMixin, options
+from .forms import PasswordChangeForm
 
 
 class LanguageForm(ServiceErrorsMixin, FlaskForm):
@@ -37,12 +38,7 @@ class ForgotPasswordForm(ServiceErrorsMixin, FlaskForm):
 
 
 class ResetPasswordForm(ServiceErrorsMixin, FlaskForm):
-    new_password = PasswordField(
-        _l("Nieuw wachtwoord"), validators=[InputRequired(message=_l("Vul een nieuw wachtwoord in.")),
-                                            Length(max=1000)],
-        render_kw={"autocomplete": "new-password"})
-    new_password_again = PasswordField(
-        _l("Nieuw wachtwoord (nogmaals)"),
-        validators=[InputRequired(message=_l("Vul het nieuwe wachtwoord nog een keer in.")),
-                    Length(max=1000)],
-        render_kw={"autocomplete": "new-password"})
+    """The new password twice, declared once with the account page's password change."""
+
+    new_password = PasswordChangeForm.new_password
+    new_password_again = PasswordChangeForm.new_password_again
